@@ -1,1 +1,21 @@
-pub fn version() -> &'static str { env!("CARGO_PKG_VERSION") }
+//! pyflame-core: sample the Python stacks of a running CPython process from outside.
+//!
+//! Layers, bottom up: `process` (maps, memory reads, threads, pausing), `binary` (ELF
+//! symbols and sections), `python` (version, layouts, interpreter discovery, stack walking),
+//! `sampler` (the timed loop) and `profile` (aggregation into interned tables).
+
+pub mod binary;
+pub mod dump;
+pub mod error;
+pub mod process;
+pub mod profile;
+pub mod python;
+pub mod sampler;
+
+pub use error::{Error, ErrorCode, Result};
+pub use profile::Profile;
+pub use sampler::{record, RecordOptions, RecordStats};
+
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

@@ -1,0 +1,109 @@
+//! One-shot stacks of every thread (`dump`): a consistent snapshot for a hung process.
+
+use crate::error::{Error, Result};
+use crate::process::lock::ProcessLock;
+use crate::process::memory::ProcessMemory;
+use crate::process::tasks::{self, TaskStat};
+use crate::profile::Frame;
+use crate::python::{DiscoverOptions, PythonTarget, Sample, Walker};
+
+#[derive(Debug, Clone)]
+pub struct DumpThread {
+    pub tid: i32,
+    pub python_thread_id: u64,
+    pub interpreter_id: i64,
+    pub name: Option<String>,
+    pub holds_gil: bool,
+    pub idle: bool,
+    /// Leaf (innermost) first, as tracebacks are read from the top in `dump`.
+    pub frames: Vec<Frame>,
+    /// Set when this thread's stack could not be read.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dump {
+    pub pid: i32,
+    pub python_version: String,
+    pub executable: String,
+    pub threads: Vec<DumpThread>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DumpOptions {
+    /// Pause the threads while reading (default for dump: a consistent snapshot).
+    pub blocking: bool,
+    pub discover: DiscoverOptions,
+}
+
+/// Attempts at a snapshot in which every thread's stack validates.
+const ATTEMPTS: usize = 5;
+
+pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
+    let target = PythonTarget::discover(pid, &options.discover)?;
+    let python_version = target.layout.version.to_string();
+    let executable = target.executable.clone();
+    let mut walker = Walker::new(target);
+    walker.known_tids = tasks::list_tasks(pid).unwrap_or_default();
+    let mem = ProcessMemory::new(pid);
+    let states: Vec<(i32, Option<u8>, Option<String>)> = walker
+        .known_tids
+        .iter()
+        .map(|&tid| match TaskStat::open(pid, tid) {
+            Ok(mut s) => (tid, s.state(), s.comm()),
+            Err(_) => (tid, None, None),
+        })
+        .collect();
+    let mut lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+    let mut sample = Sample::default();
+    let mut last_error = None;
+    for _ in 0..ATTEMPTS {
+        let result = match lock.as_mut() {
+            Some(l) => {
+                let _paused = l.pause()?;
+                walker.sample(&mem, &mut sample)
+            }
+            None => walker.sample(&mem, &mut sample),
+        };
+        match result {
+            Ok(()) if sample.threads.iter().all(|t| t.error.is_none()) => {
+                last_error = None;
+                break;
+            }
+            Ok(()) => last_error = sample.threads.iter().find_map(|t| t.error).map(|e| e.to_string()),
+            Err(e) => last_error = Some(e.to_string()),
+        }
+    }
+    drop(lock);
+    if sample.threads.is_empty() {
+        if let Some(e) = last_error {
+            return Err(Error::read_failed(format!("could not read the stacks of process {pid}: {e}")));
+        }
+    }
+    let threads = sample
+        .threads
+        .iter()
+        .map(|t| {
+            let state = t.native_tid.and_then(|tid| states.iter().find(|s| s.0 == tid));
+            DumpThread {
+                tid: t.native_tid.unwrap_or(0),
+                python_thread_id: t.python_thread_id,
+                interpreter_id: t.interpreter_id,
+                name: state.and_then(|s| s.2.clone()),
+                holds_gil: t.holds_gil,
+                idle: state.and_then(|s| s.1).is_some_and(|s| s != b'R') && !t.holds_gil,
+                frames: sample
+                    .frames_of(t)
+                    .iter()
+                    .rev()
+                    .map(|f| {
+                        let code = walker.codes.get(f.code);
+                        Frame { name: code.name.clone(), filename: code.filename.clone(), line: f.line, first_line: code.first_line }
+                    })
+                    .collect(),
+                error: t.error.map(|e| e.to_string()),
+            }
+        })
+        .collect();
+    Ok(Dump { pid, python_version, executable, threads })
+}

@@ -1,0 +1,93 @@
+//! The aggregated result of a recording: interned frames and stacks plus counts.
+//! Memory grows with the number of *distinct* stacks, never with the number of samples
+//! (except the opt-in timeline).
+
+pub mod aggregate;
+
+pub use aggregate::Aggregator;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Frame {
+    pub name: String,
+    pub filename: String,
+    pub line: u32,
+    pub first_line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    pub pid: i32,
+    /// Kernel tid as the target sees it; 0 when unknown.
+    pub tid: i32,
+    pub python_thread_id: u64,
+    pub interpreter_id: i64,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub stack: u32,
+    pub thread: u32,
+    pub count: u64,
+    pub gil: bool,
+    pub idle: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelineSample {
+    pub time_us: u64,
+    pub thread: u32,
+    pub stack: u32,
+    pub gil: bool,
+    pub idle: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessSummary {
+    pub pid: i32,
+    pub python_version: String,
+    pub executable: String,
+    pub ticks: u64,
+    pub gil_idle_ticks: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The requested duration (or sample count) was reached.
+    Duration,
+    /// Stopped from outside (Ctrl-C, `stop()`).
+    Stopped,
+    /// The target process exited.
+    TargetExited,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Duration => "duration",
+            EndReason::Stopped => "stopped",
+            EndReason::TargetExited => "target-exited",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub pid: i32,
+    pub python_version: String,
+    pub start_time_ms: f64,
+    pub duration_secs: f64,
+    pub interval_secs: f64,
+    pub ticks: u64,
+    pub gil_idle_ticks: u64,
+    pub errors: u64,
+    pub frames: Vec<Frame>,
+    /// Root first.
+    pub stacks: Vec<Vec<u32>>,
+    pub threads: Vec<Thread>,
+    pub entries: Vec<Entry>,
+    pub processes: Vec<ProcessSummary>,
+    pub timeline: Option<Vec<TimelineSample>>,
+    pub end_reason: EndReason,
+}

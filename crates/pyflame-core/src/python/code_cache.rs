@@ -1,0 +1,159 @@
+//! Decoded code objects, cached by their address in the target.
+//!
+//! Decoding a code object costs several reads (the object, its names, its line table); a
+//! stack usually repeats the same few hundred functions, so each is decoded once. Addresses
+//! can be reused after a code object is freed, so an entry is re-checked against the target
+//! every `REVALIDATE_EVERY` samples (one read) and replaced when it no longer matches.
+
+use super::layout::Layout;
+use super::linetable::line_for_offset;
+use super::strings::{read_bytes, read_str};
+use crate::process::memory::{ReadError, ReadResult, RemoteMemory};
+use std::collections::HashMap;
+
+/// Samples between re-checks of a cached code object.
+const REVALIDATE_EVERY: u64 = 512;
+/// Most distinct code objects kept; past this the cache starts over (bounded memory).
+const MAX_CODES: usize = 200_000;
+/// Most-recent (offset → line) answers remembered per code object.
+const LINE_MEMO: usize = 8;
+
+pub type CodeId = u32;
+
+#[derive(Debug, Clone)]
+pub struct CodeInfo {
+    /// Qualified name where the version has one (3.11+), else `co_name`.
+    pub name: String,
+    pub filename: String,
+    pub first_line: u32,
+    line_table: Vec<u8>,
+    /// The pointers this entry was decoded from, compared on revalidation.
+    identity: [u64; 3],
+    checked_at: u64,
+    line_memo: [(i64, u32); LINE_MEMO],
+    memo_next: usize,
+}
+
+impl CodeInfo {
+    pub fn line_for(&mut self, layout: &Layout, offset: i64) -> u32 {
+        if let Some(&(_, line)) = self.line_memo.iter().find(|(o, _)| *o == offset) {
+            return line;
+        }
+        let line = line_for_offset(layout.line_format, &self.line_table, self.first_line, offset);
+        self.line_memo[self.memo_next] = (offset, line);
+        self.memo_next = (self.memo_next + 1) % LINE_MEMO;
+        line
+    }
+}
+
+#[derive(Default)]
+pub struct CodeCache {
+    codes: Vec<CodeInfo>,
+    by_addr: HashMap<u64, CodeId>,
+    /// Bumped when the cache is cleared, so callers can drop ids they kept.
+    pub generation: u64,
+    buf: Vec<u8>,
+}
+
+impl CodeCache {
+    pub fn get(&self, id: CodeId) -> &CodeInfo {
+        &self.codes[id as usize]
+    }
+
+    pub fn get_mut(&mut self, id: CodeId) -> &mut CodeInfo {
+        &mut self.codes[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// The id of the code object at `addr`, decoding it on first sight.
+    pub fn lookup(
+        &mut self,
+        mem: &dyn RemoteMemory,
+        layout: &Layout,
+        code_type: Option<u64>,
+        str_type: Option<u64>,
+        addr: u64,
+        tick: u64,
+    ) -> ReadResult<CodeId> {
+        if let Some(&id) = self.by_addr.get(&addr) {
+            let entry = &self.codes[id as usize];
+            if tick.saturating_sub(entry.checked_at) < REVALIDATE_EVERY {
+                return Ok(id);
+            }
+            let identity = self.read_identity(mem, layout, code_type, addr)?;
+            if identity == self.codes[id as usize].identity {
+                self.codes[id as usize].checked_at = tick;
+                return Ok(id);
+            }
+            self.by_addr.remove(&addr);
+        }
+        if self.codes.len() >= MAX_CODES {
+            self.codes.clear();
+            self.by_addr.clear();
+            self.generation += 1;
+        }
+        let info = self.decode(mem, layout, code_type, str_type, addr, tick)?;
+        let id = self.codes.len() as CodeId;
+        self.codes.push(info);
+        self.by_addr.insert(addr, id);
+        Ok(id)
+    }
+
+    /// Reads the code object's header and returns (name, filename, line table) pointers.
+    fn read_identity(&mut self, mem: &dyn RemoteMemory, layout: &Layout, code_type: Option<u64>, addr: u64) -> ReadResult<[u64; 3]> {
+        let o = &layout.offsets;
+        if addr == 0 || addr % 8 != 0 {
+            return Err(ReadError::Invalid("code pointer"));
+        }
+        self.buf.resize(o.code_size as usize, 0);
+        mem.read(addr, &mut self.buf)?;
+        let word = |off: u64| -> u64 {
+            let off = off as usize;
+            self.buf.get(off..off + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
+        };
+        if let Some(ty) = code_type {
+            if word(o.object_type) != ty {
+                return Err(ReadError::Invalid("not a code object"));
+            }
+        }
+        let name = o.code_qualname.map_or_else(|| word(o.code_name), |q| word(q));
+        Ok([name, word(o.code_filename), word(o.code_linetable)])
+    }
+
+    fn decode(
+        &mut self,
+        mem: &dyn RemoteMemory,
+        layout: &Layout,
+        code_type: Option<u64>,
+        str_type: Option<u64>,
+        addr: u64,
+        tick: u64,
+    ) -> ReadResult<CodeInfo> {
+        let identity = self.read_identity(mem, layout, code_type, addr)?;
+        let o = &layout.offsets;
+        let off = o.code_firstlineno as usize;
+        let first_line = self.buf.get(off..off + 4).map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap())).max(0) as u32;
+        let [name_ptr, filename_ptr, table_ptr] = identity;
+        let name = read_str(mem, o, layout.string_format, name_ptr, str_type)?;
+        let filename = read_str(mem, o, layout.string_format, filename_ptr, str_type)?;
+        // A missing line table only costs line numbers, not the frame.
+        let line_table = read_bytes(mem, o, table_ptr).unwrap_or_default();
+        Ok(CodeInfo {
+            name,
+            filename,
+            first_line,
+            line_table,
+            identity,
+            checked_at: tick,
+            line_memo: [(i64::MIN, 0); LINE_MEMO],
+            memo_next: 0,
+        })
+    }
+}

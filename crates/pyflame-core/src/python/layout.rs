@@ -1,0 +1,119 @@
+//! Everything version-specific the walker needs: the offsets (data) plus the few structural
+//! choices that differ between CPython generations (code, written once below).
+
+use super::linetable::LineTableFormat;
+use super::offsets::VersionOffsets;
+use super::offsets_generated::GENERATED_OFFSETS;
+use super::strings::StringFormat;
+use super::version::PythonVersion;
+use crate::error::{Error, Result};
+
+/// How frames are chained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameModel {
+    /// ≤3.10: heap `PyFrameObject`s linked by `f_back`; `f_lasti` is an int.
+    FrameObjects,
+    /// 3.11–3.12: `_PyInterpreterFrame`s reached through `tstate->cframe->current_frame`;
+    /// `prev_instr` is a pointer into the inline bytecode.
+    CFrame,
+    /// 3.13+: `tstate->current_frame`; `f_executable` may be a non-code object (skip it).
+    CurrentFrame,
+}
+
+/// Where the GIL holder is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GilModel {
+    /// 2.7, 3.6: the global `_PyThreadState_Current`.
+    GlobalThreadState,
+    /// 3.7–3.11: `_PyRuntime.gilstate.tstate_current`.
+    RuntimeThreadState,
+    /// 3.12+: each interpreter's `_gil_runtime_state` {last_holder, locked}.
+    InterpreterGil,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub version: PythonVersion,
+    pub offsets: VersionOffsets,
+    pub frame_model: FrameModel,
+    pub line_format: LineTableFormat,
+    pub string_format: StringFormat,
+    pub gil_model: GilModel,
+    /// Frames whose `owner` is at least this are C-stack/interpreter entry shims, not Python (3.12+).
+    pub first_shim_owner: Option<u8>,
+    /// 3.14+: `f_executable` is a tagged `_PyStackRef`; mask these low bits.
+    pub executable_tag_mask: u64,
+    /// Instruction offsets: true when `frame_lasti` counts 2-byte code units (3.10) rather than bytes.
+    pub lasti_in_code_units: bool,
+}
+
+impl Layout {
+    /// The built-in layout for `version`, from the generated offset tables.
+    pub fn for_version(version: PythonVersion, free_threaded: bool) -> Result<Layout> {
+        let offsets = GENERATED_OFFSETS
+            .iter()
+            .filter(|o| o.major == version.major && o.minor == version.minor && o.free_threaded == free_threaded)
+            .find(|o| (o.patch_min..=o.patch_max).contains(&version.patch))
+            .or_else(|| {
+                // A newer patch release than any table: the last table of that minor.
+                GENERATED_OFFSETS
+                    .iter()
+                    .filter(|o| o.major == version.major && o.minor == version.minor && o.free_threaded == free_threaded)
+                    .max_by_key(|o| o.patch_max)
+            })
+            .copied()
+            .ok_or_else(|| {
+                Error::unsupported(format!(
+                    "Python {version}{} is not supported yet (supported: {}); if this is an embedded or unusual build, try --python-version",
+                    if free_threaded { " (free-threaded)" } else { "" },
+                    supported_versions()
+                ))
+            })?;
+        Ok(Self::from_offsets(version, offsets))
+    }
+
+    pub fn from_offsets(version: PythonVersion, offsets: VersionOffsets) -> Layout {
+        let v = (version.major, version.minor);
+        let frame_model = if v >= (3, 13) {
+            FrameModel::CurrentFrame
+        } else if v >= (3, 11) {
+            FrameModel::CFrame
+        } else {
+            FrameModel::FrameObjects
+        };
+        let line_format = match v {
+            (2, _) => LineTableFormat::Lnotab27,
+            _ if v >= (3, 11) => LineTableFormat::Locations311,
+            (3, 10) => LineTableFormat::Linetable310,
+            _ => LineTableFormat::Lnotab36,
+        };
+        let gil_model = if v >= (3, 12) {
+            GilModel::InterpreterGil
+        } else if v >= (3, 7) {
+            GilModel::RuntimeThreadState
+        } else {
+            GilModel::GlobalThreadState
+        };
+        Layout {
+            version,
+            offsets,
+            frame_model,
+            line_format,
+            string_format: if version.major == 2 { StringFormat::Bytes27 } else { StringFormat::Pep393 },
+            gil_model,
+            first_shim_owner: (v >= (3, 12)).then_some(3),
+            executable_tag_mask: if v >= (3, 14) { 3 } else { 0 },
+            lasti_in_code_units: v == (3, 10),
+        }
+    }
+}
+
+pub fn supported_versions() -> String {
+    let mut minors: Vec<String> = GENERATED_OFFSETS
+        .iter()
+        .filter(|o| !o.free_threaded)
+        .map(|o| format!("{}.{}", o.major, o.minor))
+        .collect();
+    minors.dedup();
+    minors.join(", ")
+}

@@ -1,0 +1,20 @@
+//! Everything CPython-specific: versions, layouts, finding the interpreter, walking stacks.
+
+pub mod code_cache;
+// TEMP-DBG pub mod debug_offsets;
+pub mod layout;
+pub mod linetable;
+pub mod offsets;
+pub mod offsets_generated;
+pub mod strings;
+pub mod target;
+pub mod version;
+pub mod walker;
+
+#[cfg(test)]
+pub mod testing;
+
+pub use layout::Layout;
+pub use target::{DiscoverOptions, PythonTarget};
+pub use version::PythonVersion;
+pub use walker::{RawFrame, Sample, ThreadSnapshot, Walker};

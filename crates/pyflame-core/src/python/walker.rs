@@ -1,0 +1,419 @@
+//! One sample of a Python process: every interpreter, every thread state, every frame.
+//!
+//! The walker reads each thread state in one read, and on 3.11+ copies the thread's live
+//! data-stack chunk in one read so most frames cost no syscall at all. Every pointer is
+//! checked before it is followed; a stack that fails any check is reported as an error for
+//! that thread, never as invented frames.
+
+use super::code_cache::{CodeCache, CodeId};
+use super::layout::{FrameModel, GilModel, Layout};
+use super::target::PythonTarget;
+use crate::process::memory::{ReadError, ReadResult, RemoteMemory};
+use std::collections::HashMap;
+
+/// Deepest stack we accept; deeper means a cycle or garbage.
+pub const MAX_DEPTH: usize = 4096;
+/// Most threads per interpreter we accept.
+pub const MAX_THREADS: usize = 4096;
+/// Most interpreters we follow.
+pub const MAX_INTERPRETERS: usize = 256;
+/// Largest data-stack chunk we copy in one read.
+const MAX_CHUNK_COPY: u64 = 1 << 20;
+
+/// One Python frame of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RawFrame {
+    pub code: CodeId,
+    pub line: u32,
+}
+
+/// One thread in one sample.
+#[derive(Debug, Clone)]
+pub struct ThreadSnapshot {
+    /// Address of the `PyThreadState` (stable while the thread lives).
+    pub tstate: u64,
+    /// `threading.get_ident()`: the pthread_t.
+    pub python_thread_id: u64,
+    /// Kernel thread id as the target sees it, when known.
+    pub native_tid: Option<i32>,
+    pub interpreter_id: i64,
+    pub holds_gil: bool,
+    /// Range of this thread's frames in `Sample::frames`, root first.
+    pub frames: std::ops::Range<usize>,
+    /// Set when this thread's stack could not be read consistently.
+    pub error: Option<ReadError>,
+}
+
+/// One sample of a process.
+#[derive(Debug, Default)]
+pub struct Sample {
+    pub threads: Vec<ThreadSnapshot>,
+    pub frames: Vec<RawFrame>,
+    /// Some thread held the GIL (for the GIL-holder view); false means Pyflame's `(idle)`.
+    pub gil_held: bool,
+}
+
+impl Sample {
+    pub fn clear(&mut self) {
+        self.threads.clear();
+        self.frames.clear();
+        self.gil_held = false;
+    }
+
+    pub fn frames_of(&self, thread: &ThreadSnapshot) -> &[RawFrame] {
+        &self.frames[thread.frames.clone()]
+    }
+}
+
+pub struct Walker {
+    pub target: PythonTarget,
+    pub codes: CodeCache,
+    tick: u64,
+    tstate_buf: Vec<u8>,
+    frame_buf: Vec<u8>,
+    chunk_buf: Vec<u8>,
+    chunk_start: u64,
+    /// Interpreter → address of its `_gil_runtime_state` (3.12+), which never moves.
+    gil_state: HashMap<u64, u64>,
+    /// pthread_t → kernel tid (≤3.10, which has no `native_thread_id`).
+    pthread_tids: HashMap<u64, i32>,
+    pthread_tid_offset: Option<u64>,
+    /// Kernel tids of the target, refreshed by the sampler; used to map pthread_t → tid.
+    pub known_tids: Vec<i32>,
+}
+
+impl Walker {
+    pub fn new(target: PythonTarget) -> Walker {
+        let tstate_len = tstate_read_len(&target.layout);
+        Walker {
+            target,
+            codes: CodeCache::default(),
+            tick: 0,
+            tstate_buf: vec![0; tstate_len],
+            frame_buf: Vec::new(),
+            chunk_buf: Vec::new(),
+            chunk_start: 0,
+            gil_state: HashMap::new(),
+            pthread_tids: HashMap::new(),
+            pthread_tid_offset: None,
+            known_tids: Vec::new(),
+        }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.target.layout
+    }
+
+    /// Takes one sample into `out` (cleared first). Errors here mean the whole process could
+    /// not be read (e.g. it exited); per-thread failures are in `ThreadSnapshot::error`.
+    pub fn sample(&mut self, mem: &dyn RemoteMemory, out: &mut Sample) -> ReadResult<()> {
+        out.clear();
+        self.tick += 1;
+        let o = self.target.layout.offsets;
+        let holder_global = match self.target.layout.gil_model {
+            GilModel::InterpreterGil => None,
+            _ => Some(match self.target.tstate_current_ptr {
+                Some(ptr) => mem.read_u64(ptr)?,
+                None => 0,
+            }),
+        };
+        let mut interp = mem.read_u64(self.target.interp_head_ptr)?;
+        let mut interp_count = 0;
+        while interp != 0 {
+            interp_count += 1;
+            if interp_count > MAX_INTERPRETERS {
+                return Err(ReadError::Invalid("interpreter list cycle"));
+            }
+            let holder = match holder_global {
+                Some(h) => h,
+                None => self.interpreter_gil_holder(mem, interp)?,
+            };
+            let interp_id = match o.interp_id {
+                Some(off) => mem.read_u64(interp + off).unwrap_or(0) as i64,
+                None => 0,
+            };
+            self.sample_interpreter(mem, interp, interp_id, holder, out)?;
+            interp = mem.read_u64(interp + o.interp_next)?;
+        }
+        out.gil_held = out.threads.iter().any(|t| t.holds_gil);
+        Ok(())
+    }
+
+    /// 3.12+: the thread state holding this interpreter's GIL, or 0.
+    fn interpreter_gil_holder(&mut self, mem: &dyn RemoteMemory, interp: u64) -> ReadResult<u64> {
+        let o = &self.target.layout.offsets;
+        let (Some(gil_ptr_off), Some(holder_off), Some(locked_off)) = (o.interp_ceval_gil, o.gil_last_holder, o.gil_locked) else {
+            return Ok(0);
+        };
+        let gil = match self.gil_state.get(&interp) {
+            Some(&g) => g,
+            None => {
+                let g = mem.read_u64(interp + gil_ptr_off)?;
+                self.gil_state.insert(interp, g);
+                g
+            }
+        };
+        if gil == 0 {
+            return Ok(0);
+        }
+        // `last_holder` is not cleared on release: it counts only while `locked` is set.
+        let lo = holder_off.min(locked_off);
+        let len = (holder_off.max(locked_off) + 8 - lo) as usize;
+        let mut buf = [0u8; 64];
+        let buf = &mut buf[..len.min(64)];
+        mem.read(gil + lo, buf)?;
+        let at = |off: u64, n: usize| {
+            let s = (off - lo) as usize;
+            let mut v = [0u8; 8];
+            v[..n].copy_from_slice(&buf[s..s + n]);
+            u64::from_le_bytes(v)
+        };
+        let locked = at(locked_off, 4) as u32 != 0;
+        Ok(if locked { at(holder_off, 8) } else { 0 })
+    }
+
+    fn sample_interpreter(&mut self, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, holder: u64, out: &mut Sample) -> ReadResult<()> {
+        let o = self.target.layout.offsets;
+        let mut tstate = mem.read_u64(interp + o.interp_tstate_head)?;
+        let mut count = 0;
+        while tstate != 0 {
+            count += 1;
+            if count > MAX_THREADS {
+                return Err(ReadError::Invalid("thread list cycle"));
+            }
+            if mem.read(tstate, &mut self.tstate_buf).is_err() {
+                // The thread ended while we walked the list: the rest of the list is gone too.
+                break;
+            }
+            let next = word(&self.tstate_buf, o.tstate_next);
+            if word(&self.tstate_buf, o.tstate_interp) != interp {
+                return Err(ReadError::Invalid("thread state does not belong to its interpreter"));
+            }
+            let python_thread_id = word(&self.tstate_buf, o.tstate_thread_id);
+            let native_tid = match o.tstate_native_thread_id {
+                Some(off) => Some(word(&self.tstate_buf, off) as i32).filter(|t| *t > 0),
+                None => self.tid_of_pthread(mem, python_thread_id),
+            };
+            let start = out.frames.len();
+            let error = self.walk_thread(mem, tstate, &mut out.frames).err();
+            if error.is_some() {
+                out.frames.truncate(start);
+            }
+            out.frames[start..].reverse();
+            out.threads.push(ThreadSnapshot {
+                tstate,
+                python_thread_id,
+                native_tid,
+                interpreter_id: interp_id,
+                holds_gil: holder != 0 && holder == tstate,
+                frames: start..out.frames.len(),
+                error,
+            });
+            tstate = next;
+        }
+        Ok(())
+    }
+
+    /// Walks the frames of the thread state in `tstate_buf`, pushing them leaf first.
+    fn walk_thread(&mut self, mem: &dyn RemoteMemory, tstate: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+        let layout = self.target.layout;
+        let o = layout.offsets;
+        match layout.frame_model {
+            FrameModel::FrameObjects => {
+                // A return during the walk can leave a truncated chain that still ends in
+                // NULL: when the top frame moved while we walked, read again (twice at most).
+                let start = frames.len();
+                let mut top = word(&self.tstate_buf, o.tstate_frame);
+                for _ in 0..3 {
+                    frames.truncate(start);
+                    self.walk_frame_objects(mem, top, frames)?;
+                    let now = mem.read_u64(tstate + o.tstate_frame)?;
+                    if now == top {
+                        return Ok(());
+                    }
+                    top = now;
+                }
+                Err(ReadError::Invalid("stack changed while it was read"))
+            }
+            FrameModel::CFrame => {
+                let cframe = word(&self.tstate_buf, o.tstate_frame);
+                if cframe == 0 {
+                    return Ok(());
+                }
+                let top = mem.read_u64(cframe + o.cframe_current_frame.unwrap_or(0))?;
+                self.copy_datastack(mem);
+                self.walk_interpreter_frames(mem, top, frames)
+            }
+            FrameModel::CurrentFrame => {
+                let top = word(&self.tstate_buf, o.tstate_frame);
+                self.copy_datastack(mem);
+                self.walk_interpreter_frames(mem, top, frames)
+            }
+        }
+    }
+
+    fn walk_frame_objects(&mut self, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+        let layout = self.target.layout;
+        let o = layout.offsets;
+        self.frame_buf.resize(o.frame_size as usize, 0);
+        let mut frame = top;
+        let mut depth = 0;
+        while frame != 0 {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(ReadError::Invalid("stack too deep (cycle?)"));
+            }
+            if frame % 8 != 0 {
+                return Err(ReadError::Invalid("frame pointer"));
+            }
+            mem.read(frame, &mut self.frame_buf)?;
+            let back = word(&self.frame_buf, o.frame_back);
+            let code_addr = word(&self.frame_buf, o.frame_code);
+            let lasti = i32::from_le_bytes(self.frame_buf[o.frame_lasti as usize..o.frame_lasti as usize + 4].try_into().unwrap()) as i64;
+            if back == frame {
+                return Err(ReadError::Invalid("frame points to itself"));
+            }
+            let code = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick)?;
+            let offset = if lasti < 0 { -1 } else if layout.lasti_in_code_units { lasti * 2 } else { lasti };
+            let line = self.codes.get_mut(code).line_for(&layout, offset);
+            frames.push(RawFrame { code, line });
+            frame = back;
+        }
+        Ok(())
+    }
+
+    /// Copies the used part of the thread's current data-stack chunk (3.11+) in one read.
+    fn copy_datastack(&mut self, mem: &dyn RemoteMemory) {
+        let o = self.target.layout.offsets;
+        self.chunk_buf.clear();
+        self.chunk_start = 0;
+        let (Some(chunk_off), Some(top_off)) = (o.tstate_datastack_chunk, o.tstate_datastack_top) else { return };
+        let chunk = word(&self.tstate_buf, chunk_off);
+        let top = word(&self.tstate_buf, top_off);
+        if chunk == 0 || top <= chunk || top - chunk > MAX_CHUNK_COPY {
+            return;
+        }
+        self.chunk_buf.resize((top - chunk) as usize, 0);
+        if mem.read(chunk, &mut self.chunk_buf).is_ok() {
+            self.chunk_start = chunk;
+        } else {
+            self.chunk_buf.clear();
+        }
+    }
+
+    /// The bytes of one `_PyInterpreterFrame`: from the chunk copy when it lies there, else read.
+    fn frame_bytes(&mut self, mem: &dyn RemoteMemory, frame: u64, len: usize) -> ReadResult<&[u8]> {
+        let start = self.chunk_start;
+        if start != 0 && frame >= start && frame + len as u64 <= start + self.chunk_buf.len() as u64 {
+            let off = (frame - start) as usize;
+            return Ok(&self.chunk_buf[off..off + len]);
+        }
+        self.frame_buf.resize(len, 0);
+        mem.read(frame, &mut self.frame_buf)?;
+        Ok(&self.frame_buf)
+    }
+
+    fn walk_interpreter_frames(&mut self, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+        let layout = self.target.layout;
+        let o = layout.offsets;
+        let len = o.frame_size as usize;
+        let owner_off = o.frame_owner.map(|v| v as usize);
+        let mut frame = top;
+        let mut depth = 0;
+        while frame != 0 {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(ReadError::Invalid("stack too deep (cycle?)"));
+            }
+            if frame % 8 != 0 {
+                return Err(ReadError::Invalid("frame pointer"));
+            }
+            let bytes = self.frame_bytes(mem, frame, len)?;
+            let previous = word(bytes, o.frame_back);
+            let code_addr = word(bytes, o.frame_code) & !layout.executable_tag_mask;
+            let instr = word(bytes, o.frame_lasti);
+            let owner = owner_off.map_or(0, |off| bytes[off]);
+            if previous == frame {
+                return Err(ReadError::Invalid("frame points to itself"));
+            }
+            let is_shim = layout.first_shim_owner.is_some_and(|first| owner >= first);
+            if owner > 4 {
+                return Err(ReadError::Invalid("frame owner"));
+            }
+            if !is_shim && code_addr != 0 {
+                match self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick) {
+                    Ok(code) => {
+                        let base = code_addr + o.code_code_adaptive.unwrap_or(0);
+                        // Index in 2-byte code units; before the first instruction means "not started".
+                        let index = if instr >= base { ((instr - base) / 2) as i64 } else { -1 };
+                        let line = self.codes.get_mut(code).line_for(&layout, index);
+                        frames.push(RawFrame { code, line });
+                    }
+                    // 3.13+: `f_executable` may be a non-code object; skip such frames.
+                    Err(ReadError::Invalid("not a code object")) if layout.frame_model == FrameModel::CurrentFrame => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            frame = previous;
+        }
+        Ok(())
+    }
+
+    /// ≤3.10: the kernel tid of a thread from its pthread_t, by finding where glibc keeps
+    /// the tid inside `struct pthread` (learned once per process from known tids).
+    fn tid_of_pthread(&mut self, mem: &dyn RemoteMemory, pthread: u64) -> Option<i32> {
+        if pthread == 0 {
+            return None;
+        }
+        if let Some(&tid) = self.pthread_tids.get(&pthread) {
+            if self.known_tids.binary_search(&tid).is_ok() {
+                return Some(tid);
+            }
+            self.pthread_tids.remove(&pthread);
+        }
+        let tid = match self.pthread_tid_offset {
+            Some(off) => mem.read_u32(pthread + off).ok().map(|v| v as i32).filter(|t| self.known_tids.binary_search(t).is_ok()),
+            None => {
+                let region = mem.read_vec(pthread, 2048).ok()?;
+                let candidates: Vec<u64> = (0..region.len() / 4)
+                    .map(|i| i * 4)
+                    .filter(|&i| {
+                        let v = i32::from_le_bytes(region[i..i + 4].try_into().unwrap());
+                        v > 0 && self.known_tids.binary_search(&v).is_ok()
+                    })
+                    .map(|i| i as u64)
+                    .collect();
+                // glibc 2.x on x86_64 keeps it at 0x2d0; prefer that when it matches.
+                let off = if candidates.contains(&0x2d0) { Some(0x2d0) } else { candidates.first().copied() };
+                off.map(|off| {
+                    self.pthread_tid_offset = Some(off);
+                    i32::from_le_bytes(region[off as usize..off as usize + 4].try_into().unwrap())
+                })
+            }
+        }?;
+        self.pthread_tids.insert(pthread, tid);
+        Some(tid)
+    }
+}
+
+/// Bytes of a thread state to read: enough for every field the walker uses.
+fn tstate_read_len(layout: &Layout) -> usize {
+    let o = &layout.offsets;
+    let fields = [
+        Some(o.tstate_next),
+        Some(o.tstate_interp),
+        Some(o.tstate_frame),
+        Some(o.tstate_thread_id),
+        o.tstate_native_thread_id,
+        o.tstate_datastack_chunk,
+        o.tstate_datastack_top,
+        o.tstate_status,
+    ];
+    (fields.iter().flatten().max().copied().unwrap_or(0) + 8) as usize
+}
+
+/// A little-endian u64 at `off`, 0 when out of range.
+fn word(buf: &[u8], off: u64) -> u64 {
+    let off = off as usize;
+    buf.get(off..off + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
+}

@@ -1,0 +1,115 @@
+//! The recording loop: a timer on the calling thread samples the target (and optionally its
+//! child processes) at a fixed interval and folds every sample into an `Aggregator`.
+
+pub mod clock;
+pub mod process_set;
+
+use crate::error::{Error, Result};
+use crate::profile::{EndReason, Profile};
+use crate::python::DiscoverOptions;
+use process_set::ProcessSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    pub pid: i32,
+    /// `None`: until stopped or until the target exits.
+    pub duration: Option<Duration>,
+    pub interval: Duration,
+    /// Take exactly this many samples then stop (`-s 0` in Pyflame means one sample).
+    pub max_samples: Option<u64>,
+    /// Pause the target's threads around each sample for exact stacks.
+    pub blocking: bool,
+    /// Also sample child processes (and theirs), found while recording.
+    pub subprocesses: bool,
+    /// Keep every sample with its timestamp (for flame charts and traces).
+    pub timeline: bool,
+    pub discover: DiscoverOptions,
+}
+
+impl RecordOptions {
+    pub fn validate(&self) -> Result<()> {
+        if self.interval.is_zero() {
+            return Err(Error::invalid("the interval between samples must be more than 0 seconds (e.g. -r 0.01 for 100 samples a second)"));
+        }
+        if self.interval > Duration::from_secs(3600) {
+            return Err(Error::invalid("the interval between samples must be at most an hour"));
+        }
+        Ok(())
+    }
+}
+
+/// Live counters a caller can poll while a recording runs (progress display).
+#[derive(Debug, Default)]
+pub struct RecordStats {
+    pub ticks: AtomicU64,
+    pub errors: AtomicU64,
+    pub gil_idle: AtomicU64,
+    pub late: AtomicU64,
+    pub processes: AtomicU64,
+}
+
+/// Records until the duration passes, `stop` is set, or the target exits.
+pub fn record(options: &RecordOptions, stop: &AtomicBool, stats: &RecordStats) -> Result<Profile> {
+    options.validate()?;
+    let mut set = ProcessSet::attach(options)?;
+    let python_version = set.root_version();
+    let start = Instant::now();
+    let start_time_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0);
+    let mut clock = clock::Ticker::new(start, options.interval);
+    let mut end_reason = EndReason::Duration;
+    let mut taken: u64 = 0;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            end_reason = EndReason::Stopped;
+            break;
+        }
+        let now = Instant::now();
+        let elapsed = now.duration_since(start);
+        let time_us = elapsed.as_micros() as u64;
+        if !set.sample_all(time_us, stats)? {
+            end_reason = EndReason::TargetExited;
+            break;
+        }
+        taken += 1;
+        stats.ticks.store(taken, Ordering::Relaxed);
+        if options.max_samples.is_some_and(|max| taken >= max) {
+            break;
+        }
+        if options.duration.is_some_and(|d| start.elapsed() >= d) {
+            break;
+        }
+        if options.subprocesses {
+            set.refresh_children(options, elapsed);
+        }
+        let late = clock.wait_next(stop, options.duration.map(|d| start + d));
+        if late > 0 {
+            stats.late.fetch_add(late, Ordering::Relaxed);
+        }
+        if options.duration.is_some_and(|d| start.elapsed() >= d) {
+            break;
+        }
+    }
+    let duration_secs = start.elapsed().as_secs_f64();
+    Ok(set.finish(Profile {
+        pid: options.pid,
+        python_version,
+        start_time_ms,
+        duration_secs,
+        interval_secs: options.interval.as_secs_f64(),
+        ticks: taken,
+        gil_idle_ticks: 0,
+        errors: 0,
+        frames: Vec::new(),
+        stacks: Vec::new(),
+        threads: Vec::new(),
+        entries: Vec::new(),
+        processes: Vec::new(),
+        timeline: None,
+        end_reason,
+    }))
+}

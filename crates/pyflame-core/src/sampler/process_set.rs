@@ -1,0 +1,273 @@
+//! The processes being recorded: the root target and, with `--subprocesses`, every Python
+//! descendant found while recording. Each has its own walker, thread-state files and
+//! (in blocking mode) its own ptrace lock.
+
+use super::{RecordOptions, RecordStats};
+use crate::error::{Error, ErrorCode, Result};
+use crate::process::lock::ProcessLock;
+use crate::process::memory::{ProcessMemory, ReadError};
+use crate::process::tasks::{self, TaskStat};
+use crate::profile::aggregate::ThreadExtras;
+use crate::profile::{Aggregator, Profile, ProcessSummary};
+use crate::python::{PythonTarget, Sample, Walker};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// How often the thread list of each process is re-read.
+const TASK_REFRESH: Duration = Duration::from_millis(200);
+/// How often `--subprocesses` looks for new children.
+const CHILD_REFRESH: Duration = Duration::from_millis(250);
+
+struct Tracked {
+    pid: i32,
+    index: u32,
+    walker: Walker,
+    mem: ProcessMemory,
+    lock: Option<ProcessLock>,
+    stats: HashMap<i32, TaskStat>,
+    /// Target-namespace tid → host tid, when the target lives in another PID namespace.
+    ns_to_host: HashMap<i32, i32>,
+    tasks_read_at: Option<std::time::Instant>,
+    summary: ProcessSummary,
+    alive: bool,
+}
+
+impl Tracked {
+    fn new(pid: i32, index: u32, options: &RecordOptions) -> Result<Tracked> {
+        let target = PythonTarget::discover(pid, &options.discover)?;
+        let lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+        let summary = ProcessSummary {
+            pid,
+            python_version: target.layout.version.to_string(),
+            executable: target.executable.clone(),
+            ticks: 0,
+            gil_idle_ticks: 0,
+            errors: 0,
+        };
+        let mut tracked = Tracked {
+            pid,
+            index,
+            walker: Walker::new(target),
+            mem: ProcessMemory::new(pid),
+            lock,
+            stats: HashMap::new(),
+            ns_to_host: HashMap::new(),
+            tasks_read_at: None,
+            summary,
+            alive: true,
+        };
+        tracked.refresh_tasks();
+        Ok(tracked)
+    }
+
+    fn refresh_tasks(&mut self) {
+        let Ok(tids) = tasks::list_tasks(self.pid) else { return };
+        self.stats.retain(|tid, _| tids.binary_search(tid).is_ok());
+        self.ns_to_host.clear();
+        let mut target_tids = Vec::with_capacity(tids.len());
+        for &tid in &tids {
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.stats.entry(tid) {
+                if let Ok(stat) = TaskStat::open(self.pid, tid) {
+                    slot.insert(stat);
+                }
+            }
+            // The innermost NSpid entry is the tid as the target sees it.
+            let ns_tid = tasks::namespace_tids(self.pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid);
+            if ns_tid != tid {
+                self.ns_to_host.insert(ns_tid, tid);
+            }
+            target_tids.push(ns_tid);
+        }
+        target_tids.sort_unstable();
+        self.walker.known_tids = target_tids;
+        self.tasks_read_at = Some(std::time::Instant::now());
+    }
+
+    fn host_tid(&self, target_tid: i32) -> i32 {
+        self.ns_to_host.get(&target_tid).copied().unwrap_or(target_tid)
+    }
+
+    /// One sample of this process. Returns false when the process is gone.
+    fn sample(&mut self, sample: &mut Sample, aggregator: &mut Aggregator, time_us: u64, stats: &RecordStats) -> bool {
+        if self.tasks_read_at.is_none_or(|t| t.elapsed() >= TASK_REFRESH) {
+            self.refresh_tasks();
+        }
+        // Thread states are read before pausing: a paused thread would show as traced.
+        let blocking = self.lock.is_some();
+        let mut states_before: HashMap<i32, u8> = HashMap::new();
+        if blocking {
+            for (&tid, stat) in self.stats.iter_mut() {
+                if let Some(state) = stat.state() {
+                    states_before.insert(tid, state);
+                }
+            }
+        }
+        let result = match self.lock.as_mut() {
+            Some(lock) => match lock.pause() {
+                Ok(_paused) => self.walker.sample(&self.mem, sample),
+                Err(_) => Err(ReadError::Gone),
+            },
+            None => self.walker.sample(&self.mem, sample),
+        };
+        self.summary.ticks += 1;
+        match result {
+            Ok(()) => {}
+            Err(_) if !process_alive(self.pid) => {
+                self.summary.ticks -= 1;
+                self.alive = false;
+                return false;
+            }
+            Err(_) => {
+                self.summary.errors += 1;
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+        }
+        let mut idle = Vec::with_capacity(sample.threads.len());
+        let mut names = Vec::with_capacity(sample.threads.len());
+        for thread in &sample.threads {
+            let host = thread.native_tid.map(|t| self.host_tid(t));
+            let state = host.and_then(|tid| {
+                if blocking {
+                    states_before.get(&tid).copied()
+                } else {
+                    self.stats.get_mut(&tid).and_then(|s| s.state())
+                }
+            });
+            // Unknown state counts as running: never hide a stack we could not classify.
+            idle.push(state.is_some_and(|s| s != b'R'));
+            names.push(host.and_then(|tid| self.stats.get_mut(&tid).and_then(|s| s.comm())));
+        }
+        let holder_failed = sample.threads.iter().any(|t| t.error.is_some());
+        if holder_failed {
+            self.summary.errors += 1;
+            stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if !sample.gil_held && !holder_failed {
+            self.summary.gil_idle_ticks += 1;
+            if self.index == 0 {
+                stats.gil_idle.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        aggregator.add(self.index, self.pid, &self.walker, sample, &ThreadExtras { idle: &idle, names: &names }, time_us);
+        true
+    }
+}
+
+fn process_alive(pid: i32) -> bool {
+    !matches!(tasks::process_state(pid), None | Some(b'Z') | Some(b'X'))
+}
+
+pub struct ProcessSet {
+    processes: Vec<Tracked>,
+    aggregator: Aggregator,
+    sample: Sample,
+    /// Children that are not (yet) Python, with when to look again.
+    not_python: HashMap<i32, Duration>,
+    children_read_at: Option<Duration>,
+    subprocesses: bool,
+    root_pid: i32,
+}
+
+impl ProcessSet {
+    pub fn attach(options: &RecordOptions) -> Result<ProcessSet> {
+        let mut processes = Vec::new();
+        match Tracked::new(options.pid, 0, options) {
+            Ok(root) => processes.push(root),
+            // With --subprocesses the root may be a non-Python launcher or supervisor.
+            Err(e) if options.subprocesses && matches!(e.code, ErrorCode::NotPython | ErrorCode::UnsupportedPython) => {}
+            Err(e) => return Err(e),
+        }
+        let mut set = ProcessSet {
+            processes,
+            aggregator: Aggregator::new(options.timeline),
+            sample: Sample::default(),
+            not_python: HashMap::new(),
+            children_read_at: None,
+            subprocesses: options.subprocesses,
+            root_pid: options.pid,
+        };
+        if options.subprocesses {
+            set.refresh_children(options, Duration::ZERO);
+            if set.processes.is_empty() {
+                return Err(Error::not_python(options.pid, "neither it nor any of its child processes runs CPython"));
+            }
+        }
+        Ok(set)
+    }
+
+    pub fn root_version(&self) -> String {
+        self.processes.first().map(|p| p.summary.python_version.clone()).unwrap_or_default()
+    }
+
+    /// Samples every live process once. Returns false when nothing is left to sample.
+    pub fn sample_all(&mut self, time_us: u64, stats: &RecordStats) -> Result<bool> {
+        let mut any_alive = false;
+        for tracked in self.processes.iter_mut().filter(|p| p.alive) {
+            if tracked.sample(&mut self.sample, &mut self.aggregator, time_us, stats) {
+                any_alive = true;
+            } else {
+                // Release ptrace at once so the exiting process is not held.
+                tracked.lock = None;
+            }
+        }
+        stats.processes.store(self.processes.iter().filter(|p| p.alive).count() as u64, Ordering::Relaxed);
+        if self.subprocesses {
+            // Workers come and go (a supervisor restarts them): record while the root lives.
+            return Ok(any_alive || process_alive(self.root_pid));
+        }
+        Ok(any_alive)
+    }
+
+    /// Finds new descendants of the root and starts sampling the Python ones.
+    pub fn refresh_children(&mut self, options: &RecordOptions, now: Duration) {
+        if self.children_read_at.is_some_and(|t| now.saturating_sub(t) < CHILD_REFRESH) {
+            return;
+        }
+        self.children_read_at = Some(now);
+        let known: HashSet<i32> = self.processes.iter().map(|p| p.pid).collect();
+        let mut frontier = vec![options.pid];
+        let mut seen = HashSet::new();
+        while let Some(pid) = frontier.pop() {
+            if !seen.insert(pid) {
+                continue;
+            }
+            for child in tasks::children(pid) {
+                frontier.push(child);
+                if known.contains(&child) || matches!(tasks::process_state(child), Some(b'Z') | Some(b'X') | None) {
+                    continue;
+                }
+                if self.not_python.get(&child).is_some_and(|retry_at| now < *retry_at) {
+                    continue;
+                }
+                let index = self.processes.len() as u32;
+                match Tracked::new(child, index, options) {
+                    Ok(tracked) => {
+                        self.not_python.remove(&child);
+                        self.processes.push(tracked);
+                    }
+                    // A fresh child may still be starting Python (or exec'ing): look again later.
+                    Err(_) => {
+                        self.not_python.insert(child, now + Duration::from_secs(1));
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn finish(self, mut header: Profile) -> Profile {
+        let processes: Vec<ProcessSummary> = self.processes.iter().map(|p| p.summary.clone()).collect();
+        if let Some(root) = processes.iter().find(|p| p.pid == header.pid) {
+            header.gil_idle_ticks = root.gil_idle_ticks;
+            header.errors = root.errors;
+        } else {
+            header.gil_idle_ticks = processes.iter().map(|p| p.gil_idle_ticks).sum();
+            header.errors = processes.iter().map(|p| p.errors).sum();
+        }
+        if header.python_version.is_empty() {
+            header.python_version = processes.first().map(|p| p.python_version.clone()).unwrap_or_default();
+        }
+        self.aggregator.finish(header, processes)
+    }
+}
