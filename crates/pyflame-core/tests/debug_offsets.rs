@@ -161,7 +161,7 @@ fn synthetic_314_table(free_threaded: bool) -> Vec<u8> {
                 ("gil_runtime_state_locked", 7776),
                 ("gil_runtime_state_holder", 7768),
                 ("code_object_generation", 9000),
-                ("tlbc_generation", 9008),
+                ("tlbc_generation", if free_threaded { 9008 } else { 0 }),
             ],
         ),
         (
@@ -188,7 +188,7 @@ fn synthetic_314_table(free_threaded: bool) -> Vec<u8> {
                 ("localsplus", 80),
                 ("owner", 74),
                 ("stackpointer", 64),
-                ("tlbc_index", 72),
+                ("tlbc_index", if free_threaded { 72 } else { 0 }),
             ],
         ),
         (
@@ -204,7 +204,7 @@ fn synthetic_314_table(free_threaded: bool) -> Vec<u8> {
                 ("localsplusnames", 96),
                 ("localspluskinds", 104),
                 ("co_code_adaptive", 208),
-                ("co_tlbc", 200),
+                ("co_tlbc", if free_threaded { 200 } else { 0 }),
             ],
         ),
         ("pyobject", &[("size", 16), ("ob_type", 8)]),
@@ -255,10 +255,10 @@ fn parses_the_314_layout_with_its_inserted_fields() {
     assert_eq!(d.interpreter_state.threads_main, Some(7360));
     assert_eq!(d.interpreter_state.gc, 7408, "fields after the inserted threads_main do not shift");
     assert_eq!(d.interpreter_state.code_object_generation, Some(9000));
-    assert_eq!(d.interpreter_state.tlbc_generation, Some(9008));
+    assert_eq!(d.interpreter_state.tlbc_generation, None, "0 in default builds means absent");
     assert_eq!(d.thread_state.size, 824, "thread_state starts after the two appended interp fields");
-    assert_eq!((d.interpreter_frame.stackpointer, d.interpreter_frame.tlbc_index), (Some(64), Some(72)));
-    assert_eq!(d.code_object.co_tlbc, Some(200));
+    assert_eq!((d.interpreter_frame.stackpointer, d.interpreter_frame.tlbc_index), (Some(64), None));
+    assert_eq!(d.code_object.co_tlbc, None);
     assert_eq!(d.pyobject.ob_type, 8, "pyobject follows co_tlbc");
     assert_eq!(d.set_object.map(|s| (s.size, s.used, s.table, s.mask)), Some((200, 24, 40, 48)));
     assert_eq!(d.dict_object.ma_keys, 32, "dict_object follows the inserted set_object");
@@ -280,7 +280,9 @@ fn applies_a_314_table_onto_the_313_base() {
     assert_eq!((o.gil_last_holder, o.gil_locked), (Some(8), Some(16)));
     assert_eq!((o.tstate_frame, o.tstate_size, o.tstate_status), (72, 824, Some(32)));
     assert_eq!((o.tstate_datastack_chunk, o.tstate_datastack_top), (Some(232), Some(240)));
-    assert_eq!(o.tstate_status_holds_gil_mask, base.tstate_status_holds_gil_mask);
+    // 3.14 made holds_gil a separate int; bit 5 of _status is `finalizing` there.
+    assert_eq!(base.tstate_status_holds_gil_mask, Some(0x20));
+    assert_eq!(o.tstate_status_holds_gil_mask, None);
     assert_eq!((o.frame_code, o.frame_back, o.frame_lasti, o.frame_owner), (0, 8, 56, Some(74)));
     assert_eq!(o.frame_size, 75, "up to and including owner");
     assert_eq!((o.code_code_adaptive, o.code_size), (Some(208), 216));
@@ -292,6 +294,8 @@ fn free_threaded_tables_need_a_free_threaded_base() {
     let raw = synthetic_314_table(true);
     let d = parse(&raw).expect("valid");
     assert!(d.free_threaded);
+    assert_eq!(d.interpreter_state.tlbc_generation, Some(9008));
+    assert_eq!((d.interpreter_frame.tlbc_index, d.code_object.co_tlbc), (Some(72), Some(200)));
     let err = apply_debug_offsets(&generated(13, false), &raw).unwrap_err();
     assert_eq!(err.code(), "ERR_DEBUG_OFFSETS_BASE_MISMATCH");
     let o = apply_debug_offsets(&generated(13, true), &raw).expect("3.13t base");

@@ -3,8 +3,9 @@
 //!
 //! The table is not self-describing: its layout is chosen by the `version` in its header, and
 //! 3.14 inserted fields in the middle of 3.13's groups. Both layouts are described below in
-//! declaration order (3.13: `Include/internal/pycore_runtime.h`, 584 bytes; 3.14:
-//! `Include/internal/pycore_debug_offsets.h`, 760 bytes). Every field is a little-endian u64.
+//! declaration order (3.13: `Include/internal/pycore_runtime.h`, 584 bytes, checked against
+//! pyenv's libpython3.13.so; 3.14: `Include/internal/pycore_debug_offsets.h`, 760 bytes, field
+//! order as in py-spy's bindgen output for 3.14.0). Every field is a little-endian u64.
 
 use std::fmt;
 
@@ -127,7 +128,7 @@ pub struct InterpreterStateOffsets {
     pub gil_runtime_state_holder: u64,
     /// 3.14+: changes when code objects are freed (invalidate code caches).
     pub code_object_generation: Option<u64>,
-    /// 3.14+: invalidates thread-local bytecode caches (free-threaded).
+    /// 3.14+ free-threaded builds: invalidates thread-local bytecode caches.
     pub tlbc_generation: Option<u64>,
 }
 
@@ -154,7 +155,7 @@ pub struct InterpreterFrameOffsets {
     pub owner: u64,
     /// 3.14+
     pub stackpointer: Option<u64>,
-    /// 3.14+: index into `co_tlbc` (free-threaded thread-local bytecode).
+    /// 3.14+ free-threaded builds: index into `co_tlbc` (thread-local bytecode).
     pub tlbc_index: Option<u64>,
 }
 
@@ -170,7 +171,7 @@ pub struct CodeObjectOffsets {
     pub localsplusnames: u64,
     pub localspluskinds: u64,
     pub co_code_adaptive: u64,
-    /// 3.14+
+    /// 3.14+ free-threaded builds: the thread-local bytecode copies.
     pub co_tlbc: Option<u64>,
 }
 
@@ -273,7 +274,8 @@ pub struct DebuggerSupportOffsets {
     pub debugger_script_path_size: u64,
 }
 
-/// A parsed and validated `_Py_DebugOffsets`. `Option` fields exist from 3.14 on.
+/// A parsed and validated `_Py_DebugOffsets`. `Option` fields exist from 3.14 on; the
+/// thread-local-bytecode ones only in free-threaded builds (default builds write 0 there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DebugOffsets {
     /// `PY_VERSION_HEX` of the interpreter that wrote the table.
@@ -317,6 +319,11 @@ impl Fields<'_> {
     /// A field that exists only from 3.14 on.
     fn since_314(&mut self, is_314: bool) -> Option<u64> {
         is_314.then(|| self.next())
+    }
+
+    /// A 3.14+ field that only free-threaded builds fill in (default builds write 0).
+    fn free_threaded_since_314(&mut self, is_314: bool, free_threaded: bool) -> Option<u64> {
+        self.since_314(is_314).filter(|_| free_threaded)
     }
 }
 
@@ -370,7 +377,7 @@ pub fn parse(raw: &[u8]) -> Result<DebugOffsets, DebugOffsetsError> {
         gil_runtime_state_locked: f.next(),
         gil_runtime_state_holder: f.next(),
         code_object_generation: f.since_314(is_314),
-        tlbc_generation: f.since_314(is_314),
+        tlbc_generation: f.free_threaded_since_314(is_314, free_threaded),
     };
     let thread_state = ThreadStateOffsets {
         size: f.next(),
@@ -391,7 +398,7 @@ pub fn parse(raw: &[u8]) -> Result<DebugOffsets, DebugOffsetsError> {
         localsplus: f.next(),
         owner: f.next(),
         stackpointer: f.since_314(is_314),
-        tlbc_index: f.since_314(is_314),
+        tlbc_index: f.free_threaded_since_314(is_314, free_threaded),
     };
     let code_object = CodeObjectOffsets {
         size: f.next(),
@@ -404,7 +411,7 @@ pub fn parse(raw: &[u8]) -> Result<DebugOffsets, DebugOffsetsError> {
         localsplusnames: f.next(),
         localspluskinds: f.next(),
         co_code_adaptive: f.next(),
-        co_tlbc: f.since_314(is_314),
+        co_tlbc: f.free_threaded_since_314(is_314, free_threaded),
     };
     let pyobject = PyObjectOffsets { size: f.next(), ob_type: f.next() };
     let type_object =
@@ -605,9 +612,11 @@ impl DebugOffsets {
     ///
     /// `base` must be a 3.13+ table of the same build flavour (free-threaded or not); it may be an
     /// older minor (e.g. the 3.13 table for a 3.14 target). Fields the table does not describe
-    /// keep their base value or are derived from the base's distances:
-    /// `tstate_datastack_top` (right after `datastack_chunk`), `unicode_compact_data`
-    /// (`PyCompactUnicodeObject` = `PyASCIIObject` + fixed tail) and the `holds_gil` bit mask.
+    /// are derived from the base's distances, which hold for 3.13 and 3.14: `tstate_datastack_top`
+    /// (right after `datastack_chunk`) and `unicode_compact_data` (`PyCompactUnicodeObject` =
+    /// `PyASCIIObject` + utf8_length + utf8). The `holds_gil` bit mask is kept only when the base
+    /// is the same minor: 3.14 moved `holds_gil` out of `_status` (bit 5 is `finalizing` there),
+    /// so a 3.14 target gets `None` and the GIL holder comes from `_gil_runtime_state`.
     pub fn apply_to(&self, base: &VersionOffsets) -> Result<VersionOffsets, DebugOffsetsError> {
         if (base.major, base.minor) < (3, 13) || (base.major, base.minor) > (self.version.major, self.version.minor) {
             return Err(DebugOffsetsError::BaseMismatch {
@@ -665,7 +674,11 @@ impl DebugOffsets {
             tstate_datastack_chunk: Some(t.datastack_chunk),
             tstate_datastack_top: Some(t.datastack_chunk + datastack_top_delta),
             tstate_status: Some(t.status),
-            tstate_status_holds_gil_mask: base.tstate_status_holds_gil_mask,
+            tstate_status_holds_gil_mask: if base.minor == self.version.minor {
+                base.tstate_status_holds_gil_mask
+            } else {
+                None
+            },
             tstate_size: t.size,
             frame_back: fr.previous,
             frame_code: fr.executable,
