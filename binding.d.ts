@@ -9,4 +9,135 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class Recording {
+  constructor(options: RecordingOptions)
+  /** Starts sampling on a worker thread; resolves with the profile when it ends. */
+  run(): Promise<RawProfile>
+  /** Ends the recording early; the profile collected so far is still returned by `run()`. */
+  stop(): void
+  progress(): RecordingProgress
+}
+
+/** Version of the native core (matches the npm package version). */
 export declare function coreVersion(): string
+
+/** Options shared by every entry point that has to find the interpreter. */
+export interface DiscoverOptions {
+  /** Override version detection, e.g. `"3.11"` (for unusual embedders). */
+  pythonVersion?: string
+  /** Ignore the runtime symbols and find the interpreter by scanning (tests the stripped path). */
+  forceScan?: boolean
+}
+
+export declare function dump(pid: number, options?: DumpOptions | undefined | null): Promise<DumpResult>
+
+export interface DumpOptions {
+  /** Pause the threads while reading (default true: a consistent snapshot). */
+  blocking?: boolean
+  discover?: DiscoverOptions
+}
+
+export interface DumpResult {
+  pid: number
+  pythonVersion: string
+  executable: string
+  threads: Array<DumpThread>
+}
+
+export interface DumpThread {
+  tid: number
+  pythonThreadId: string
+  interpreterId: number
+  name?: string
+  holdsGil: boolean
+  idle: boolean
+  /** Innermost frame first. */
+  frames: Array<ProfileFrame>
+  error?: string
+}
+
+export interface ProcessSummary {
+  pid: number
+  pythonVersion: string
+  executable: string
+  ticks: number
+  gilIdleTicks: number
+  errors: number
+}
+
+export interface ProfileEntry {
+  stack: number
+  thread: number
+  count: number
+  gil: boolean
+  idle: boolean
+}
+
+export interface ProfileFrame {
+  name: string
+  filename: string
+  line: number
+  firstLine: number
+}
+
+export interface ProfileThread {
+  pid: number
+  tid: number
+  pythonThreadId: string
+  interpreterId: number
+  name?: string
+}
+
+export interface RawProfile {
+  pid: number
+  pythonVersion: string
+  startTimeMs: number
+  durationSecs: number
+  intervalSecs: number
+  ticks: number
+  gilIdleTicks: number
+  errors: number
+  frames: Array<ProfileFrame>
+  stacks: Array<Array<number>>
+  threads: Array<ProfileThread>
+  entries: Array<ProfileEntry>
+  processes: Array<ProcessSummary>
+  timeline?: Array<TimelineSample>
+  endReason: string
+}
+
+export interface RecordingOptions {
+  pid: number
+  /** Seconds to record; omitted or negative: until `stop()` or until the target exits. */
+  seconds?: number
+  /** Seconds between samples. */
+  interval: number
+  /** Stop after this many samples (Pyflame's `-s 0` is one sample). */
+  maxSamples?: number
+  blocking?: boolean
+  subprocesses?: boolean
+  /** Keep each sample with its timestamp (flame charts, traces). */
+  timeline?: boolean
+  discover?: DiscoverOptions
+}
+
+export interface RecordingProgress {
+  ticks: number
+  errors: number
+  gilIdle: number
+  /** Deadlines skipped because sampling fell behind. */
+  late: number
+  /** Processes being sampled (more than one with `subprocesses`). */
+  processes: number
+}
+
+/** CPython minor versions with built-in layouts, e.g. `["2.7", "3.6", ...]`. */
+export declare function supportedPythonVersions(): Array<string>
+
+export interface TimelineSample {
+  timeUs: number
+  thread: number
+  stack: number
+  gil: boolean
+  idle: boolean
+}

@@ -1,7 +1,7 @@
 //! Everything CPython-specific: versions, layouts, finding the interpreter, walking stacks.
 
 pub mod code_cache;
-// TEMP-DBG pub mod debug_offsets;
+pub mod debug_offsets;
 pub mod layout;
 pub mod linetable;
 pub mod offsets;

@@ -193,11 +193,11 @@ impl PythonTarget {
         }
 
         let mut layout = Layout::for_version(version, free_threaded)?;
-        if false && version.at_least(3, 13) { // TEMP-DBG
+        if version.at_least(3, 13) {
             if let Some(runtime) = runtime_addr {
-                let len = 0; // TEMP-DBG super::debug_offsets::table_len(version);
+                let len = super::debug_offsets::table_len(version);
                 if let Ok(raw) = mem.read_vec(runtime, len) {
-                    match Ok::<_, String>(layout.offsets) { // TEMP-DBG super::debug_offsets::apply_debug_offsets(&layout.offsets, &raw) {
+                    match super::debug_offsets::apply_debug_offsets(&layout.offsets, &raw) {
                         Ok(offsets) => layout.offsets = offsets,
                         Err(e) => {
                             return Err(Error::unsupported(format!(

@@ -1,0 +1,163 @@
+//! Core types → JS objects, core errors → JS errors.
+
+use napi_derive::napi;
+use pyflame_core::profile as core;
+
+pub fn to_js_error(err: pyflame_core::Error) -> napi::Error {
+    napi::Error::from_reason(format!("{}: {}", err.code.as_str(), err.message))
+}
+
+#[napi(object)]
+pub struct ProfileFrame {
+    pub name: String,
+    pub filename: String,
+    pub line: u32,
+    pub first_line: u32,
+}
+
+#[napi(object)]
+pub struct ProfileThread {
+    pub pid: i32,
+    pub tid: i32,
+    pub python_thread_id: String,
+    pub interpreter_id: i64,
+    pub name: Option<String>,
+}
+
+#[napi(object)]
+pub struct ProfileEntry {
+    pub stack: u32,
+    pub thread: u32,
+    pub count: f64,
+    pub gil: bool,
+    pub idle: bool,
+}
+
+#[napi(object)]
+pub struct TimelineSample {
+    pub time_us: f64,
+    pub thread: u32,
+    pub stack: u32,
+    pub gil: bool,
+    pub idle: bool,
+}
+
+#[napi(object)]
+pub struct ProcessSummary {
+    pub pid: i32,
+    pub python_version: String,
+    pub executable: String,
+    pub ticks: f64,
+    pub gil_idle_ticks: f64,
+    pub errors: f64,
+}
+
+#[napi(object)]
+pub struct RawProfile {
+    pub pid: i32,
+    pub python_version: String,
+    pub start_time_ms: f64,
+    pub duration_secs: f64,
+    pub interval_secs: f64,
+    pub ticks: f64,
+    pub gil_idle_ticks: f64,
+    pub errors: f64,
+    pub frames: Vec<ProfileFrame>,
+    pub stacks: Vec<Vec<u32>>,
+    pub threads: Vec<ProfileThread>,
+    pub entries: Vec<ProfileEntry>,
+    pub processes: Vec<ProcessSummary>,
+    pub timeline: Option<Vec<TimelineSample>>,
+    pub end_reason: String,
+}
+
+pub fn frame(f: core::Frame) -> ProfileFrame {
+    ProfileFrame { name: f.name, filename: f.filename, line: f.line, first_line: f.first_line }
+}
+
+pub fn profile(p: core::Profile) -> RawProfile {
+    RawProfile {
+        pid: p.pid,
+        python_version: p.python_version,
+        start_time_ms: p.start_time_ms,
+        duration_secs: p.duration_secs,
+        interval_secs: p.interval_secs,
+        ticks: p.ticks as f64,
+        gil_idle_ticks: p.gil_idle_ticks as f64,
+        errors: p.errors as f64,
+        frames: p.frames.into_iter().map(frame).collect(),
+        stacks: p.stacks,
+        threads: p
+            .threads
+            .into_iter()
+            .map(|t| ProfileThread {
+                pid: t.pid,
+                tid: t.tid,
+                python_thread_id: t.python_thread_id.to_string(),
+                interpreter_id: t.interpreter_id,
+                name: t.name,
+            })
+            .collect(),
+        entries: p
+            .entries
+            .into_iter()
+            .map(|e| ProfileEntry { stack: e.stack, thread: e.thread, count: e.count as f64, gil: e.gil, idle: e.idle })
+            .collect(),
+        processes: p
+            .processes
+            .into_iter()
+            .map(|s| ProcessSummary {
+                pid: s.pid,
+                python_version: s.python_version,
+                executable: s.executable,
+                ticks: s.ticks as f64,
+                gil_idle_ticks: s.gil_idle_ticks as f64,
+                errors: s.errors as f64,
+            })
+            .collect(),
+        timeline: p.timeline.map(|t| {
+            t.into_iter()
+                .map(|s| TimelineSample { time_us: s.time_us as f64, thread: s.thread, stack: s.stack, gil: s.gil, idle: s.idle })
+                .collect()
+        }),
+        end_reason: p.end_reason.as_str().to_string(),
+    }
+}
+
+/// Options shared by every entry point that has to find the interpreter.
+#[napi(object)]
+#[derive(Clone, Default)]
+pub struct DiscoverOptions {
+    /// Override version detection, e.g. `"3.11"` (for unusual embedders).
+    pub python_version: Option<String>,
+    /// Ignore the runtime symbols and find the interpreter by scanning (tests the stripped path).
+    pub force_scan: Option<bool>,
+}
+
+pub fn discover_options(o: &DiscoverOptions) -> napi::Result<pyflame_core::python::DiscoverOptions> {
+    let version_override = match &o.python_version {
+        None => None,
+        Some(text) => Some(parse_version(text).ok_or_else(|| {
+            to_js_error(pyflame_core::Error::invalid(format!(
+                "unknown Python version {text:?}: give it as X.Y (e.g. 3.11) or Pyflame's ABI form (e.g. 311)"
+            )))
+        })?),
+    };
+    Ok(pyflame_core::python::DiscoverOptions { version_override, force_scan: o.force_scan.unwrap_or(false) })
+}
+
+/// `3.11`, `3.11.4` or Pyflame's `--abi` spelling `311` / `27`.
+fn parse_version(text: &str) -> Option<pyflame_core::python::PythonVersion> {
+    use pyflame_core::python::PythonVersion;
+    let text = text.trim();
+    if let Some(v) = PythonVersion::from_version_string(text) {
+        return Some(v);
+    }
+    if text.len() >= 2 && text.chars().all(|c| c.is_ascii_digit()) {
+        let (major, minor) = text.split_at(1);
+        let v = PythonVersion::from_version_string(&format!("{major}.{minor}.0"))?;
+        return Some(v);
+    }
+    let (major, minor) = text.split_once('.')?;
+    PythonVersion::from_version_string(&format!("{major}.{minor}.0"))
+}

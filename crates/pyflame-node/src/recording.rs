@@ -1,0 +1,125 @@
+//! `Recording`: a sampling session run off the JS thread, stoppable and observable from JS.
+
+use crate::convert::{discover_options, profile, to_js_error, DiscoverOptions, RawProfile};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pyflame_core::{record, RecordOptions, RecordStats};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[napi(object)]
+pub struct RecordingOptions {
+    pub pid: i32,
+    /// Seconds to record; omitted or negative: until `stop()` or until the target exits.
+    pub seconds: Option<f64>,
+    /// Seconds between samples.
+    pub interval: f64,
+    /// Stop after this many samples (Pyflame's `-s 0` is one sample).
+    pub max_samples: Option<u32>,
+    pub blocking: Option<bool>,
+    pub subprocesses: Option<bool>,
+    /// Keep each sample with its timestamp (flame charts, traces).
+    pub timeline: Option<bool>,
+    pub discover: Option<DiscoverOptions>,
+}
+
+#[napi(object)]
+pub struct RecordingProgress {
+    pub ticks: f64,
+    pub errors: f64,
+    pub gil_idle: f64,
+    /// Deadlines skipped because sampling fell behind.
+    pub late: f64,
+    /// Processes being sampled (more than one with `subprocesses`).
+    pub processes: f64,
+}
+
+struct Shared {
+    stop: AtomicBool,
+    stats: RecordStats,
+}
+
+#[napi]
+pub struct Recording {
+    options: RecordOptions,
+    shared: Arc<Shared>,
+    started: AtomicBool,
+}
+
+#[napi]
+impl Recording {
+    #[napi(constructor)]
+    pub fn new(options: RecordingOptions) -> Result<Recording> {
+        let invalid = |m: &str| to_js_error(pyflame_core::Error::invalid(m));
+        if !options.interval.is_finite() || options.interval <= 0.0 {
+            return Err(invalid("the interval between samples must be a positive number of seconds"));
+        }
+        let duration = match options.seconds {
+            Some(s) if s.is_nan() => return Err(invalid("the duration must be a number of seconds")),
+            Some(s) if s >= 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
+            _ => None,
+        };
+        let core_options = RecordOptions {
+            pid: options.pid,
+            duration,
+            interval: Duration::from_secs_f64(options.interval),
+            max_samples: options.max_samples.map(u64::from),
+            blocking: options.blocking.unwrap_or(false),
+            subprocesses: options.subprocesses.unwrap_or(false),
+            timeline: options.timeline.unwrap_or(false),
+            discover: discover_options(&options.discover.unwrap_or_default())?,
+        };
+        core_options.validate().map_err(to_js_error)?;
+        Ok(Recording {
+            options: core_options,
+            shared: Arc::new(Shared { stop: AtomicBool::new(false), stats: RecordStats::default() }),
+            started: AtomicBool::new(false),
+        })
+    }
+
+    /// Starts sampling on a worker thread; resolves with the profile when it ends.
+    #[napi(ts_return_type = "Promise<RawProfile>")]
+    pub fn run(&self) -> Result<AsyncTask<RecordTask>> {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return Err(to_js_error(pyflame_core::Error::invalid("this recording has already been started")));
+        }
+        Ok(AsyncTask::new(RecordTask { options: self.options.clone(), shared: self.shared.clone() }))
+    }
+
+    /// Ends the recording early; the profile collected so far is still returned by `run()`.
+    #[napi]
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+    }
+
+    #[napi]
+    pub fn progress(&self) -> RecordingProgress {
+        let s = &self.shared.stats;
+        RecordingProgress {
+            ticks: s.ticks.load(Ordering::Relaxed) as f64,
+            errors: s.errors.load(Ordering::Relaxed) as f64,
+            gil_idle: s.gil_idle.load(Ordering::Relaxed) as f64,
+            late: s.late.load(Ordering::Relaxed) as f64,
+            processes: s.processes.load(Ordering::Relaxed) as f64,
+        }
+    }
+}
+
+pub struct RecordTask {
+    options: RecordOptions,
+    shared: Arc<Shared>,
+}
+
+impl Task for RecordTask {
+    type Output = pyflame_core::Profile;
+    type JsValue = RawProfile;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        record(&self.options, &self.shared.stop, &self.shared.stats).map_err(to_js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(profile(output))
+    }
+}
