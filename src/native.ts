@@ -48,4 +48,13 @@ function bindingLoadError(cause: unknown): PyflameError {
   })
 }
 
-export const native: NativeBinding = loadNative()
+let loaded: NativeBinding | undefined
+
+/**
+ * The addon, loaded on first use rather than at import: `--help` and `--version` then work
+ * anywhere, and a load failure surfaces inside a command, where the CLI prints it as one line.
+ */
+export const native: NativeBinding = new Proxy({} as NativeBinding, {
+  get: (_target, key) => Reflect.get((loaded ??= loadNative()), key),
+  has: (_target, key) => Reflect.has((loaded ??= loadNative()), key),
+})
