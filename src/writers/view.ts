@@ -1,0 +1,98 @@
+// Which samples and frames a writer shows for a given ViewOptions. Every writer goes through
+// here so that `--threads`, `--gil`, `-x`, `--idle`, `--function` and `-n` mean the same thing
+// in folded, SVG, speedscope, Chrome trace and pprof output.
+
+import type { ProfileEntry, ProfileFrame, RawProfile, TimelineSample } from '../types'
+import type { ViewOptions } from './view-options'
+
+export interface ProfileView {
+  /** The aggregated rows that count in this view, in the profile's order. */
+  entries: ProfileEntry[]
+  /**
+   * Pyflame's `(idle)` bucket: ticks where no thread held the GIL, summed over the sampled
+   * processes. 0 with `threads` (idle threads' own stacks are in `entries` then) or `excludeIdle`.
+   */
+  idle: number
+  /** The same bucket split by process (pid → ticks), only processes with a non-zero count. */
+  idleByProcess: Map<number, number>
+}
+
+type Sample = Pick<ProfileEntry, 'gil' | 'idle'>
+
+/** The one rule deciding whether a sample of one thread counts in the view. */
+export function sampleInView(sample: Sample, opts: ViewOptions = {}): boolean {
+  if (!opts.threads || opts.gil) return sample.gil
+  // The aggregator only marks a thread idle when it did not hold the GIL; `!gil` is a guard.
+  if (sample.idle && !sample.gil && opts.excludeIdle && !opts.idle) return false
+  return true
+}
+
+/** The entries in the view and the `(idle)` count that goes with them. */
+export function selectEntries(profile: RawProfile, opts: ViewOptions = {}): ProfileView {
+  const entries = profile.entries.filter((entry) => sampleInView(entry, opts))
+  const idleByProcess = new Map<number, number>()
+  if (!opts.threads && !opts.excludeIdle) {
+    // Each process has its own GIL, so with --subprocesses every process has its own bucket.
+    // The top-level `gilIdleTicks` covers only the root process; the summaries cover them all.
+    if (profile.processes.length > 0) {
+      for (const process of profile.processes) {
+        if (process.gilIdleTicks > 0) {
+          idleByProcess.set(process.pid, (idleByProcess.get(process.pid) ?? 0) + process.gilIdleTicks)
+        }
+      }
+    } else if (profile.gilIdleTicks > 0) {
+      idleByProcess.set(profile.pid, profile.gilIdleTicks)
+    }
+  }
+  let idle = 0
+  for (const ticks of idleByProcess.values()) idle += ticks
+  return { entries, idle, idleByProcess }
+}
+
+/** The timestamped samples in the view (empty when the profile has no timeline). */
+export function selectTimeline(profile: RawProfile, opts: ViewOptions = {}): TimelineSample[] {
+  return (profile.timeline ?? []).filter((sample) => sampleInView(sample, opts))
+}
+
+/** A frame as the view labels it: `line` is undefined when line numbers are off or unknown. */
+export interface ViewFrame {
+  name: string
+  filename: string
+  line: number | undefined
+}
+
+/** The line a frame is labelled with under `opts`, or undefined for none. */
+export function viewLine(frame: ProfileFrame, opts: ViewOptions = {}): number | undefined {
+  if (opts.lineNumbers === false) return undefined
+  const line = opts.function ? frame.firstLine : frame.line
+  return line > 0 ? line : undefined
+}
+
+export interface ViewFrameTable {
+  /** Distinct frames as labelled in the view. */
+  frames: ViewFrame[]
+  /** `frameIndex[i]` is the index in `frames` of the profile's frame `i`. */
+  frameIndex: number[]
+}
+
+/**
+ * Merges the profile's frames that the view labels the same (with `--function` or `-n`, all
+ * lines of a function are one frame), so writers aggregate by what they show.
+ */
+export function viewFrames(profile: RawProfile, opts: ViewOptions = {}): ViewFrameTable {
+  const frames: ViewFrame[] = []
+  const byKey = new Map<string, number>()
+  const frameIndex = profile.frames.map((frame) => {
+    const line = viewLine(frame, opts)
+    // NUL cannot occur in Python identifiers or paths read as C strings, so the key is unambiguous.
+    const key = `${frame.name}\0${frame.filename}\0${line ?? ''}`
+    let index = byKey.get(key)
+    if (index === undefined) {
+      index = frames.length
+      frames.push({ name: frame.name, filename: frame.filename, line })
+      byKey.set(key, index)
+    }
+    return index
+  })
+  return { frames, frameIndex }
+}
