@@ -1,0 +1,211 @@
+// Issue 2's acceptance tests: every interpreter on the machine, profiled by `sample()` and by
+// `pyflame-ts record`, with assertions on what was sampled.
+
+import test from 'ava'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { sample } from '../src/index'
+import { inclusiveCount, leafCount, parseFolded, pyflameTs, ROOT } from './helpers/cli'
+import { findPythons, spawnPython } from './helpers/pythons'
+
+const PROGRAMS = path.join(ROOT, '__test__', 'programs')
+const pythons = findPythons()
+
+test('at least one CPython interpreter is installed to test against', (t) => {
+  t.log(`interpreters: ${pythons.map((p) => `${p.label} (${p.version})`).join(', ')}`)
+  t.true(pythons.length > 0)
+})
+
+for (const python of pythons) {
+  const tag = `[${python.label}]`
+  const isPy2 = python.version.startsWith('2.')
+
+  test(`${tag} sample() measures a 3:1 CPU split between two functions`, async (t) => {
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'busy.py'))
+    try {
+      const profile = await sample({ pid: target.pid, seconds: 2, rate: 0.005 })
+      t.is(profile.pythonVersion, python.version)
+      t.true(profile.samples >= 100, `only ${profile.samples} samples`)
+      t.true(profile.errors <= profile.samples * 0.05, `${profile.errors} errors`)
+      const stacks = parseFolded(profile.toFolded({ excludeIdle: true }))
+      const heavy = leafCount(stacks, 'heavy')
+      const light = leafCount(stacks, 'light')
+      const share = heavy / (heavy + light)
+      t.log(`heavy ${heavy}, light ${light}, share ${share.toFixed(3)}`)
+      t.true(heavy + light >= profile.samples * 0.8)
+      t.true(share > 0.6 && share < 0.9, `heavy share ${share}`)
+      // Every stack starts at the module and goes through main.
+      for (const stack of stacks.keys()) {
+        const frames = stack.split(';')
+        t.regex(frames[0], /busy\.py:<module>:\d+$/)
+        t.regex(frames[1], /busy\.py:main:2[45]$/)
+      }
+    } finally {
+      target.kill()
+    }
+  })
+
+  test(`${tag} record -p writes Pyflame's folded format and stays silent`, async (t) => {
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'busy.py'))
+    try {
+      const run = await pyflameTs(['record', '-p', String(target.pid), '-s', '1', '-r', '0.01'])
+      t.is(run.code, 0, run.stderr)
+      t.is(run.stderr, '')
+      const stacks = parseFolded(run.stdout)
+      const total = [...stacks.values()].reduce((a, b) => a + b, 0)
+      t.true(total >= 50 && total <= 110, `total ${total}`)
+      for (const stack of stacks.keys()) {
+        if (stack.startsWith('(idle)')) continue
+        for (const frame of stack.split(';')) t.regex(frame, /^.+\.py:[^:;]+:\d+$/)
+      }
+      t.true(leafCount(stacks, 'heavy') > 0)
+    } finally {
+      target.kill()
+    }
+  })
+
+  test(`${tag} --threads shows every thread's function`, async (t) => {
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'threads.py'))
+    try {
+      const run = await pyflameTs(['record', '-p', String(target.pid), '-s', '1', '--threads'])
+      t.is(run.code, 0, run.stderr)
+      const stacks = parseFolded(run.stdout)
+      for (const fn of ['worker_alpha', 'worker_beta', 'worker_gamma']) {
+        t.true(inclusiveCount(stacks, fn) > 0, `${fn} missing`)
+      }
+      const profile = await sample({ pid: target.pid, seconds: 0.5, rate: 0.01 })
+      t.true(profile.raw.threads.length >= 4, `threads: ${profile.raw.threads.length}`)
+    } finally {
+      target.kill()
+    }
+  })
+
+  test(`${tag} a 220-deep recursion is sampled whole and in order`, async (t) => {
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'deep.py'), ['220'])
+    try {
+      const profile = await sample({ pid: target.pid, seconds: 0.5, rate: 0.01 })
+      const stacks = parseFolded(profile.toFolded({ excludeIdle: true }))
+      t.true(stacks.size > 0)
+      for (const stack of stacks.keys()) {
+        const names = stack.split(';').map((f) => f.split(':').slice(-2, -1)[0])
+        t.is(names[0], '<module>')
+        t.is(names.filter((n) => n === 'recurse').length, 221)
+        t.is(names.indexOf('bottom'), 222)
+        t.deepEqual(names.slice(1, 222), new Array(221).fill('recurse'))
+      }
+    } finally {
+      target.kill()
+    }
+  })
+
+  if (!isPy2) {
+    test(`${tag} non-ASCII function and file names decode`, async (t) => {
+      const target = await spawnPython(python.path, path.join(PROGRAMS, 'unicode_naïve_файл.py'))
+      try {
+        const profile = await sample({ pid: target.pid, seconds: 0.5, rate: 0.01 })
+        const names = new Set(profile.raw.frames.map((f) => f.name))
+        for (const name of ['naïve', 'café_睡眠', 'mid_𠀀']) t.true(names.has(name), `${name} missing from ${[...names].join(', ')}`)
+        t.true(profile.raw.frames.some((f) => f.filename.endsWith('unicode_naïve_файл.py')))
+      } finally {
+        target.kill()
+      }
+    })
+  }
+
+  test(`${tag} a sleeping program is (idle) without -x and empty with -x`, async (t) => {
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'sleeper.py'))
+    try {
+      const plain = await pyflameTs(['record', '-p', String(target.pid), '-s', '0.5'])
+      t.is(plain.code, 0, plain.stderr)
+      const stacks = parseFolded(plain.stdout)
+      const idle = stacks.get('(idle)') ?? 0
+      const total = [...stacks.values()].reduce((a, b) => a + b, 0)
+      t.true(idle >= total * 0.9, `idle ${idle} of ${total}`)
+      const excluded = await pyflameTs(['record', '-p', String(target.pid), '-s', '0.5', '-x'])
+      t.is(excluded.code, 0, excluded.stderr)
+      t.false(excluded.stdout.includes('(idle)'))
+    } finally {
+      target.kill()
+    }
+  })
+
+  test(`${tag} the GIL holder is sampled by default; --threads adds the sleeping main thread`, async (t) => {
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'gil_worker.py'))
+    try {
+      const gilView = parseFolded((await pyflameTs(['record', '-p', String(target.pid), '-s', '1', '-x'])).stdout)
+      t.true(inclusiveCount(gilView, 'crunch') > 0)
+      t.is(inclusiveCount(gilView, 'wait_forever'), 0)
+      const all = parseFolded((await pyflameTs(['record', '-p', String(target.pid), '-s', '1', '--threads'])).stdout)
+      t.true(inclusiveCount(all, 'crunch') > 0)
+      t.true(inclusiveCount(all, 'wait_forever') > 0)
+      const profile = await sample({ pid: target.pid, seconds: 0.5 })
+      const totals = profile.threadTotals()
+      const main = totals.find((th) => th.tid === target.pid)
+      t.truthy(main, 'main thread has its kernel tid')
+      t.is(main!.gilSamples, 0)
+    } finally {
+      target.kill()
+    }
+  })
+}
+
+test('sample() rejects a rate that looks like hertz, with the fix in the message', async (t) => {
+  const error = await t.throwsAsync(sample({ pid: process.pid, seconds: 1, rate: 100 }))
+  t.is((error as { code?: string }).code, 'ERR_INVALID_ARGUMENT')
+  t.regex(error!.message, /rate: 0\.01|-r 0\.01/)
+})
+
+test('sample() keeps the event loop running while it samples', async (t) => {
+  const python = pythons[0]
+  const target = await spawnPython(python.path, path.join(PROGRAMS, 'busy.py'))
+  try {
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 10)
+    await sample({ pid: target.pid, seconds: 1 })
+    clearInterval(timer)
+    t.true(ticks >= 50, `event loop ran ${ticks} times`)
+  } finally {
+    target.kill()
+  }
+})
+
+test('record fails with one clear line for a missing PID, a non-Python process and a bad PID', async (t) => {
+  const missing = await pyflameTs(['record', '-p', '999999', '-s', '0.1'])
+  t.is(missing.code, 1)
+  t.regex(missing.stderr, /^pyflame-ts: no process with PID 999999.*\(ERR_NO_PROCESS\)\n$/)
+  const notPython = await pyflameTs(['record', '-p', String(process.pid), '-s', '0.1'])
+  t.is(notPython.code, 1)
+  t.regex(notPython.stderr, /\(ERR_NOT_PYTHON\)\n$/)
+  t.is(notPython.stderr.split('\n').length, 2)
+  const bad = await pyflameTs(['record', '-p', 'abc'])
+  t.is(bad.code, 1)
+  t.regex(bad.stderr, /failed to parse "abc" as a PID.*\(ERR_INVALID_ARGUMENT\)/)
+})
+
+test('-s 0 takes exactly one sample; -o writes the file atomically', async (t) => {
+  const target = await spawnPython(pythons[0].path, path.join(PROGRAMS, 'busy.py'))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-ts-'))
+  try {
+    const out = path.join(dir, 'one.txt')
+    const run = await pyflameTs(['record', '-p', String(target.pid), '-s', '0', '-o', out])
+    t.is(run.code, 0, run.stderr)
+    const stacks = parseFolded(fs.readFileSync(out, 'utf8'))
+    t.is([...stacks.values()].reduce((a, b) => a + b, 0), 1)
+    t.deepEqual(fs.readdirSync(dir), ['one.txt'])
+  } finally {
+    target.kill()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('an unwritable output path fails before sampling', async (t) => {
+  const target = await spawnPython(pythons[0].path, path.join(PROGRAMS, 'busy.py'))
+  try {
+    const run = await pyflameTs(['record', '-p', String(target.pid), '-s', '5', '-o', '/nonexistent-dir/out.txt'])
+    t.is(run.code, 1)
+    t.regex(run.stderr, /cannot write \/nonexistent-dir\/out\.txt.*\(ERR_OUTPUT\)/)
+  } finally {
+    target.kill()
+  }
+})

@@ -1,0 +1,195 @@
+// `pyflame-ts record`: sample a running process (or a command it starts) and write a profile.
+
+import { Command, Option } from 'clipanion'
+import { PyflameCommand } from './base'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { PyflameError } from '../errors'
+import { parseHertz, parseInterval, parsePid, parseSeconds } from '../options'
+import { AtomicFile, defaultFileName, formatFromPath, parseFormat, type Format } from '../output'
+import { progressDisplay } from '../progress'
+import { startRecording, type RecordingHandle } from '../sample'
+import { writeProfile } from '../writers'
+import type { FoldedOptions } from '../writers/folded'
+import type { Profile } from '../profile'
+
+export default class RecordCommand extends PyflameCommand {
+  static paths = [['record']]
+
+  static usage = Command.Usage({
+    description: 'Sample the Python stacks of a running process and write a profile',
+    details: `
+      Samples the process given with \`-p\` every \`-r\` seconds for \`-s\` seconds (Pyflame's meanings),
+      or runs a command and samples it until it exits (\`-t\`, or after \`--\`).
+
+      By default each sample is the stack of the thread holding the GIL, and samples where no
+      thread holds it are counted as \`(idle)\` (\`-x\` drops them). \`--threads\` samples every thread.
+
+      The output format follows the extension of \`-o\` (\`.svg\`, \`.speedscope.json\`, \`.trace.json\`,
+      \`.pb.gz\`, anything else: folded) unless \`-f\` says otherwise. Without \`-o\` the profile goes to
+      stdout, or to \`pyflame-<pid>-<time>.<ext>\` when stdout is a terminal.
+    `,
+    examples: [
+      ['Profile PID 1234 for 10 seconds into a flame graph', '$0 record -p 1234 -s 10 -o profile.svg'],
+      ['Pyflame-compatible folded output, 1000 samples a second', '$0 record -p 1234 -s 5 -r 0.001 -x > out.txt'],
+      ['Profile a command until it exits', '$0 record -o out.svg -- python app.py'],
+      ['All gunicorn workers of a master, until Ctrl-C', '$0 record -p 4242 --subprocesses -s unlimited -o workers.svg'],
+    ],
+  })
+
+  pid = Option.String('-p,--pid', { description: 'PID of the Python process to sample' })
+  seconds = Option.String('-s,--seconds,--duration', { description: 'How long to sample, in seconds (default 1; 0 = one sample; "unlimited" = until Ctrl-C or exit)' })
+  rate = Option.String('-r,--rate', { description: 'Seconds between samples (default 0.01)' })
+  hz = Option.String('--hz', { description: 'Samples per second (instead of -r)' })
+  output = Option.String('-o,--output', { description: 'Output file (default: stdout)' })
+  format = Option.String('-f,--format', { description: 'folded, svg, speedscope, chrometrace or pprof (default: from the -o extension)' })
+  excludeIdle = Option.Boolean('-x,--exclude-idle', false, { description: 'Drop idle samples: the (idle) bucket, and idle threads with --threads' })
+  threads = Option.Boolean('--threads', false, { description: "Sample every thread's stack, not only the GIL holder's" })
+  gil = Option.Boolean('--gil', false, { description: 'Only the thread holding the GIL (the default view, without the (idle) bucket)' })
+  idle = Option.Boolean('--idle', false, { description: 'With --threads: keep idle threads (the default; overrides -x for threads)' })
+  noLineNumbers = Option.Boolean('-n,--no-line-numbers', false, { description: 'Write path:function without the line number' })
+  byFunction = Option.Boolean('--function', false, { description: "Aggregate by function (its first line), not by current line" })
+  fullFilenames = Option.Boolean('--full-filenames', false, { description: 'Show full file paths (already the default, as in Pyflame)' })
+  threadLabels = Option.Boolean('--thread-labels', false, { description: 'Root each stack at its thread (thread <tid>)' })
+  flamechart = Option.Boolean('--flamechart', false, { description: 'Keep every sample with its time, in time order' })
+  blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample for exact stacks' })
+  nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
+  subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master)' })
+  pythonVersion = Option.String('--python-version,--abi', { description: 'Override version detection, e.g. 3.11 (for embedded interpreters)' })
+  trace = Option.Boolean('-t,--trace', false, { description: 'Run the command that follows and sample it until it exits' })
+  command = Option.Rest()
+
+  async run(): Promise<number> {
+    const traced = this.command.length > 0
+    if (this.trace && !traced) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: -t needs a command to run, e.g. pyflame-ts record -t python app.py')
+    if (traced && this.pid !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Options -t and -p are not mutually compatible: give a PID or a command, not both')
+    if (!traced && this.pid === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts record -p PID [-s SECONDS] [-r INTERVAL] [-o FILE], or pyflame-ts record -- COMMAND')
+    if (this.blocking && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--blocking and --nonblocking contradict each other: pick one')
+
+    const seconds = traced && this.seconds === undefined ? Infinity : parseSeconds(this.seconds)
+    if (this.rate !== undefined && this.hz !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'give either -r (seconds between samples) or --hz (samples per second), not both')
+    const interval = this.hz !== undefined ? parseHertz(this.hz) : parseInterval(this.rate, seconds)
+    const format: Format = this.format !== undefined ? parseFormat(this.format) : formatFromPath(this.output)
+    const view: FoldedOptions = {
+      threads: this.threads,
+      gil: this.gil,
+      excludeIdle: this.excludeIdle && !(this.threads && this.idle),
+      idle: this.idle,
+      lineNumbers: !this.noLineNumbers,
+      function: this.byFunction,
+      fullFilenames: this.fullFilenames,
+      threadLabels: this.threadLabels,
+    }
+
+    // Open the destination first: an unwritable path fails before any sampling.
+    const stdoutIsTerminal = Boolean((this.context.stdout as NodeJS.WriteStream).isTTY)
+    let pid = this.pid !== undefined ? parsePid(this.pid) : 0
+    let child: ChildProcess | undefined
+    let childExit: Promise<number | null> | undefined
+    if (traced) {
+      ;({ child, exit: childExit } = this.spawnTraced())
+      pid = child.pid!
+    }
+    const outputPath = this.output ?? (stdoutIsTerminal ? defaultFileName(pid, this.format !== undefined ? format : 'svg') : undefined)
+    const effectiveFormat = this.output === undefined && this.format === undefined && outputPath !== undefined ? 'svg' : format
+    const file = outputPath !== undefined && outputPath !== '-' ? new AtomicFile(outputPath) : undefined
+
+    let handle: RecordingHandle
+    try {
+      handle = await this.start(pid, seconds, interval, child, childExit)
+    } catch (error) {
+      file?.abort()
+      throw error
+    }
+    const display = progressDisplay(seconds, interval)
+    const timer = setInterval(() => display.update(handle.progress()), 100)
+    let interrupted = 0
+    const onSignal = () => {
+      interrupted += 1
+      if (interrupted > 1) process.exit(130)
+      handle.stop()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    process.on('SIGHUP', onSignal)
+    childExit?.then(() => handle.stop())
+    let profile: Profile
+    try {
+      profile = await handle.done
+    } catch (error) {
+      file?.abort()
+      throw error
+    } finally {
+      clearInterval(timer)
+      display.stop()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      process.off('SIGHUP', onSignal)
+    }
+
+    try {
+      await writeProfile(profile, effectiveFormat, view, file ?? this.context.stdout, { flamechart: this.flamechart })
+      file?.commit()
+    } catch (error) {
+      file?.abort()
+      throw error
+    }
+    if (process.stderr.isTTY) {
+      const idleShare = profile.samples > 0 ? ((100 * profile.idle) / profile.samples).toFixed(1) : '0.0'
+      this.context.stderr.write(
+        `${profile.samples} samples (${profile.errors} errors, ${idleShare}% idle) of Python ${profile.pythonVersion} in ${profile.durationSecs.toFixed(2)} s` +
+          ` → ${outputPath ?? 'stdout'}\n`,
+      )
+    }
+    if (child && childExit) {
+      const status = await childExit
+      return status ?? 0
+    }
+    return 0
+  }
+
+  /** Starts recording; for a traced command, waits until its interpreter can be read. */
+  private async start(pid: number, seconds: number, interval: number, child?: ChildProcess, childExit?: Promise<number | null>): Promise<RecordingHandle> {
+    const options = {
+      pid,
+      seconds,
+      rate: interval,
+      blocking: this.blocking,
+      subprocesses: this.subprocesses,
+      timeline: this.flamechart,
+      pythonVersion: this.pythonVersion,
+    }
+    if (!child) return startRecording(options)
+    let exited = false
+    childExit?.then(() => (exited = true))
+    // The command needs a moment to load and initialise Python before it can be read.
+    for (;;) {
+      try {
+        return startRecording(options)
+      } catch (error) {
+        const code = (error as PyflameError).code
+        const retry = code === 'ERR_NOT_PYTHON' || code === 'ERR_UNSUPPORTED_PYTHON' || code === 'ERR_READ_FAILED'
+        if (exited) {
+          const status = await childExit
+          throw new PyflameError('ERR_NO_PROCESS', `Child process exited with status: ${status ?? 'killed'} (before it could be sampled; a program this short has nothing to profile)`)
+        }
+        if (!retry) throw error
+        await new Promise((resolve) => setTimeout(resolve, 2))
+      }
+    }
+  }
+
+  private spawnTraced(): { child: ChildProcess; exit: Promise<number | null> } {
+    const [command, ...args] = this.command
+    if (/(^|\/)(pyflame|pyflame-ts)$/.test(command)) throw new PyflameError('ERR_INVALID_ARGUMENT', 'You tried to pyflame a pyflame, naughty!')
+    // The command's stdout must not mix into a profile written to stdout.
+    const toStdout = this.output === undefined && !(this.context.stdout as NodeJS.WriteStream).isTTY
+    const child = spawn(command, args, { stdio: ['inherit', toStdout ? process.stderr : 'inherit', 'inherit'] })
+    const exit = new Promise<number | null>((resolve, reject) => {
+      child.once('error', (error) => reject(new PyflameError('ERR_NO_PROCESS', `cannot run ${command}: ${error.message}`)))
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)))
+    })
+    exit.catch(() => {})
+    if (child.pid === undefined) throw new PyflameError('ERR_NO_PROCESS', `cannot run ${command}`)
+    return { child, exit }
+  }
+}

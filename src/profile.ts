@@ -1,0 +1,69 @@
+// The typed profile returned by `sample()`, with conversions to every output format.
+
+import { foldedLines, type FoldedOptions } from './writers/folded'
+import type { RawProfile } from './types'
+
+export class Profile {
+  constructor(readonly raw: RawProfile) {}
+
+  /** The PID that was sampled. */
+  get pid(): number {
+    return this.raw.pid
+  }
+
+  /** Exact CPython version of the target, e.g. `3.12.1`. */
+  get pythonVersion(): string {
+    return this.raw.pythonVersion
+  }
+
+  /** Sampling ticks taken. */
+  get samples(): number {
+    return this.raw.ticks
+  }
+
+  /** Ticks whose stacks failed validation and were dropped. */
+  get errors(): number {
+    return this.raw.errors
+  }
+
+  /** Ticks in which no thread held the GIL (Pyflame's `(idle)`). */
+  get idle(): number {
+    return this.raw.gilIdleTicks
+  }
+
+  get durationSecs(): number {
+    return this.raw.durationSecs
+  }
+
+  /** Why recording ended: `duration`, `stopped` or `target-exited`. */
+  get endReason(): string {
+    return this.raw.endReason
+  }
+
+  /** Samples per thread in the all-threads view. */
+  threadTotals(): Array<{ pid: number; tid: number; name?: string; samples: number; gilSamples: number; idleSamples: number }> {
+    const totals = this.raw.threads.map((t) => ({ pid: t.pid, tid: t.tid, name: t.name, samples: 0, gilSamples: 0, idleSamples: 0 }))
+    for (const entry of this.raw.entries) {
+      const total = totals[entry.thread]
+      total.samples += entry.count
+      if (entry.gil) total.gilSamples += entry.count
+      if (entry.idle) total.idleSamples += entry.count
+    }
+    return totals
+  }
+
+  /** Pyflame's folded text: `path:function:line;... count` lines, root first, `(idle) N`. */
+  toFolded(options: FoldedOptions = {}): string {
+    let text = ''
+    for (const line of foldedLines(this.raw, options)) text += line + '\n'
+    return text
+  }
+
+  foldedLines(options: FoldedOptions = {}): Iterable<string> {
+    return foldedLines(this.raw, options)
+  }
+
+  toJSON(): RawProfile {
+    return this.raw
+  }
+}

@@ -1,0 +1,106 @@
+// The Node API for sampling: `await sample({ pid, seconds, rate })` and the lower-level
+// `startRecording()` that the CLI uses for progress and Ctrl-C.
+
+import { fromNative, PyflameError } from './errors'
+import { native } from './native'
+import { DEFAULT_INTERVAL, DEFAULT_SECONDS, parseHertz, parseInterval, parsePid, parseSeconds } from './options'
+import { Profile } from './profile'
+import type { RawProfile } from './types'
+
+export interface SampleOptions {
+  /** PID of the Python process. */
+  pid: number
+  /** How long to record, in seconds (default 1). `0` takes a single sample; `Infinity` records until `signal` aborts or the target exits. */
+  seconds?: number
+  /** Seconds between samples, as Pyflame's `-r` (default 0.01). */
+  rate?: number
+  /** Samples per second; an alternative to `rate`. */
+  hz?: number
+  /** Pause the target's threads around each sample for exact stacks (default false). */
+  blocking?: boolean
+  /** Also sample child processes, including ones started while recording. */
+  subprocesses?: boolean
+  /** Keep every sample with its time (needed for flame charts and time-ordered traces). */
+  timeline?: boolean
+  /** Override Python version detection, e.g. `'3.11'`. */
+  pythonVersion?: string
+  /** Find the interpreter without its symbols (the path used for stripped binaries). */
+  forceScan?: boolean
+  /** Stops the recording early; the profile collected so far is returned. */
+  signal?: AbortSignal
+}
+
+export interface RecordingProgress {
+  ticks: number
+  errors: number
+  gilIdle: number
+  late: number
+  processes: number
+}
+
+/** A running recording: stop it, watch its progress, await its profile. */
+export interface RecordingHandle {
+  readonly done: Promise<Profile>
+  stop(): void
+  progress(): RecordingProgress
+}
+
+/** Resolved sampling parameters (what the recording will do). */
+export interface ResolvedSampleOptions {
+  pid: number
+  seconds: number
+  interval: number
+}
+
+export function resolveSampleOptions(options: SampleOptions): ResolvedSampleOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new PyflameError('ERR_INVALID_ARGUMENT', 'sample() takes an options object: { pid, seconds, rate }')
+  }
+  const pid = parsePid(options.pid)
+  const seconds = parseSeconds(options.seconds ?? DEFAULT_SECONDS)
+  if (options.rate !== undefined && options.hz !== undefined) {
+    throw new PyflameError('ERR_INVALID_ARGUMENT', 'give either rate (seconds between samples) or hz (samples per second), not both')
+  }
+  const interval = options.hz !== undefined ? parseHertz(options.hz) : parseInterval(options.rate ?? DEFAULT_INTERVAL, seconds)
+  return { pid, seconds, interval }
+}
+
+/** Starts recording and returns at once; the work runs on a native thread. */
+export function startRecording(options: SampleOptions): RecordingHandle {
+  const { pid, seconds, interval } = resolveSampleOptions(options)
+  let recording: InstanceType<typeof native.Recording>
+  try {
+    recording = new native.Recording({
+      pid,
+      seconds: Number.isFinite(seconds) ? seconds : undefined,
+      interval,
+      maxSamples: seconds === 0 ? 1 : undefined,
+      blocking: options.blocking ?? false,
+      subprocesses: options.subprocesses ?? false,
+      timeline: options.timeline ?? false,
+      discover: { pythonVersion: options.pythonVersion, forceScan: options.forceScan },
+    })
+  } catch (error) {
+    throw fromNative(error)
+  }
+  const onAbort = () => recording.stop()
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  if (options.signal?.aborted) recording.stop()
+  const done = (recording.run() as Promise<RawProfile>).then(
+    (raw) => new Profile(raw),
+    (error: unknown) => {
+      throw fromNative(error)
+    },
+  )
+  done.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {})
+  return {
+    done,
+    stop: () => recording.stop(),
+    progress: () => recording.progress(),
+  }
+}
+
+/** Samples a running Python process and resolves to its profile. */
+export async function sample(options: SampleOptions): Promise<Profile> {
+  return startRecording(options).done
+}

@@ -1,0 +1,51 @@
+// Pyflame's folded output: one line per distinct stack, root first, frames written
+// `path:function:line` and joined by `;`, then a space and the count; `(idle) N` for samples
+// in which no thread held the GIL. `flamegraph.pl` reads it unchanged.
+
+import type { RawProfile } from '../types'
+import { selectEntries } from './view'
+import type { ViewOptions } from './view-options'
+
+export interface FoldedOptions extends ViewOptions {
+  /** Prefix each stack with `process <pid>` (always on when several processes were sampled). */
+  processLabels?: boolean
+  /** Prefix each stack with `thread <tid>` (and its name when known). */
+  threadLabels?: boolean
+}
+
+/** Characters that would break the folded format (frame separator, line ends, controls). */
+const UNSAFE = /[;\r\n\u0000-\u001f\u007f]/g
+
+function clean(text: string): string {
+  return text.replace(UNSAFE, '_')
+}
+
+/** The label of one frame as Pyflame writes it. */
+export function frameLabel(frame: { name: string; filename: string; line: number; firstLine: number }, options: ViewOptions): string {
+  const base = `${clean(frame.filename)}:${clean(frame.name)}`
+  if (options.lineNumbers === false) return base
+  return `${base}:${options.function ? frame.firstLine : frame.line}`
+}
+
+export function* foldedLines(profile: RawProfile, options: FoldedOptions = {}): Generator<string> {
+  const labelProcesses = options.processLabels ?? profile.processes.length > 1
+  const frameLabels = profile.frames.map((f) => frameLabel(f, options))
+  const counts = new Map<string, number>()
+  const { entries, idle, idleByProcess } = selectEntries(profile, options)
+  for (const entry of entries) {
+    const frames = profile.stacks[entry.stack]
+    if (frames.length === 0) continue
+    const thread = profile.threads[entry.thread]
+    let key = ''
+    if (labelProcesses) key += `process ${thread.pid};`
+    if (options.threadLabels) key += `thread ${thread.tid}${thread.name ? ` (${clean(thread.name)})` : ''};`
+    key += frames.map((f) => frameLabels[f]).join(';')
+    counts.set(key, (counts.get(key) ?? 0) + entry.count)
+  }
+  for (const key of [...counts.keys()].sort()) yield `${key} ${counts.get(key)}`
+  if (labelProcesses) {
+    for (const [pid, ticks] of [...idleByProcess].sort((a, b) => a[0] - b[0])) yield `process ${pid};(idle) ${ticks}`
+  } else if (idle > 0) {
+    yield `(idle) ${idle}`
+  }
+}
