@@ -15,6 +15,12 @@ export declare class Recording {
   run(): Promise<RawProfile>
   /** Ends the recording early; the profile collected so far is still returned by `run()`. */
   stop(): void
+  /**
+   * The samples gathered since the previous drain (all of them the first time), without
+   * stopping; resolves to null once the recording has ended. The profile `run()` resolves
+   * to then holds only what was not drained.
+   */
+  drain(): Promise<RawProfile | null>
   progress(): RecordingProgress
 }
 

@@ -43,6 +43,11 @@ export interface RecordingHandle {
   readonly done: Promise<Profile>
   stop(): void
   progress(): RecordingProgress
+  /**
+   * The samples gathered since the previous drain, without stopping (null once recording
+   * has ended). After draining, `done` resolves to what was not drained yet.
+   */
+  drain(): Promise<Profile | null>
 }
 
 /** Resolved sampling parameters (what the recording will do). */
@@ -97,6 +102,10 @@ export function startRecording(options: SampleOptions): RecordingHandle {
     done,
     stop: () => recording.stop(),
     progress: () => recording.progress(),
+    drain: async () => {
+      const raw = (await recording.drain()) as RawProfile | null
+      return raw ? new Profile(raw) : null
+    },
   }
 }
 

@@ -93,6 +93,14 @@ impl Recording {
         self.shared.stop.store(true, Ordering::SeqCst);
     }
 
+    /// The samples gathered since the previous drain (all of them the first time), without
+    /// stopping; resolves to null once the recording has ended. The profile `run()` resolves
+    /// to then holds only what was not drained.
+    #[napi(ts_return_type = "Promise<RawProfile | null>")]
+    pub fn drain(&self) -> AsyncTask<DrainTask> {
+        AsyncTask::new(DrainTask { shared: self.shared.clone() })
+    }
+
     #[napi]
     pub fn progress(&self) -> RecordingProgress {
         let s = &self.shared.stats;
@@ -121,5 +129,22 @@ impl Task for RecordTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(profile(output))
+    }
+}
+
+pub struct DrainTask {
+    shared: Arc<Shared>,
+}
+
+impl Task for DrainTask {
+    type Output = Option<pyflame_core::Profile>;
+    type JsValue = Option<RawProfile>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(self.shared.stats.request_drain(Duration::from_secs(5)))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.map(profile))
     }
 }

@@ -101,19 +101,31 @@ impl Aggregator {
 
     /// Builds the final profile. Process summaries and the top-level fields come from the sampler.
     pub fn finish(self, mut header: Profile, processes: Vec<ProcessSummary>) -> Profile {
-        let mut entries: Vec<Entry> = self
-            .counts
-            .into_iter()
-            .map(|((stack, thread, gil, idle), count)| Entry { stack, thread, count, gil, idle })
-            .collect();
-        // Deterministic order: most samples first, then by ids.
-        entries.sort_by(|a, b| b.count.cmp(&a.count).then(a.stack.cmp(&b.stack)).then(a.thread.cmp(&b.thread)).then(a.gil.cmp(&b.gil)));
+        header.entries = sorted_entries(self.counts.into_iter());
         header.frames = self.frames;
         header.stacks = self.stacks.into_iter().map(|s| s.into_vec()).collect();
         header.threads = self.threads;
-        header.entries = entries;
         header.processes = processes;
         header.timeline = self.timeline;
         header
     }
+
+    /// A profile of the counts gathered since the last drain, with every table interned so
+    /// far, then resets the counts (the tables are kept so ids stay stable across drains).
+    pub fn drain(&mut self, mut header: Profile, processes: Vec<ProcessSummary>) -> Profile {
+        header.entries = sorted_entries(self.counts.drain());
+        header.frames = self.frames.clone();
+        header.stacks = self.stacks.iter().map(|s| s.to_vec()).collect();
+        header.threads = self.threads.clone();
+        header.processes = processes;
+        header.timeline = self.timeline.as_mut().map(std::mem::take);
+        header
+    }
+}
+
+/// Entries in a deterministic order: most samples first, then by ids.
+fn sorted_entries(counts: impl Iterator<Item = (EntryKey, u64)>) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = counts.map(|((stack, thread, gil, idle), count)| Entry { stack, thread, count, gil, idle }).collect();
+    entries.sort_by(|a, b| b.count.cmp(&a.count).then(a.stack.cmp(&b.stack)).then(a.thread.cmp(&b.thread)).then(a.gil.cmp(&b.gil)));
+    entries
 }

@@ -9,6 +9,7 @@ use crate::profile::{EndReason, Profile};
 use crate::python::DiscoverOptions;
 use process_set::ProcessSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -48,10 +49,64 @@ pub struct RecordStats {
     pub gil_idle: AtomicU64,
     pub late: AtomicU64,
     pub processes: AtomicU64,
+    /// Set by a consumer that wants the samples gathered so far (`top`, streaming use);
+    /// the sampler answers after its next tick through `drained`.
+    pub drain_requested: AtomicBool,
+    pub drained: Mutex<Option<Profile>>,
+    pub drained_ready: Condvar,
+    /// Set when the recording has ended (no more drains will be answered).
+    pub finished: AtomicBool,
+}
+
+impl RecordStats {
+    /// Asks the running recording for the samples since the last drain and waits for them.
+    /// Returns `None` when the recording ended first or `timeout` passed.
+    pub fn request_drain(&self, timeout: Duration) -> Option<Profile> {
+        let deadline = Instant::now() + timeout;
+        let mut slot = self.drained.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = None;
+        self.drain_requested.store(true, Ordering::SeqCst);
+        while slot.is_none() && !self.finished.load(Ordering::SeqCst) {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            slot = self.drained_ready.wait_timeout(slot, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        slot.take()
+    }
 }
 
 /// Records until the duration passes, `stop` is set, or the target exits.
 pub fn record(options: &RecordOptions, stop: &AtomicBool, stats: &RecordStats) -> Result<Profile> {
+    let result = record_until_done(options, stop, stats);
+    stats.finished.store(true, Ordering::SeqCst);
+    let _guard = stats.drained.lock();
+    stats.drained_ready.notify_all();
+    result
+}
+
+fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, start: Instant, end_reason: EndReason) -> Profile {
+    Profile {
+        pid: options.pid,
+        python_version: python_version.to_string(),
+        start_time_ms,
+        duration_secs: start.elapsed().as_secs_f64(),
+        interval_secs: options.interval.as_secs_f64(),
+        ticks: 0,
+        gil_idle_ticks: 0,
+        errors: 0,
+        frames: Vec::new(),
+        stacks: Vec::new(),
+        threads: Vec::new(),
+        entries: Vec::new(),
+        processes: Vec::new(),
+        timeline: None,
+        end_reason,
+    }
+}
+
+fn record_until_done(options: &RecordOptions, stop: &AtomicBool, stats: &RecordStats) -> Result<Profile> {
     options.validate()?;
     let mut set = ProcessSet::attach(options)?;
     let python_version = set.root_version();
@@ -77,6 +132,12 @@ pub fn record(options: &RecordOptions, stop: &AtomicBool, stats: &RecordStats) -
         }
         taken += 1;
         stats.ticks.store(taken, Ordering::Relaxed);
+        if stats.drain_requested.swap(false, Ordering::SeqCst) {
+            let partial = set.drain(header(options, &python_version, start_time_ms, start, EndReason::Duration));
+            let mut slot = stats.drained.lock().unwrap_or_else(|e| e.into_inner());
+            *slot = Some(partial);
+            stats.drained_ready.notify_all();
+        }
         if options.max_samples.is_some_and(|max| taken >= max) {
             break;
         }
@@ -94,22 +155,5 @@ pub fn record(options: &RecordOptions, stop: &AtomicBool, stats: &RecordStats) -
             break;
         }
     }
-    let duration_secs = start.elapsed().as_secs_f64();
-    Ok(set.finish(Profile {
-        pid: options.pid,
-        python_version,
-        start_time_ms,
-        duration_secs,
-        interval_secs: options.interval.as_secs_f64(),
-        ticks: taken,
-        gil_idle_ticks: 0,
-        errors: 0,
-        frames: Vec::new(),
-        stacks: Vec::new(),
-        threads: Vec::new(),
-        entries: Vec::new(),
-        processes: Vec::new(),
-        timeline: None,
-        end_reason,
-    }))
+    Ok(set.finish(header(options, &python_version, start_time_ms, start, end_reason)))
 }

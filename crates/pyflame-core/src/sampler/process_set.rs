@@ -256,18 +256,36 @@ impl ProcessSet {
         }
     }
 
-    pub fn finish(self, mut header: Profile) -> Profile {
+    /// The samples gathered since the last drain; per-process counters restart too.
+    pub fn drain(&mut self, mut header: Profile) -> Profile {
         let processes: Vec<ProcessSummary> = self.processes.iter().map(|p| p.summary.clone()).collect();
+        for p in &mut self.processes {
+            p.summary.ticks = 0;
+            p.summary.gil_idle_ticks = 0;
+            p.summary.errors = 0;
+        }
+        Self::fill_totals(&mut header, &processes);
+        self.aggregator.drain(header, processes)
+    }
+
+    fn fill_totals(header: &mut Profile, processes: &[ProcessSummary]) {
         if let Some(root) = processes.iter().find(|p| p.pid == header.pid) {
             header.gil_idle_ticks = root.gil_idle_ticks;
             header.errors = root.errors;
+            header.ticks = root.ticks;
         } else {
             header.gil_idle_ticks = processes.iter().map(|p| p.gil_idle_ticks).sum();
             header.errors = processes.iter().map(|p| p.errors).sum();
+            header.ticks = processes.iter().map(|p| p.ticks).max().unwrap_or(0);
         }
         if header.python_version.is_empty() {
             header.python_version = processes.first().map(|p| p.python_version.clone()).unwrap_or_default();
         }
+    }
+
+    pub fn finish(self, mut header: Profile) -> Profile {
+        let processes: Vec<ProcessSummary> = self.processes.iter().map(|p| p.summary.clone()).collect();
+        Self::fill_totals(&mut header, &processes);
         self.aggregator.finish(header, processes)
     }
 }
