@@ -2,7 +2,7 @@
 // here so that `--threads`, `--gil`, `-x`, `--idle`, `--function` and `-n` mean the same thing
 // in folded, SVG, speedscope, Chrome trace and pprof output.
 
-import type { ProfileEntry, ProfileFrame, RawProfile, TimelineSample } from '../types'
+import type { ProfileEntry, ProfileFrame, ProfileThread, RawProfile, TimelineSample } from '../types'
 import type { ViewOptions } from './view-options'
 
 export interface ProfileView {
@@ -95,4 +95,19 @@ export function viewFrames(profile: RawProfile, opts: ViewOptions = {}): ViewFra
     return index
   })
   return { frames, frameIndex }
+}
+
+/** How a thread is named in every format: `thread <tid> (<name>)`, with the process when asked. */
+export function threadLabel(thread: ProfileThread, withProcess = false): string {
+  const id = thread.tid > 0 ? `thread ${thread.tid}` : `thread ${thread.pythonThreadId}`
+  const name = thread.name ? ` (${thread.name})` : ''
+  const interpreter = thread.interpreterId > 0 ? ` interpreter ${thread.interpreterId}` : ''
+  return `${withProcess ? `process ${thread.pid} ` : ''}${id}${name}${interpreter}`
+}
+
+/** Number of distinct processes the profile's threads and summaries cover. */
+export function processCount(profile: RawProfile): number {
+  const pids = new Set<number>(profile.processes.map((p) => p.pid))
+  for (const thread of profile.threads) pids.add(thread.pid)
+  return pids.size
 }

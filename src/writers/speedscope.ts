@@ -1,0 +1,168 @@
+// speedscope's file format (https://www.speedscope.app/file-format-schema.json): one frame
+// table shared by sampled profiles, one profile per thread by default. Weights are seconds
+// (samples × the sampling interval), as py-spy writes them, so speedscope shows real time.
+// With a timeline the samples keep their time order (speedscope's "Time Order" view is then a
+// real flame chart); without one each distinct stack appears once with its total weight.
+
+import type { RawProfile } from '../types'
+import { processCount, selectEntries, selectTimeline, threadLabel, viewFrames } from './view'
+import type { ViewOptions } from './view-options'
+
+export const SPEEDSCOPE_SCHEMA_URL = 'https://www.speedscope.app/file-format-schema.json'
+
+export interface SpeedscopeFrame {
+  name: string
+  file?: string
+  line?: number
+}
+
+export interface SpeedscopeSampledProfile {
+  type: 'sampled'
+  name: string
+  unit: 'seconds'
+  startValue: number
+  endValue: number
+  /** Stacks of indices into `shared.frames`, root first. */
+  samples: number[][]
+  weights: number[]
+}
+
+export interface SpeedscopeFile {
+  $schema: typeof SPEEDSCOPE_SCHEMA_URL
+  shared: { frames: SpeedscopeFrame[] }
+  profiles: SpeedscopeSampledProfile[]
+  name: string
+  activeProfileIndex: number
+  exporter: string
+}
+
+export interface SpeedscopeOptions extends ViewOptions {
+  /** One profile per thread (default true); false puts every thread into one profile. */
+  perThread?: boolean
+  /** Name of the file shown by speedscope; default `pyflame-ts pid <pid>`. */
+  name?: string
+}
+
+/** Label of the frame that stands for Pyflame's `(idle)` bucket. */
+export const IDLE_FRAME_NAME = '(idle)'
+
+/** Collects one profile's samples; consecutive equal stacks merge (speedscope does the same). */
+class SampleList {
+  readonly samples: number[][] = []
+  readonly weights: number[] = []
+  private lastKey = ''
+
+  add(stack: number[], weight: number, mergeWithPrevious: boolean): void {
+    const key = stack.join(',')
+    if (mergeWithPrevious && this.samples.length > 0 && key === this.lastKey) {
+      this.weights[this.weights.length - 1] += weight
+      return
+    }
+    this.samples.push(stack)
+    this.weights.push(weight)
+    this.lastKey = key
+  }
+
+  total(): number {
+    let sum = 0
+    for (const weight of this.weights) sum += weight
+    return sum
+  }
+}
+
+export function toSpeedscope(profile: RawProfile, opts: SpeedscopeOptions = {}): SpeedscopeFile {
+  const perThread = opts.perThread ?? true
+  const interval = profile.intervalSecs
+  const table = viewFrames(profile, opts)
+  const frames: SpeedscopeFrame[] = []
+  // The output holds only frames that some sample uses, in first-use order.
+  const outputIndex = new Map<number, number>()
+  const frameOf = (rawFrame: number): number => {
+    const viewIndex = table.frameIndex[rawFrame]
+    let index = outputIndex.get(viewIndex)
+    if (index === undefined) {
+      const frame = table.frames[viewIndex]
+      index = frames.length
+      frames.push(frame.line === undefined ? { name: frame.name, file: frame.filename } : { name: frame.name, file: frame.filename, line: frame.line })
+      outputIndex.set(viewIndex, index)
+    }
+    return index
+  }
+  const mapStack = (stack: number): number[] => profile.stacks[stack].map(frameOf)
+
+  const multiProcess = processCount(profile) > 1
+  const groups = new Map<string, { name: string; list: SampleList }>()
+  const groupOf = (threadIndex: number): SampleList => {
+    const key = perThread ? `t${threadIndex}` : 'all'
+    let group = groups.get(key)
+    if (!group) {
+      const name = perThread ? threadLabel(profile.threads[threadIndex], multiProcess) : `pyflame-ts pid ${profile.pid}`
+      group = { name, list: new SampleList() }
+      groups.set(key, group)
+    }
+    return group.list
+  }
+  // Threads appear in the profile's thread order, not in first-sample order.
+  if (perThread) profile.threads.forEach((_, index) => groupOf(index))
+
+  const timeline = selectTimeline(profile, opts)
+  const view = selectEntries(profile, opts)
+  if (profile.timeline && profile.timeline.length > 0) {
+    const ordered = [...timeline].sort((a, b) => a.timeUs - b.timeUs)
+    for (const sample of ordered) groupOf(sample.thread).add(mapStack(sample.stack), interval, true)
+  } else {
+    for (const entry of view.entries) groupOf(entry.thread).add(mapStack(entry.stack), entry.count * interval, false)
+  }
+
+  const profiles: SpeedscopeSampledProfile[] = []
+  for (const { name, list } of groups.values()) {
+    if (perThread && list.samples.length === 0) continue
+    profiles.push(sampledProfile(name, list))
+  }
+  if (view.idle > 0) {
+    let idleFrame = -1
+    const idleStack = (): number[] => {
+      if (idleFrame < 0) {
+        idleFrame = frames.length
+        frames.push({ name: IDLE_FRAME_NAME })
+      }
+      return [idleFrame]
+    }
+    if (perThread) {
+      for (const [pid, ticks] of view.idleByProcess) {
+        const list = new SampleList()
+        list.add(idleStack(), ticks * interval, false)
+        profiles.push(sampledProfile(`process ${pid} ${IDLE_FRAME_NAME}: no thread held the GIL`, list))
+      }
+    } else {
+      const all = profiles[0] ?? sampledProfile(`pyflame-ts pid ${profile.pid}`, new SampleList())
+      all.samples.push(idleStack())
+      all.weights.push(view.idle * interval)
+      all.endValue += view.idle * interval
+      if (profiles.length === 0) profiles.push(all)
+    }
+  }
+  if (profiles.length === 0) profiles.push(sampledProfile(`pyflame-ts pid ${profile.pid}`, new SampleList()))
+
+  let active = 0
+  profiles.forEach((p, index) => {
+    if (p.endValue > profiles[active].endValue) active = index
+  })
+  return {
+    $schema: SPEEDSCOPE_SCHEMA_URL,
+    shared: { frames },
+    profiles,
+    name: opts.name ?? `pyflame-ts pid ${profile.pid}`,
+    activeProfileIndex: active,
+    exporter: 'pyflame-ts',
+  }
+}
+
+function sampledProfile(name: string, list: SampleList): SpeedscopeSampledProfile {
+  return { type: 'sampled', name, unit: 'seconds', startValue: 0, endValue: list.total(), samples: list.samples, weights: list.weights }
+}
+
+/** The speedscope file as JSON text, ready to write to `*.speedscope.json`. */
+export function speedscopeJson(profile: RawProfile, opts: SpeedscopeOptions = {}): string {
+  return JSON.stringify(toSpeedscope(profile, opts))
+}
