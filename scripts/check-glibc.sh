@@ -21,13 +21,14 @@ fi
 file=$1
 [ -f "$file" ] || { echo "$0: no such file: $file" >&2; exit 2; }
 
-# Versions the file *requires* (undefined symbols and version needs), never the ones it defines.
-if command -v objdump >/dev/null 2>&1; then
-  versions=$(objdump -T "$file" | awk '$0 ~ /\*UND\*/' | grep -o 'GLIBC_[0-9][0-9.]*' || true)
-elif command -v readelf >/dev/null 2>&1; then
-  versions=$(readelf -V --wide "$file" | grep -o 'Name: GLIBC_[0-9][0-9.]*' | sed 's/^Name: //' || true)
+# Versions the file *requires* (its version needs), never the ones it defines. readelf reads
+# any architecture's ELF, so an x86_64 runner can check the aarch64 addon too.
+if command -v readelf >/dev/null 2>&1; then
+  versions=$(readelf -V --wide "$file" | sed -n "/'.gnu.version_r'/,\$p" | grep -o 'Name: GLIBC_[0-9][0-9.]*' | sed 's/^Name: //' || true)
+elif command -v objdump >/dev/null 2>&1; then
+  versions=$(objdump -T "$file" | grep '\*UND\*' | grep -o 'GLIBC_[0-9][0-9.]*' || true)
 else
-  echo "$0: needs objdump or readelf (binutils)" >&2
+  echo "$0: needs readelf or objdump (binutils)" >&2
   exit 2
 fi
 
