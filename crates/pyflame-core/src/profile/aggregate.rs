@@ -28,7 +28,8 @@ pub struct Aggregator {
 pub struct ThreadExtras<'a> {
     /// Kernel says the thread was not running (state other than R).
     pub idle: &'a [bool],
-    pub names: &'a [Option<String>],
+    /// The thread's name, asked for only when a thread is first seen.
+    pub name_of: &'a dyn Fn(usize) -> Option<String>,
 }
 
 impl Aggregator {
@@ -81,7 +82,7 @@ impl Aggregator {
                         tid: thread.native_tid.unwrap_or(0),
                         python_thread_id: thread.python_thread_id,
                         interpreter_id: thread.interpreter_id,
-                        name: extras.names.get(i).cloned().flatten(),
+                        name: (extras.name_of)(i),
                     });
                     self.thread_ids.insert(thread_key, t);
                     t

@@ -26,6 +26,12 @@ struct Tracked {
     mem: ProcessMemory,
     lock: Option<ProcessLock>,
     stats: HashMap<i32, TaskStat>,
+    /// Thread names (`comm`), read when the thread list is refreshed, not per sample.
+    names: HashMap<i32, String>,
+    /// Per-sample scratch, kept to avoid allocating on every tick.
+    idle_buf: Vec<bool>,
+    host_tids: Vec<Option<i32>>,
+    states_before: HashMap<i32, u8>,
     /// Target-namespace tid → host tid, when the target lives in another PID namespace.
     ns_to_host: HashMap<i32, i32>,
     tasks_read_at: Option<std::time::Instant>,
@@ -52,6 +58,10 @@ impl Tracked {
             mem: ProcessMemory::new(pid),
             lock,
             stats: HashMap::new(),
+            names: HashMap::new(),
+            idle_buf: Vec::new(),
+            host_tids: Vec::new(),
+            states_before: HashMap::new(),
             ns_to_host: HashMap::new(),
             tasks_read_at: None,
             summary,
@@ -64,11 +74,15 @@ impl Tracked {
     fn refresh_tasks(&mut self) {
         let Ok(tids) = tasks::list_tasks(self.pid) else { return };
         self.stats.retain(|tid, _| tids.binary_search(tid).is_ok());
+        self.names.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.ns_to_host.clear();
         let mut target_tids = Vec::with_capacity(tids.len());
         for &tid in &tids {
             if let std::collections::hash_map::Entry::Vacant(slot) = self.stats.entry(tid) {
-                if let Ok(stat) = TaskStat::open(self.pid, tid) {
+                if let Ok(mut stat) = TaskStat::open(self.pid, tid) {
+                    if let Some(name) = stat.comm() {
+                        self.names.insert(tid, name);
+                    }
                     slot.insert(stat);
                 }
             }
@@ -95,11 +109,11 @@ impl Tracked {
         }
         // Thread states are read before pausing: a paused thread would show as traced.
         let blocking = self.lock.is_some();
-        let mut states_before: HashMap<i32, u8> = HashMap::new();
+        self.states_before.clear();
         if blocking {
             for (&tid, stat) in self.stats.iter_mut() {
                 if let Some(state) = stat.state() {
-                    states_before.insert(tid, state);
+                    self.states_before.insert(tid, state);
                 }
             }
         }
@@ -124,20 +138,25 @@ impl Tracked {
                 return true;
             }
         }
-        let mut idle = Vec::with_capacity(sample.threads.len());
-        let mut names = Vec::with_capacity(sample.threads.len());
+        self.idle_buf.clear();
+        self.host_tids.clear();
         for thread in &sample.threads {
             let host = thread.native_tid.map(|t| self.host_tid(t));
+            self.host_tids.push(host);
+            if thread.holds_gil {
+                // The GIL holder is running Python: no need to ask the kernel.
+                self.idle_buf.push(false);
+                continue;
+            }
             let state = host.and_then(|tid| {
                 if blocking {
-                    states_before.get(&tid).copied()
+                    self.states_before.get(&tid).copied()
                 } else {
                     self.stats.get_mut(&tid).and_then(|s| s.state())
                 }
             });
             // Unknown state counts as running: never hide a stack we could not classify.
-            idle.push(state.is_some_and(|s| s != b'R'));
-            names.push(host.and_then(|tid| self.stats.get_mut(&tid).and_then(|s| s.comm())));
+            self.idle_buf.push(state.is_some_and(|s| s != b'R'));
         }
         let holder_failed = sample.threads.iter().any(|t| t.error.is_some());
         if holder_failed {
@@ -150,7 +169,9 @@ impl Tracked {
                 stats.gil_idle.fetch_add(1, Ordering::Relaxed);
             }
         }
-        aggregator.add(self.index, self.pid, &self.walker, sample, &ThreadExtras { idle: &idle, names: &names }, time_us);
+        let (names, host_tids) = (&self.names, &self.host_tids);
+        let name_of = |i: usize| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned());
+        aggregator.add(self.index, self.pid, &self.walker, sample, &ThreadExtras { idle: &self.idle_buf, name_of: &name_of }, time_us);
         true
     }
 }
