@@ -1,6 +1,10 @@
 // The typed profile returned by `sample()`, with conversions to every output format.
 
+import { chromeTraceJson, toChromeTrace, type ChromeTrace } from './writers/chrometrace'
 import { foldedLines, type FoldedOptions } from './writers/folded'
+import { toPprof } from './writers/pprof'
+import { toSpeedscope, type SpeedscopeFile } from './writers/speedscope'
+import type { ViewOptions } from './writers/view-options'
 import type { RawProfile } from './types'
 
 export class Profile {
@@ -61,6 +65,25 @@ export class Profile {
 
   foldedLines(options: FoldedOptions = {}): Iterable<string> {
     return foldedLines(this.raw, options)
+  }
+
+  /** speedscope's file format (one sampled profile per thread, shared frames). */
+  toSpeedscope(options: ViewOptions = {}): SpeedscopeFile {
+    return toSpeedscope(this.raw, options)
+  }
+
+  /** Chrome trace events (chrome://tracing, Perfetto). */
+  toChromeTrace(options: ViewOptions = {}): ChromeTrace {
+    return toChromeTrace(this.raw, options)
+  }
+
+  toChromeTraceJson(options: ViewOptions = {}): string {
+    return chromeTraceJson(this.raw, options)
+  }
+
+  /** gzip-compressed pprof `profile.proto` (for `go tool pprof`). */
+  toPprof(options: ViewOptions = {}): Buffer {
+    return toPprof(this.raw, options)
   }
 
   toJSON(): RawProfile {

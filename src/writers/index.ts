@@ -2,8 +2,11 @@
 
 import type { Format } from '../output'
 import type { Profile } from '../profile'
+import { chromeTraceJson } from './chrometrace'
 import type { FoldedOptions } from './folded'
 import { foldedLines } from './folded'
+import { toPprof } from './pprof'
+import { speedscopeJson } from './speedscope'
 
 export interface Sink {
   write(chunk: string | Uint8Array): unknown
@@ -20,7 +23,16 @@ export async function writeProfile(profile: Profile, format: Format, view: Folde
     case 'folded':
       for (const line of foldedLines(profile.raw, view)) sink.write(line + '\n')
       return
-    default:
-      throw new Error(`format ${format} is not wired yet`)
+    case 'speedscope':
+      sink.write(speedscopeJson(profile.raw, view))
+      return
+    case 'chrometrace':
+      sink.write(chromeTraceJson(profile.raw, view))
+      return
+    case 'pprof':
+      sink.write(toPprof(profile.raw, view))
+      return
+    case 'svg':
+      throw new Error('svg output is not wired yet')
   }
 }
