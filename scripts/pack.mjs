@@ -47,6 +47,15 @@ function npmPack(folder, out) {
   }
 }
 
+// Compiled files in dist/ whose TypeScript source in src/ is gone.
+function staleDistFiles(dist, src) {
+  return fs
+    .readdirSync(dist, { recursive: true })
+    .filter((file) => /\.(d\.ts|js)$/.test(file))
+    .filter((file) => !fs.existsSync(path.join(src, file.replace(/\.(d\.ts|js)$/, '.ts'))))
+    .map((file) => `dist/${file}`)
+}
+
 const out = path.resolve(option('--out', path.join(root, 'artifacts', 'packs')))
 const target = option('--target', hostTarget())
 const packageDir = path.join(root, 'npm', target)
@@ -55,6 +64,10 @@ const addon = path.join(root, `pyflame.${target}.node`)
 if (!fs.existsSync(path.join(packageDir, 'package.json'))) fail(`no platform package npm/${target}: pyflame-ts ships none for this machine`)
 if (!fs.existsSync(addon)) fail(`${path.basename(addon)} is missing: run \`npm run build\` first`)
 if (!fs.existsSync(path.join(root, 'dist', 'cli', 'pyflame-ts.js'))) fail('dist/ is missing: run `npm run build` first')
+
+// tsc never deletes outputs of removed sources, and `files` would ship them.
+const stale = staleDistFiles(path.join(root, 'dist'), path.join(root, 'src'))
+if (stale.length > 0) fail(`dist/ has files with no source in src/ (${stale.join(', ')}): rm -rf dist && npm run build:ts`)
 
 fs.mkdirSync(out, { recursive: true })
 const staging = fs.mkdtempSync(path.join(os.tmpdir(), `pyflame-pack-${target}-`))
