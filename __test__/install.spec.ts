@@ -67,8 +67,10 @@ test.serial('the tarballs hold only compiled JS, the loader, the addon and docs'
   t.is(main.name, 'pyflame-ts')
   const stray = main.files.filter((file) => !/^(dist\/.+\.(js|d\.ts)|binding\.(js|d\.ts)|package\.json|README\.md|LICENSE)$/.test(file))
   t.deepEqual(stray, [], 'no Rust sources, tests, maps or build outputs in the main package')
-  t.true(main.files.includes('dist/cli/pyflame-ts.js'))
   t.true(main.files.includes('binding.js'))
+  for (const [bin, file] of Object.entries(readJson(path.join(ROOT, 'package.json')).bin ?? {})) {
+    t.true(main.files.includes(path.normalize(file)), `bin ${bin} -> ${file} is not in the package`)
+  }
 
   t.is(platform.name, `@pyflame-ts/binding-${fixture.target}`)
   t.deepEqual(platform.files, ['LICENSE', 'README.md', 'package.json', `pyflame.${fixture.target}.node`])
@@ -192,7 +194,7 @@ function resolvePackageDir(name: string, from: string): string {
   }
 }
 
-function readJson(file: string): { version: string; dependencies?: Record<string, string> } {
+function readJson(file: string): { version: string; bin?: Record<string, string>; dependencies?: Record<string, string> } {
   return JSON.parse(fs.readFileSync(file, 'utf8'))
 }
 
