@@ -45,7 +45,7 @@ test('validators reject broken files (so a pass means something)', (t) => {
   const trace = toChromeTrace(twoThreads())
   const unbalanced = structuredClone(trace)
   unbalanced.traceEvents.splice(unbalanced.traceEvents.findIndex((e) => e.ph === 'E'), 1)
-  t.throws(() => validateChromeTrace(JSON.stringify(unbalanced)), { message: /open|went back/ })
+  t.throws(() => validateChromeTrace(JSON.stringify(unbalanced)), { message: /open|went back|closes B/ })
   const unnamed = structuredClone(trace)
   unnamed.traceEvents = unnamed.traceEvents.filter((e) => e.name !== 'thread_name')
   t.throws(() => validateChromeTrace(JSON.stringify(unnamed)), { message: /thread_name/ })

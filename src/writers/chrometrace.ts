@@ -59,16 +59,21 @@ class Track {
     let common = 0
     while (common < this.open.length && common < stack.length && this.open[common] === stack[common]) common++
     while (this.open.length > common) {
-      this.open.pop()
-      this.events.push({ ph: 'E', ts, pid: this.pid, tid: this.tid })
+      // E repeats B's name and args: Chrome does not need them, but speedscope's importer
+      // matches an E to its B by them and warns otherwise.
+      this.events.push(this.event('E', this.open.pop()!, ts))
     }
     for (let depth = common; depth < stack.length; depth++) {
-      const frame = this.frames[stack[depth]]
-      const args: Record<string, string | number> = { file: frame.filename }
-      if (frame.line !== undefined) args.line = frame.line
-      this.events.push({ name: frame.name, cat: CATEGORY, ph: 'B', ts, pid: this.pid, tid: this.tid, args })
+      this.events.push(this.event('B', stack[depth], ts))
       this.open.push(stack[depth])
     }
+  }
+
+  private event(ph: 'B' | 'E', frameIndex: number, ts: number): ChromeTraceEvent {
+    const frame = this.frames[frameIndex]
+    const args: Record<string, string | number> = { file: frame.filename }
+    if (frame.line !== undefined) args.line = frame.line
+    return { name: frame.name, cat: CATEGORY, ph, ts, pid: this.pid, tid: this.tid, args }
   }
 
   isOpen(): boolean {

@@ -91,15 +91,18 @@ export function toSpeedscope(profile: RawProfile, opts: SpeedscopeOptions = {}):
   const mapStack = (stack: number): number[] => profile.stacks[stack].map(frameOf)
 
   const multiProcess = processCount(profile) > 1
-  const groups = new Map<string, { name: string; list: SampleList }>()
-  const groupOf = (threadIndex: number): SampleList => {
+  // `busy` counts samples where the thread was running, to choose the profile shown first.
+  const groups = new Map<string, { name: string; list: SampleList; busy: number; main: boolean }>()
+  const groupOf = (threadIndex: number, busy = 0): SampleList => {
     const key = perThread ? `t${threadIndex}` : 'all'
     let group = groups.get(key)
     if (!group) {
-      const name = perThread ? threadLabel(profile.threads[threadIndex], multiProcess) : `pyflame-ts pid ${profile.pid}`
-      group = { name, list: new SampleList() }
+      const thread = profile.threads[threadIndex]
+      const name = perThread ? threadLabel(thread, multiProcess) : `pyflame-ts pid ${profile.pid}`
+      group = { name, list: new SampleList(), busy: 0, main: !perThread || (thread.pid === profile.pid && thread.tid === thread.pid) }
       groups.set(key, group)
     }
+    group.busy += busy
     return group.list
   }
   // Threads appear in the profile's thread order, not in first-sample order.
@@ -109,14 +112,21 @@ export function toSpeedscope(profile: RawProfile, opts: SpeedscopeOptions = {}):
   const view = selectEntries(profile, opts)
   if (profile.timeline && profile.timeline.length > 0) {
     const ordered = [...timeline].sort((a, b) => a.timeUs - b.timeUs)
-    for (const sample of ordered) groupOf(sample.thread).add(mapStack(sample.stack), interval, true)
+    for (const sample of ordered) groupOf(sample.thread, sample.idle ? 0 : 1).add(mapStack(sample.stack), interval, true)
   } else {
-    for (const entry of view.entries) groupOf(entry.thread).add(mapStack(entry.stack), entry.count * interval, false)
+    for (const entry of view.entries) groupOf(entry.thread, entry.idle ? 0 : entry.count).add(mapStack(entry.stack), entry.count * interval, false)
   }
 
   const profiles: SpeedscopeSampledProfile[] = []
-  for (const { name, list } of groups.values()) {
+  // speedscope opens on the thread that ran the most, the main thread on a tie.
+  let active = 0
+  let best = { busy: -1, main: false }
+  for (const { name, list, busy, main } of groups.values()) {
     if (perThread && list.samples.length === 0) continue
+    if (busy > best.busy || (busy === best.busy && main && !best.main)) {
+      active = profiles.length
+      best = { busy, main }
+    }
     profiles.push(sampledProfile(name, list))
   }
   if (view.idle > 0) {
@@ -144,10 +154,6 @@ export function toSpeedscope(profile: RawProfile, opts: SpeedscopeOptions = {}):
   }
   if (profiles.length === 0) profiles.push(sampledProfile(`pyflame-ts pid ${profile.pid}`, new SampleList()))
 
-  let active = 0
-  profiles.forEach((p, index) => {
-    if (p.endValue > profiles[active].endValue) active = index
-  })
   return {
     $schema: SPEEDSCOPE_SCHEMA_URL,
     shared: { frames },
