@@ -87,6 +87,22 @@ test('view: --function and -n merge the lines of a function into one frame', (t)
   t.is(noLines.frameIndex[1], noLines.frameIndex[2])
 })
 
+// ---------------------------------------------------------------- hostile names
+
+test('hostile names survive every format unchanged, and the JSON has no raw "<"', (t) => {
+  for (const text of [speedscopeJson(twoThreads(), { threads: true }), chromeTraceJson(twoThreads(), { threads: true })]) {
+    t.false(text.includes('<'), 'a page inlining the file cannot be broken out of')
+    t.true(text.includes('\\u003cimg src=x onerror=alert(1)>'))
+  }
+  const speedscope = validateSpeedscope(speedscopeJson(twoThreads(), { threads: true }))
+  t.truthy(speedscope.file.shared.frames.find((f: any) => f.name === HOSTILE_NAME && f.file === HOSTILE_FILE))
+  const trace = validateChromeTrace(chromeTraceJson(twoThreads(), { threads: true }))
+  t.truthy(trace.events.find((e) => e.ph === 'B' && e.name === HOSTILE_NAME && e.args.file === HOSTILE_FILE))
+  t.is(trace.threadNames.get('100/101'), `thread 101 (${HOSTILE_NAME})`)
+  const pprof = validatePprof(toPprof(twoThreads(), { threads: true }))
+  t.true(pprof.strings.includes(HOSTILE_NAME) && pprof.strings.includes(HOSTILE_FILE) && pprof.strings.includes(UNICODE_NAME))
+})
+
 // ---------------------------------------------------------------- speedscope
 
 test('speedscope: schema-valid, a profile per thread plus (idle), weights in seconds', (t) => {

@@ -15,6 +15,7 @@
 
 import type { RawProfile, TimelineSample } from '../types'
 import { selectEntries, selectTimeline, threadLabel, viewFrames, type ViewFrame } from './view'
+import { profileJson } from './json'
 import type { ViewOptions } from './view-options'
 
 export interface ChromeTraceEvent {
@@ -275,5 +276,5 @@ function layOutAggregated(
 
 /** The trace as JSON text, ready for chrome://tracing or Perfetto. */
 export function chromeTraceJson(profile: RawProfile, opts: ChromeTraceOptions = {}): string {
-  return JSON.stringify(toChromeTrace(profile, opts))
+  return profileJson(toChromeTrace(profile, opts))
 }

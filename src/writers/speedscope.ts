@@ -6,6 +6,7 @@
 
 import type { RawProfile } from '../types'
 import { processCount, selectEntries, selectTimeline, threadLabel, viewFrames } from './view'
+import { profileJson } from './json'
 import type { ViewOptions } from './view-options'
 
 export const SPEEDSCOPE_SCHEMA_URL = 'https://www.speedscope.app/file-format-schema.json'
@@ -170,5 +171,5 @@ function sampledProfile(name: string, list: SampleList): SpeedscopeSampledProfil
 
 /** The speedscope file as JSON text, ready to write to `*.speedscope.json`. */
 export function speedscopeJson(profile: RawProfile, opts: SpeedscopeOptions = {}): string {
-  return JSON.stringify(toSpeedscope(profile, opts))
+  return profileJson(toSpeedscope(profile, opts))
 }
