@@ -149,3 +149,42 @@ for (const version of VERSIONS) {
     t.true(firstRow?.trim().endsWith(HOT), `go tool pprof -top: ${stdout}`)
   })
 }
+
+test('[3.12.1] --subprocesses: each process is named, has its own (idle), and labels its samples', async (t) => {
+  const python = path.join(homedir(), '.pyenv', 'versions', '3.12.1', 'bin', 'python')
+  if (!existsSync(python)) {
+    t.log(`skipped: ${python} is not installed`)
+    t.pass()
+    return
+  }
+  // Its own process group, so the forked children go down with it.
+  const target = spawn(python, [path.join(__dirname, 'programs', 'formats_forks.py')], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+  let profile: RawProfile
+  try {
+    await new Promise<void>((resolve, reject) => {
+      target.once('error', reject)
+      target.stdout!.once('data', () => resolve())
+    })
+    profile = (await sample({ pid: target.pid!, seconds: 1, rate: 0.01, subprocesses: true, timeline: true })).raw
+  } finally {
+    process.kill(-target.pid!, 'SIGKILL')
+  }
+  const pids = profile.processes.map((p) => p.pid).sort()
+  t.is(pids.length, 3, JSON.stringify(profile.processes))
+  const parent = profile.processes.find((p) => p.pid === target.pid)!
+  t.true(parent.gilIdleTicks > parent.ticks / 2, 'the sleeping parent is mostly (idle)')
+
+  const speedscope = validateSpeedscope(JSON.stringify(toSpeedscope(profile)))
+  t.true([...speedscope.folded.keys()].some((n) => n === `process ${parent.pid} (idle): no thread held the GIL`))
+  for (const pid of pids) t.true([...speedscope.folded.keys()].some((n) => n.startsWith(`process ${pid} `)), `no profile for ${pid}`)
+
+  const trace = validateChromeTrace(JSON.stringify(toChromeTrace(profile)))
+  t.deepEqual([...trace.processNames.keys()].sort(), pids)
+  t.true(trace.folded.get(`${parent.pid}/0`)!.get('(idle)')! > 0, 'the parent has an (idle) track')
+
+  const pprof = validatePprof(toPprof(profile))
+  t.deepEqual([...new Set(pprof.labels.map((l) => l.pid as number))].sort(), pids)
+  const counted = pprof.profile.sample.reduce((s, x) => s + Number(x.value[0]), 0)
+  const expected = profile.entries.filter((e) => e.gil).reduce((s, e) => s + e.count, 0) + profile.processes.reduce((s, p) => s + p.gilIdleTicks, 0)
+  t.is(counted, expected)
+})
