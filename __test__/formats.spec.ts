@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
-import { chromeTraceJson, toChromeTrace } from '../src/writers/chrometrace'
+import { chromeTraceChunks, chromeTraceJson, toChromeTrace } from '../src/writers/chrometrace'
 import { toPprof, toPprofProfile } from '../src/writers/pprof'
-import { speedscopeJson, toSpeedscope } from '../src/writers/speedscope'
+import { speedscopeChunks, speedscopeJson, toSpeedscope } from '../src/writers/speedscope'
 import { selectEntries, viewFrames } from '../src/writers/view'
 import type { ViewOptions } from '../src/writers/view-options'
 import { empty, HOSTILE_FILE, HOSTILE_NAME, twoProcesses, twoThreads, UNICODE_FILE, UNICODE_NAME, withTimeline } from './fixtures/formats/profiles'
@@ -54,6 +54,15 @@ test('validators reject broken files (so a pass means something)', (t) => {
   pprof.sample[0].locationId[0] = 999
   t.throws(() => validatePprof(gzipSync(pprof.encode())), { message: /missing location 999/ })
   t.throws(() => validatePprof(Buffer.from(toPprofProfile(twoThreads()).encode())), { message: /gzip/ })
+})
+
+test('streamed JSON pieces join into exactly the object the writers build', (t) => {
+  for (const profile of [twoThreads(), withTimeline(), twoProcesses(), empty()]) {
+    for (const opts of [{}, { threads: true }, { function: true, excludeIdle: true }] as ViewOptions[]) {
+      t.deepEqual(JSON.parse([...speedscopeChunks(profile, opts)].join('')), toSpeedscope(profile, opts))
+      t.deepEqual(JSON.parse([...chromeTraceChunks(profile, opts)].join('')), toChromeTrace(profile, opts))
+    }
+  }
 })
 
 // ---------------------------------------------------------------- view

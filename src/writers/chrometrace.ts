@@ -43,13 +43,15 @@ const CATEGORY = 'python'
 const IDLE_TID = 0
 /** Synthetic track ids for threads whose tid is unknown or shared, far above Linux's pid_max (2^22). */
 const SYNTHETIC_TID_BASE = 1 << 30
+/** Size of the text pieces chromeTraceChunks yields. */
+const CHUNK_CHARS = 1 << 20
 
 /** Emits B/E events for one track, keeping the stack of open frames. */
 class Track {
+  readonly events: ChromeTraceEvent[] = []
   private open: number[] = []
 
   constructor(
-    private readonly events: ChromeTraceEvent[],
     private readonly frames: ViewFrame[],
     readonly pid: number,
     readonly tid: number,
@@ -76,16 +78,27 @@ class Track {
     if (frame.line !== undefined) args.line = frame.line
     return { name: frame.name, cat: CATEGORY, ph, ts, pid: this.pid, tid: this.tid, args }
   }
-
-  isOpen(): boolean {
-    return this.open.length > 0
-  }
 }
 
-export function toChromeTrace(profile: RawProfile, opts: ChromeTraceOptions = {}): ChromeTrace {
-  const events: ChromeTraceEvent[] = []
+interface TraceLayout {
+  /** `M` events naming every process and track that has events. */
+  metadata: ChromeTraceEvent[]
+  /** The other events, one batch per track, made as they are consumed (bounded memory). */
+  batches: Iterable<ChromeTraceEvent[]>
+  otherData: ChromeTrace['otherData']
+}
+
+interface IdleSlice {
+  pid: number
+  ts: number
+  dur: number
+}
+
+function layOut(profile: RawProfile, opts: ChromeTraceOptions): TraceLayout {
   const table = viewFrames(profile, opts)
-  const viewStack = (stack: number): number[] => profile.stacks[stack].map((f) => table.frameIndex[f])
+  // Each profile stack mapped to view frames once, not once per sample.
+  const viewStacks: Array<number[] | undefined> = []
+  const viewStack = (stack: number): number[] => (viewStacks[stack] ??= profile.stacks[stack].map((f) => table.frameIndex[f]))
   const intervalUs = profile.intervalSecs * 1e6
   const view = selectEntries(profile, opts)
   const useTimeline = (profile.timeline?.length ?? 0) > 0
@@ -99,23 +112,28 @@ export function toChromeTrace(profile: RawProfile, opts: ChromeTraceOptions = {}
     usedTids.add(`${thread.pid}/${tid}`)
     trackTid.push(tid)
   })
-  const newTrack = (threadIndex: number) => new Track(events, table.frames, profile.threads[threadIndex].pid, trackTid[threadIndex])
+  const newTrack = (threadIndex: number) => new Track(table.frames, profile.threads[threadIndex].pid, trackTid[threadIndex])
 
-  const shownThreads = new Set<number>()
-  const idleSlices: Array<{ pid: number; ts: number; dur: number }> = []
+  let threadBatches: Iterable<ChromeTraceEvent[]>
+  let shownThreads: number[]
+  const idleSlices: IdleSlice[] = []
   if (useTimeline) {
-    layOutTimeline(profile, selectTimeline(profile, opts), viewStack, newTrack, shownThreads, intervalUs)
+    const byThread = samplesByThread(selectTimeline(profile, opts), viewStack)
+    shownThreads = [...byThread.keys()].sort((a, b) => a - b)
+    threadBatches = layOutTimeline(profile, byThread, shownThreads, viewStack, newTrack, intervalUs)
     if (view.idle > 0) idleSlices.push(...timelineIdleSlices(profile, intervalUs))
   } else {
-    layOutAggregated(view.entries, viewStack, table.frames, newTrack, shownThreads, intervalUs)
+    const byThread = stacksByThread(view.entries, viewStack)
+    shownThreads = [...byThread.keys()].sort((a, b) => a - b)
+    threadBatches = layOutAggregated(byThread, shownThreads, table.frames, newTrack, intervalUs)
     for (const [pid, ticks] of view.idleByProcess) idleSlices.push({ pid, ts: 0, dur: ticks * intervalUs })
   }
-  for (const slice of idleSlices) {
-    events.push({ name: '(idle)', cat: CATEGORY, ph: 'X', ts: slice.ts, dur: slice.dur, pid: slice.pid, tid: IDLE_TID, args: { reason: 'no thread held the GIL' } })
-  }
+  const idleEvents = idleSlices.map(
+    (slice): ChromeTraceEvent => ({ name: '(idle)', cat: CATEGORY, ph: 'X', ts: slice.ts, dur: slice.dur, pid: slice.pid, tid: IDLE_TID, args: { reason: 'no thread held the GIL' } }),
+  )
 
   const metadata: ChromeTraceEvent[] = []
-  const pids = new Set<number>([...shownThreads].map((t) => profile.threads[t].pid))
+  const pids = new Set<number>(shownThreads.map((t) => profile.threads[t].pid))
   for (const slice of idleSlices) pids.add(slice.pid)
   for (const pid of pids) {
     const summary = profile.processes.find((p) => p.pid === pid)
@@ -123,7 +141,7 @@ export function toChromeTrace(profile: RawProfile, opts: ChromeTraceOptions = {}
     const name = `python ${pid}${version ? ` (${version})` : ''}${summary?.executable ? ` ${summary.executable}` : ''}`
     metadata.push({ name: 'process_name', ph: 'M', ts: 0, pid, tid: 0, args: { name } })
   }
-  for (const threadIndex of [...shownThreads].sort((a, b) => a - b)) {
+  for (const threadIndex of shownThreads) {
     const thread = profile.threads[threadIndex]
     const tid = trackTid[threadIndex]
     metadata.push({ name: 'thread_name', ph: 'M', ts: 0, pid: thread.pid, tid, args: { name: threadLabel(thread) } })
@@ -134,8 +152,11 @@ export function toChromeTrace(profile: RawProfile, opts: ChromeTraceOptions = {}
   }
 
   return {
-    traceEvents: [...metadata, ...events],
-    displayTimeUnit: 'ms',
+    metadata,
+    batches: (function* () {
+      yield* threadBatches
+      if (idleEvents.length > 0) yield idleEvents
+    })(),
     otherData: {
       exporter: 'pyflame-ts',
       pid: profile.pid,
@@ -147,24 +168,70 @@ export function toChromeTrace(profile: RawProfile, opts: ChromeTraceOptions = {}
   }
 }
 
-/** Real time order: per thread, the open stack changes where its samples change. */
-function layOutTimeline(
-  profile: RawProfile,
-  samples: TimelineSample[],
-  viewStack: (stack: number) => number[],
-  newTrack: (thread: number) => Track,
-  shownThreads: Set<number>,
-  intervalUs: number,
-): void {
-  const ticks = processTicks(profile)
+/** The whole trace as one object (for the Node API; large recordings should use the chunks). */
+export function toChromeTrace(profile: RawProfile, opts: ChromeTraceOptions = {}): ChromeTrace {
+  const { metadata, batches, otherData } = layOut(profile, opts)
+  const traceEvents = [...metadata]
+  for (const batch of batches) for (const event of batch) traceEvents.push(event)
+  return { traceEvents, displayTimeUnit: 'ms', otherData }
+}
+
+/**
+ * The trace as JSON text in pieces of about 1 MB, one event per line, for writing to a file
+ * or stream: a long recording's trace can exceed what one JavaScript string may hold.
+ */
+export function* chromeTraceChunks(profile: RawProfile, opts: ChromeTraceOptions = {}): Generator<string> {
+  const { metadata, batches, otherData } = layOut(profile, opts)
+  let chunk = '{"traceEvents":['
+  let first = true
+  const append = (event: ChromeTraceEvent) => {
+    chunk += (first ? '\n' : ',\n') + profileJson(event)
+    first = false
+  }
+  for (const event of metadata) append(event)
+  for (const batch of batches) {
+    for (const event of batch) {
+      append(event)
+      if (chunk.length >= CHUNK_CHARS) {
+        yield chunk
+        chunk = ''
+      }
+    }
+  }
+  yield `${chunk}\n],"displayTimeUnit":"ms","otherData":${profileJson(otherData)}}\n`
+}
+
+/** The trace as one JSON string (small profiles; see chromeTraceChunks for large ones). */
+export function chromeTraceJson(profile: RawProfile, opts: ChromeTraceOptions = {}): string {
+  let text = ''
+  for (const chunk of chromeTraceChunks(profile, opts)) text += chunk
+  return text
+}
+
+function samplesByThread(samples: TimelineSample[], viewStack: (stack: number) => number[]): Map<number, TimelineSample[]> {
   const byThread = new Map<number, TimelineSample[]>()
   for (const sample of samples) {
     let list = byThread.get(sample.thread)
     if (!list) byThread.set(sample.thread, (list = []))
     list.push(sample)
   }
-  for (const [threadIndex, list] of [...byThread].sort((a, b) => a[0] - b[0])) {
-    list.sort((a, b) => a.timeUs - b.timeUs)
+  // A thread whose samples are all empty stacks gets no track.
+  for (const [thread, list] of byThread) if (list.every((s) => viewStack(s.stack).length === 0)) byThread.delete(thread)
+  return byThread
+}
+
+/** Real time order: per thread, the open stack changes where its samples change. */
+function* layOutTimeline(
+  profile: RawProfile,
+  byThread: Map<number, TimelineSample[]>,
+  threads: number[],
+  viewStack: (stack: number) => number[],
+  newTrack: (thread: number) => Track,
+  intervalUs: number,
+): Generator<ChromeTraceEvent[]> {
+  const ticks = processTicks(profile)
+  for (const threadIndex of threads) {
+    const list = byThread.get(threadIndex)!.sort((a, b) => a.timeUs - b.timeUs)
     const track = newTrack(threadIndex)
     const processTimes = ticks.get(profile.threads[threadIndex].pid)!
     let previous: TimelineSample | undefined
@@ -175,10 +242,10 @@ function layOutTimeline(
         if (next < sample.timeUs) track.moveTo([], next)
       }
       track.moveTo(viewStack(sample.stack), sample.timeUs)
-      if (track.isOpen()) shownThreads.add(threadIndex)
       previous = sample
     }
     if (previous) track.moveTo([], nextTick(processTimes, previous.timeUs, intervalUs))
+    yield track.events
   }
 }
 
@@ -208,7 +275,7 @@ function nextTick(ticks: { times: number[]; index: Map<number, number> }, time: 
  * `(idle)` slices from the timeline: ticks of a process in which none of its threads held the
  * GIL, consecutive ones merged. Ticks whose read failed have no samples and show as no slice.
  */
-function timelineIdleSlices(profile: RawProfile, intervalUs: number): Array<{ pid: number; ts: number; dur: number }> {
+function timelineIdleSlices(profile: RawProfile, intervalUs: number): IdleSlice[] {
   const holders = new Map<number, Set<number>>()
   for (const sample of profile.timeline ?? []) {
     if (!sample.gil) continue
@@ -217,10 +284,10 @@ function timelineIdleSlices(profile: RawProfile, intervalUs: number): Array<{ pi
     if (!set) holders.set(pid, (set = new Set()))
     set.add(sample.timeUs)
   }
-  const slices: Array<{ pid: number; ts: number; dur: number }> = []
+  const slices: IdleSlice[] = []
   for (const [pid, ticks] of processTicks(profile)) {
     const held = holders.get(pid) ?? new Set<number>()
-    let current: { pid: number; ts: number; dur: number } | undefined
+    let current: IdleSlice | undefined
     for (const time of ticks.times) {
       if (held.has(time)) {
         current = undefined
@@ -234,16 +301,11 @@ function timelineIdleSlices(profile: RawProfile, intervalUs: number): Array<{ pi
   return slices
 }
 
-/** No timeline: each thread's distinct stacks one after another, in frame order. */
-function layOutAggregated(
-  entries: RawProfile['entries'],
-  viewStack: (stack: number) => number[],
-  frames: ViewFrame[],
-  newTrack: (thread: number) => Track,
-  shownThreads: Set<number>,
-  intervalUs: number,
-): void {
-  const byThread = new Map<number, Map<string, { stack: number[]; count: number }>>()
+type MergedStacks = Map<string, { stack: number[]; count: number }>
+
+/** In-view entries per thread, merged where the view labels their stacks the same. */
+function stacksByThread(entries: RawProfile['entries'], viewStack: (stack: number) => number[]): Map<number, MergedStacks> {
+  const byThread = new Map<number, MergedStacks>()
   for (const entry of entries) {
     const stack = viewStack(entry.stack)
     if (stack.length === 0) continue
@@ -254,6 +316,17 @@ function layOutAggregated(
     if (merged) merged.count += entry.count
     else stacks.set(key, { stack, count: entry.count })
   }
+  return byThread
+}
+
+/** No timeline: each thread's distinct stacks one after another, in frame order. */
+function* layOutAggregated(
+  byThread: Map<number, MergedStacks>,
+  threads: number[],
+  frames: ViewFrame[],
+  newTrack: (thread: number) => Track,
+  intervalUs: number,
+): Generator<ChromeTraceEvent[]> {
   const labels = frames.map((f) => `${f.filename}\u0000${f.name}\u0000${String(f.line ?? 0).padStart(10, '0')}`)
   const compare = (a: number[], b: number[]): number => {
     for (let i = 0; i < Math.min(a.length, b.length); i++) {
@@ -262,7 +335,7 @@ function layOutAggregated(
     }
     return a.length - b.length
   }
-  for (const threadIndex of [...byThread.keys()].sort((a, b) => a - b)) {
+  for (const threadIndex of threads) {
     const track = newTrack(threadIndex)
     let cursor = 0
     for (const { stack, count } of [...byThread.get(threadIndex)!.values()].sort((a, b) => compare(a.stack, b.stack))) {
@@ -270,11 +343,6 @@ function layOutAggregated(
       cursor += count * intervalUs
     }
     track.moveTo([], cursor)
-    shownThreads.add(threadIndex)
+    yield track.events
   }
-}
-
-/** The trace as JSON text, ready for chrome://tracing or Perfetto. */
-export function chromeTraceJson(profile: RawProfile, opts: ChromeTraceOptions = {}): string {
-  return profileJson(toChromeTrace(profile, opts))
 }

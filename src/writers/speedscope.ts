@@ -44,24 +44,32 @@ export interface SpeedscopeOptions extends ViewOptions {
   name?: string
 }
 
+/** Size of the text pieces speedscopeChunks yields. */
+const CHUNK_CHARS = 1 << 20
+
 /** Label of the frame that stands for Pyflame's `(idle)` bucket. */
 export const IDLE_FRAME_NAME = '(idle)'
+
+/** A stack as the view shows it: `id` is equal for equal frame lists. */
+interface ViewStack {
+  id: number
+  frames: number[]
+}
 
 /** Collects one profile's samples; consecutive equal stacks merge (speedscope does the same). */
 class SampleList {
   readonly samples: number[][] = []
   readonly weights: number[] = []
-  private lastKey = ''
+  private lastId = -1
 
-  add(stack: number[], weight: number, mergeWithPrevious: boolean): void {
-    const key = stack.join(',')
-    if (mergeWithPrevious && this.samples.length > 0 && key === this.lastKey) {
+  add(stack: ViewStack, weight: number, mergeWithPrevious: boolean): void {
+    if (mergeWithPrevious && this.samples.length > 0 && stack.id === this.lastId) {
       this.weights[this.weights.length - 1] += weight
       return
     }
-    this.samples.push(stack)
+    this.samples.push(stack.frames)
     this.weights.push(weight)
-    this.lastKey = key
+    this.lastId = stack.id
   }
 
   total(): number {
@@ -89,7 +97,17 @@ export function toSpeedscope(profile: RawProfile, opts: SpeedscopeOptions = {}):
     }
     return index
   }
-  const mapStack = (stack: number): number[] => profile.stacks[stack].map(frameOf)
+  // Each profile stack is mapped once; samples of equal stacks share one array.
+  const viewStacks: Array<ViewStack | undefined> = []
+  const stackIds = new Map<string, number>()
+  const mapStack = (stack: number): ViewStack =>
+    (viewStacks[stack] ??= (() => {
+      const frames = profile.stacks[stack].map(frameOf)
+      const key = frames.join(',')
+      let id = stackIds.get(key)
+      if (id === undefined) stackIds.set(key, (id = stackIds.size))
+      return { id, frames }
+    })())
 
   const multiProcess = processCount(profile) > 1
   // `busy` counts samples where the thread was running, to choose the profile shown first.
@@ -131,23 +149,23 @@ export function toSpeedscope(profile: RawProfile, opts: SpeedscopeOptions = {}):
     profiles.push(sampledProfile(name, list))
   }
   if (view.idle > 0) {
-    let idleFrame = -1
-    const idleStack = (): number[] => {
-      if (idleFrame < 0) {
-        idleFrame = frames.length
+    let idleStack: ViewStack | undefined
+    const idle = (): ViewStack => {
+      if (!idleStack) {
+        idleStack = { id: -2, frames: [frames.length] }
         frames.push({ name: IDLE_FRAME_NAME })
       }
-      return [idleFrame]
+      return idleStack
     }
     if (perThread) {
       for (const [pid, ticks] of view.idleByProcess) {
         const list = new SampleList()
-        list.add(idleStack(), ticks * interval, false)
+        list.add(idle(), ticks * interval, false)
         profiles.push(sampledProfile(`process ${pid} ${IDLE_FRAME_NAME}: no thread held the GIL`, list))
       }
     } else {
       const all = profiles[0] ?? sampledProfile(`pyflame-ts pid ${profile.pid}`, new SampleList())
-      all.samples.push(idleStack())
+      all.samples.push(idle().frames)
       all.weights.push(view.idle * interval)
       all.endValue += view.idle * interval
       if (profiles.length === 0) profiles.push(all)
@@ -169,7 +187,32 @@ function sampledProfile(name: string, list: SampleList): SpeedscopeSampledProfil
   return { type: 'sampled', name, unit: 'seconds', startValue: 0, endValue: list.total(), samples: list.samples, weights: list.weights }
 }
 
-/** The speedscope file as JSON text, ready to write to `*.speedscope.json`. */
+/**
+ * The speedscope file as JSON text in pieces of about 1 MB, for writing to a file or stream:
+ * a long recording's file can exceed what one JavaScript string may hold.
+ */
+export function* speedscopeChunks(profile: RawProfile, opts: SpeedscopeOptions = {}): Generator<string> {
+  const file = toSpeedscope(profile, opts)
+  const { shared, profiles, ...header } = file
+  yield `${profileJson(header).slice(0, -1)},"shared":${profileJson(shared)},"profiles":[`
+  for (const [index, sampled] of profiles.entries()) {
+    const { samples, weights, ...fields } = sampled
+    let chunk = `${index > 0 ? ',' : ''}${profileJson(fields).slice(0, -1)},"samples":[`
+    for (let i = 0; i < samples.length; i++) {
+      chunk += (i > 0 ? ',' : '') + JSON.stringify(samples[i])
+      if (chunk.length >= CHUNK_CHARS) {
+        yield chunk
+        chunk = ''
+      }
+    }
+    yield `${chunk}],"weights":${JSON.stringify(weights)}}`
+  }
+  yield ']}\n'
+}
+
+/** The speedscope file as one JSON string (see speedscopeChunks for large recordings). */
 export function speedscopeJson(profile: RawProfile, opts: SpeedscopeOptions = {}): string {
-  return profileJson(toSpeedscope(profile, opts))
+  let text = ''
+  for (const chunk of speedscopeChunks(profile, opts)) text += chunk
+  return text
 }
