@@ -2,15 +2,12 @@
 
 import { Command, Option } from 'clipanion'
 import { PyflameCommand } from './base'
-import { type ChildProcess, spawn } from 'node:child_process'
 import { PyflameError } from '../errors'
 import { parseHertz, parseInterval, parsePid, parseSeconds } from '../options'
 import { AtomicFile, defaultFileName, formatFromPath, parseFormat, type Format } from '../output'
-import { progressDisplay } from '../progress'
-import { startRecording, type RecordingHandle } from '../sample'
+import { recordThenWrite } from '../record-flow'
 import { writeProfile } from '../writers'
 import type { FoldedOptions } from '../writers/folded'
-import type { Profile } from '../profile'
 
 export default class RecordCommand extends PyflameCommand {
   static paths = [['record']]
@@ -80,59 +77,32 @@ export default class RecordCommand extends PyflameCommand {
       threadLabels: this.threadLabels,
     }
 
-    // Open the destination first: an unwritable path fails before any sampling.
+    if (traced && /(^|\/)(pyflame|pyflame-ts)$/.test(this.command[0])) throw new PyflameError('ERR_INVALID_ARGUMENT', 'You tried to pyflame a pyflame, naughty!')
     const stdoutIsTerminal = Boolean((this.context.stdout as NodeJS.WriteStream).isTTY)
-    let pid = this.pid !== undefined ? parsePid(this.pid) : 0
-    let child: ChildProcess | undefined
-    let childExit: Promise<number | null> | undefined
-    if (traced) {
-      ;({ child, exit: childExit } = this.spawnTraced())
-      pid = child.pid!
-    }
-    const outputPath = this.output ?? (stdoutIsTerminal ? defaultFileName(pid, this.format !== undefined ? format : 'svg') : undefined)
-    const effectiveFormat = this.output === undefined && this.format === undefined && outputPath !== undefined ? 'svg' : format
-    const file = outputPath !== undefined && outputPath !== '-' ? new AtomicFile(outputPath) : undefined
-
-    let handle: RecordingHandle
-    try {
-      handle = await this.start(pid, seconds, interval, child, childExit)
-    } catch (error) {
-      file?.abort()
-      throw error
-    }
-    const display = progressDisplay(seconds, interval)
-    const timer = setInterval(() => display.update(handle.progress()), 100)
-    let interrupted = 0
-    const onSignal = () => {
-      interrupted += 1
-      if (interrupted > 1) process.exit(130)
-      handle.stop()
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    process.on('SIGHUP', onSignal)
-    childExit?.then(() => handle.stop())
-    let profile: Profile
-    try {
-      profile = await handle.done
-    } catch (error) {
-      file?.abort()
-      throw error
-    } finally {
-      clearInterval(timer)
-      display.stop()
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      process.off('SIGHUP', onSignal)
-    }
-
-    try {
-      await writeProfile(profile, effectiveFormat, view, file ?? this.context.stdout, { flamechart: this.flamechart })
-      file?.commit()
-    } catch (error) {
-      file?.abort()
-      throw error
-    }
+    let outputPath: string | undefined
+    const { profile, commandStatus } = await recordThenWrite(
+      {
+        pid: traced ? undefined : parsePid(this.pid),
+        command: traced ? this.command : undefined,
+        commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
+        seconds,
+        interval,
+        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion },
+        progress: true,
+      },
+      {
+        // Open the destination first: an unwritable path fails before any sampling.
+        open: (pid) => {
+          outputPath = this.output ?? (stdoutIsTerminal ? defaultFileName(pid, this.format !== undefined ? format : 'svg') : undefined)
+          return outputPath !== undefined && outputPath !== '-' ? new AtomicFile(outputPath) : undefined
+        },
+        write: async (recorded, file) => {
+          const effectiveFormat = this.output === undefined && this.format === undefined && outputPath !== undefined ? 'svg' : format
+          await writeProfile(recorded, effectiveFormat, view, file ?? this.context.stdout, { flamechart: this.flamechart })
+          file?.commit()
+        },
+      },
+    )
     if (process.stderr.isTTY) {
       const idleShare = profile.samples > 0 ? ((100 * profile.idle) / profile.samples).toFixed(1) : '0.0'
       this.context.stderr.write(
@@ -140,56 +110,7 @@ export default class RecordCommand extends PyflameCommand {
           ` → ${outputPath ?? 'stdout'}\n`,
       )
     }
-    if (child && childExit) {
-      const status = await childExit
-      return status ?? 0
-    }
+    if (traced) return commandStatus ?? 0
     return 0
-  }
-
-  /** Starts recording; for a traced command, waits until its interpreter can be read. */
-  private async start(pid: number, seconds: number, interval: number, child?: ChildProcess, childExit?: Promise<number | null>): Promise<RecordingHandle> {
-    const options = {
-      pid,
-      seconds,
-      rate: interval,
-      blocking: this.blocking,
-      subprocesses: this.subprocesses,
-      timeline: this.flamechart,
-      pythonVersion: this.pythonVersion,
-    }
-    if (!child) return startRecording(options)
-    let exited = false
-    childExit?.then(() => (exited = true))
-    // The command needs a moment to load and initialise Python before it can be read.
-    for (;;) {
-      try {
-        return startRecording(options)
-      } catch (error) {
-        const code = (error as PyflameError).code
-        const retry = code === 'ERR_NOT_PYTHON' || code === 'ERR_UNSUPPORTED_PYTHON' || code === 'ERR_READ_FAILED'
-        if (exited) {
-          const status = await childExit
-          throw new PyflameError('ERR_NO_PROCESS', `Child process exited with status: ${status ?? 'killed'} (before it could be sampled; a program this short has nothing to profile)`)
-        }
-        if (!retry) throw error
-        await new Promise((resolve) => setTimeout(resolve, 2))
-      }
-    }
-  }
-
-  private spawnTraced(): { child: ChildProcess; exit: Promise<number | null> } {
-    const [command, ...args] = this.command
-    if (/(^|\/)(pyflame|pyflame-ts)$/.test(command)) throw new PyflameError('ERR_INVALID_ARGUMENT', 'You tried to pyflame a pyflame, naughty!')
-    // The command's stdout must not mix into a profile written to stdout.
-    const toStdout = this.output === undefined && !(this.context.stdout as NodeJS.WriteStream).isTTY
-    const child = spawn(command, args, { stdio: ['inherit', toStdout ? process.stderr : 'inherit', 'inherit'] })
-    const exit = new Promise<number | null>((resolve, reject) => {
-      child.once('error', (error) => reject(new PyflameError('ERR_NO_PROCESS', `cannot run ${command}: ${error.message}`)))
-      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)))
-    })
-    exit.catch(() => {})
-    if (child.pid === undefined) throw new PyflameError('ERR_NO_PROCESS', `cannot run ${command}`)
-    return { child, exit }
   }
 }
