@@ -53,6 +53,10 @@ function serve(files: Map<string, string>): Promise<{ server: Server; base: stri
 
 interface Opened {
   toolbar: string
+  /** Text of speedscope's profile picker (opened by clicking the toolbar title). */
+  profileList: string
+  /** `<img src=x>` elements in the page: a hostile name that became markup. */
+  injectedImages: number
   console: string[]
   errors: string[]
 }
@@ -72,7 +76,10 @@ async function openInSpeedscope(browser: Browser, base: string, file: string): P
     // speedscope names the tab after the profile once the import has finished.
     await page.waitForFunction(() => document.title.endsWith(' - speedscope'), undefined, { timeout: 30_000 })
     const toolbar = await page.evaluate(() => document.body.innerText.split('\n').find((l) => /\(\d+\/\d+\)$/.test(l)) ?? '')
-    return { toolbar, console: consoleLines, errors }
+    await page.getByText(/\(\d+\/\d+\)$/).first().click({ force: true })
+    const profileList = await page.evaluate(() => document.body.innerText)
+    const injectedImages = await page.evaluate(() => document.querySelectorAll('img[src="x"]').length)
+    return { toolbar, profileList, injectedImages, console: consoleLines, errors }
   } finally {
     await page.close()
   }
@@ -119,6 +126,8 @@ test('speedscope opens our speedscope files and Chrome traces (real recording an
       t.true(opened.console.includes('Importing as speedscope json file'), `${file}: ${opened.console.slice(0, 5).join(' | ')}`)
       const active = speedscope.profiles[speedscope.activeProfileIndex]
       t.is(opened.toolbar, `${active.name} (${speedscope.activeProfileIndex + 1}/${speedscope.profiles.length})`, file)
+      for (const profile of speedscope.profiles) t.true(opened.profileList.includes(profile.name), `${file}: ${profile.name} not listed`)
+      t.is(opened.injectedImages, 0, file)
     }
     for (const file of ['/real-timeline.trace.json', '/real-aggregated.trace.json', '/hostile.trace.json']) {
       const opened = await openInSpeedscope(browser, base, file)
@@ -128,7 +137,11 @@ test('speedscope opens our speedscope files and Chrome traces (real recording an
       t.deepEqual(complaints.slice(0, 3), [], `${file}: speedscope's importer found mismatched events`)
       t.regex(opened.toolbar, /\(\d+\/\d+\)$/, file)
       if (file.startsWith('/real')) t.regex(opened.toolbar, /\(\d+\/3\)$/, `${file}: one profile per thread track`)
-      if (file === '/hostile.trace.json') t.true(opened.toolbar.includes('thread') || opened.toolbar.includes(HOSTILE_NAME) || opened.toolbar.includes('idle'), opened.toolbar)
+      if (file === '/hostile.trace.json') {
+        t.is(opened.toolbar, 'python 100 (3.12.1) /usr/bin/python3.12 (pid 100), (idle): no thread held the GIL (tid 0) (1/3)')
+        t.true(opened.profileList.includes(`thread 101 (${HOSTILE_NAME}) (tid 101)`), opened.profileList)
+        t.is(opened.injectedImages, 0, 'the hostile thread name stayed text')
+      }
     }
   } finally {
     await browser.close()
