@@ -26,6 +26,10 @@ pub struct CodeInfo {
     pub name: String,
     pub filename: String,
     pub first_line: u32,
+    /// Address of the code object in the target.
+    pub addr: u64,
+    /// Address of the name `str` object (for learning the str type without symbols).
+    pub name_addr: u64,
     line_table: Vec<u8>,
     /// The pointers this entry was decoded from, compared on revalidation.
     identity: [u64; 3],
@@ -149,6 +153,8 @@ impl CodeCache {
             name,
             filename,
             first_line,
+            addr,
+            name_addr: name_ptr,
             line_table,
             identity,
             checked_at: tick,

@@ -45,6 +45,17 @@ pub struct Layout {
     pub executable_tag_mask: u64,
     /// Instruction offsets: true when `frame_lasti` counts 2-byte code units (3.10) rather than bytes.
     pub lasti_in_code_units: bool,
+    /// 3.14+ free-threaded builds: frames execute a thread-local copy of the bytecode.
+    pub tlbc: Option<TlbcOffsets>,
+}
+
+/// Where a 3.14t frame's thread-local bytecode copy is found (from `_Py_DebugOffsets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlbcOffsets {
+    /// `_PyInterpreterFrame.tlbc_index` (int32).
+    pub frame_tlbc_index: u64,
+    /// `PyCodeObject.co_tlbc`: pointer to `{Py_ssize_t size; char *entries[]}`.
+    pub code_tlbc: u64,
 }
 
 impl Layout {
@@ -70,6 +81,33 @@ impl Layout {
                 ))
             })?;
         Ok(Self::from_offsets(version, offsets))
+    }
+
+    /// The layout of a 3.13+ target from its `_Py_DebugOffsets` table (`raw`, read at
+    /// `_PyRuntime`): the built-in table of that version completes it, or, for a newer minor
+    /// than any built-in table (3.14+), the newest 3.13+ table of the same build flavour.
+    pub fn from_debug_offsets(raw: &[u8]) -> Result<Layout> {
+        let table = super::debug_offsets::parse(raw).map_err(|e| Error::unsupported(format!("{e}")))?;
+        let version = table.version;
+        let base = GENERATED_OFFSETS
+            .iter()
+            .filter(|o| o.major == 3 && o.minor >= 13 && o.free_threaded == table.free_threaded)
+            .filter(|o| (o.major, o.minor) <= (version.major, version.minor))
+            .max_by_key(|o| (o.minor, o.patch_max))
+            .copied()
+            .ok_or_else(|| Error::unsupported(format!("no built-in 3.13+ table to complete the debug offsets of Python {version}")))?;
+        let mut offsets = table.apply_to(&base).map_err(|e| Error::unsupported(format!("{e}")))?;
+        let tlbc = table
+            .interpreter_frame
+            .tlbc_index
+            .zip(table.code_object.co_tlbc)
+            .map(|(frame_tlbc_index, code_tlbc)| TlbcOffsets { frame_tlbc_index, code_tlbc });
+        if let Some(t) = tlbc {
+            offsets.frame_size = offsets.frame_size.max(t.frame_tlbc_index + 4);
+        }
+        let mut layout = Layout::from_offsets(version, offsets);
+        layout.tlbc = tlbc;
+        Ok(layout)
     }
 
     pub fn from_offsets(version: PythonVersion, offsets: VersionOffsets) -> Layout {
@@ -99,11 +137,18 @@ impl Layout {
             offsets,
             frame_model,
             line_format,
-            string_format: if version.major == 2 { StringFormat::Bytes27 } else { StringFormat::Pep393 },
+            string_format: if version.major == 2 {
+                StringFormat::Bytes27
+            } else if offsets.free_threaded && v >= (3, 14) {
+                StringFormat::Pep393InternedByte
+            } else {
+                StringFormat::Pep393
+            },
             gil_model,
             first_shim_owner: (v >= (3, 12)).then_some(3),
             executable_tag_mask: if v >= (3, 14) { 3 } else { 0 },
             lasti_in_code_units: v == (3, 10),
+            tlbc: None,
         }
     }
 }

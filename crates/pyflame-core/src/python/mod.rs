@@ -6,6 +6,7 @@ pub mod layout;
 pub mod linetable;
 pub mod offsets;
 pub mod offsets_generated;
+pub mod scan;
 pub mod strings;
 pub mod target;
 pub mod version;

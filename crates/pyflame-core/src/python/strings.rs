@@ -17,6 +17,9 @@ pub enum StringFormat {
     Bytes27,
     /// 3.3+ PEP 393 compact strings.
     Pep393,
+    /// 3.14+ free-threaded builds: `interned` is a whole byte (atomic access), so the
+    /// kind/compact/ascii bits start at bit 8 of `state`.
+    Pep393InternedByte,
 }
 
 /// Reads a `str` object (`co_name`, `co_filename`, ...). `expected_type`, when known, is the
@@ -33,7 +36,7 @@ pub fn read_str(
     }
     let header_len = match format {
         StringFormat::Bytes27 => offsets.unicode_ascii_data as usize,
-        StringFormat::Pep393 => offsets.unicode_compact_data.unwrap_or(offsets.unicode_ascii_data) as usize,
+        StringFormat::Pep393 | StringFormat::Pep393InternedByte => offsets.unicode_compact_data.unwrap_or(offsets.unicode_ascii_data) as usize,
     };
     let mut buf = [0u8; 256];
     let first = header_len + INLINE_DATA;
@@ -64,8 +67,12 @@ pub fn read_str(
 
     let (data_offset, kind) = match format {
         StringFormat::Bytes27 => (offsets.unicode_ascii_data, 1usize),
-        StringFormat::Pep393 => {
-            let state = field(offsets.unicode_state.ok_or(ReadError::Invalid("no str state"))?, 4)? as u32;
+        StringFormat::Pep393 | StringFormat::Pep393InternedByte => {
+            let mut state = field(offsets.unicode_state.ok_or(ReadError::Invalid("no str state"))?, 4)? as u32;
+            if format == StringFormat::Pep393InternedByte {
+                // Same bits as the default build, one byte further: move them back in place.
+                state = (state >> 8) << 2;
+            }
             let kind = ((state >> 2) & 7) as usize;
             let compact = state & 0x20 != 0;
             let ascii = state & 0x40 != 0;
@@ -86,7 +93,7 @@ pub fn read_str(
     let byte_len = length * kind;
     let start = data_offset as usize;
     if start + byte_len <= got {
-        Ok(decode(&buf[start..start + byte_len], kind, format == StringFormat::Pep393 && kind == 1))
+        Ok(decode(&buf[start..start + byte_len], kind, format != StringFormat::Bytes27 && kind == 1))
     } else {
         read_str_data(mem, addr + data_offset, length, kind, false)
     }

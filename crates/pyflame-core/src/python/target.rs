@@ -38,6 +38,8 @@ pub struct PythonTarget {
     pub str_type: Option<u64>,
     /// How the version was found, for diagnostics.
     pub version_source: &'static str,
+    /// How the interpreter was found: symbols, `.PyRuntime` section, or a memory scan.
+    pub interp_source: &'static str,
     pub maps: Maps,
 }
 
@@ -118,23 +120,25 @@ impl PythonTarget {
         }
 
         let symbol = |name: &str| binaries.iter().find_map(|b| b.symbol(name));
+        // Symbols that locate the interpreter; `force_scan` pretends the binary is stripped.
+        let anchor = |name: &str| if options.force_scan { None } else { symbol(name) };
         let runtime_section = binaries.iter().find_map(|b| b.section(".PyRuntime").map(|s| (s.addr, b.maps_path.clone())));
         let runtime_binary = binaries
             .iter()
             .find(|b| b.symbol("_PyRuntime").is_some() || b.symbol("interp_head").is_some() || b.section(".PyRuntime").is_some())
             .map(|b| b.maps_path.clone());
 
-        let runtime_addr = if options.force_scan {
-            runtime_section.as_ref().map(|(addr, _)| *addr)
-        } else {
-            symbol("_PyRuntime").or(runtime_section.as_ref().map(|(addr, _)| *addr))
-        };
+        let runtime_addr = anchor("_PyRuntime").or(runtime_section.as_ref().map(|(addr, _)| *addr));
+        let runtime_from_section = anchor("_PyRuntime").is_none() && runtime_addr.is_some();
 
+        // Without symbols, a libpython or a `sys.version` buffer in memory is the evidence.
+        let version_in_memory = || binaries.iter().find_map(|b| scan_version_string(&mem, b));
         let looks_like_python = runtime_addr.is_some()
             || symbol("interp_head").is_some()
             || symbol("PyCode_Type").is_some()
             || lib_path.is_some();
-        if !looks_like_python {
+        let scanned_version = if looks_like_python { None } else { version_in_memory() };
+        if !looks_like_python && scanned_version.is_none() {
             let name = exe_link.rsplit('/').next().unwrap_or(&exe_link);
             return Err(Error::not_python(pid, &format!("{name} has no Python runtime symbols and no libpython is loaded")));
         }
@@ -142,22 +146,24 @@ impl PythonTarget {
         // The exact version, most reliable source first.
         let mut free_threaded = false;
         let mut found: Option<(PythonVersion, &'static str)> = None;
+        let mut debug_table: Option<Vec<u8>> = None;
         if let Some(runtime) = runtime_addr {
-            let mut head = [0u8; 24];
-            if mem.read(runtime, &mut head).is_ok() && &head[..8] == b"xdebugpy" {
-                let hex = u64::from_le_bytes(head[8..16].try_into().unwrap());
-                free_threaded = u64::from_le_bytes(head[16..24].try_into().unwrap()) != 0;
-                found = PythonVersion::from_hex(hex).map(|v| (v, "debug offsets"));
+            if let Ok(raw) = mem.read_vec(runtime, super::debug_offsets::TABLE_LEN_3_14) {
+                if let Ok((version, _, ft)) = super::debug_offsets::parse_header(&raw) {
+                    free_threaded = ft;
+                    found = Some((version, "debug offsets"));
+                    debug_table = Some(raw);
+                }
             }
         }
-        if found.is_none() && !options.force_scan {
-            if let Some(addr) = symbol("Py_Version") {
+        if found.is_none() {
+            if let Some(addr) = anchor("Py_Version") {
                 found = mem.read_u64(addr).ok().and_then(PythonVersion::from_hex).map(|v| (v, "Py_Version"));
             }
         }
-        if found.is_none() && !options.force_scan {
+        if found.is_none() {
             for name in ["version.0", "version", "Py_GetVersion.version"] {
-                if let Some(addr) = symbol(name) {
+                if let Some(addr) = anchor(name) {
                     if let Ok(buf) = mem.read_vec(addr, 64) {
                         let text = String::from_utf8_lossy(&buf);
                         if let Some(v) = PythonVersion::from_version_string(&text) {
@@ -169,7 +175,7 @@ impl PythonTarget {
             }
         }
         if found.is_none() {
-            found = binaries.iter().find_map(|b| scan_version_string(&mem, b)).map(|v| (v, "scan of .bss"));
+            found = scanned_version.or_else(version_in_memory).map(|v| (v, "scan of .bss"));
         }
         if found.is_none() {
             let lib_version = lib_path.and_then(|p| PythonVersion::from_file_name(p.rsplit('/').next().unwrap_or("")));
@@ -192,55 +198,98 @@ impl PythonTarget {
             free_threaded = true;
         }
 
-        let mut layout = Layout::for_version(version, free_threaded)?;
-        if version.at_least(3, 13) {
-            if let Some(runtime) = runtime_addr {
-                let len = super::debug_offsets::table_len(version);
-                if let Ok(raw) = mem.read_vec(runtime, len) {
-                    match super::debug_offsets::apply_debug_offsets(&layout.offsets, &raw) {
-                        Ok(offsets) => layout.offsets = offsets,
-                        Err(e) => {
-                            return Err(Error::unsupported(format!(
-                                "Python {version} in process {pid} has an unreadable _Py_DebugOffsets table ({e})"
-                            )))
-                        }
-                    }
-                }
-            }
-        }
+        let layout = layout_for(version, free_threaded, debug_table.as_deref())
+            .map_err(|e| Error::unsupported(format!("Python {version} in process {pid}: {}", e.message)))?;
 
         let o = &layout.offsets;
-        let interp_head_ptr = match o.runtime_interpreters_head {
-            Some(head) => runtime_addr.map(|r| r + head),
-            None => symbol("interp_head"),
-        };
-        let interp_head_ptr = match interp_head_ptr {
-            Some(p) => p,
-            None => {
-                return Err(Error::unsupported(format!(
-                    "Python {version} in process {pid}: the runtime symbols are stripped and no .PyRuntime section was found"
-                )))
+        let make_target = |interp_head_ptr: u64, runtime_addr: Option<u64>| {
+            let tstate_current_ptr = match (o.runtime_tstate_current, runtime_addr) {
+                (Some(off), Some(runtime)) => Some(runtime + off),
+                _ => anchor("_PyThreadState_Current"),
+            };
+            PythonTarget {
+                pid,
+                layout,
+                executable: exe_link.clone(),
+                runtime_binary: runtime_binary.clone().unwrap_or_else(|| lib_path.unwrap_or("").to_string()),
+                runtime_addr,
+                interp_head_ptr,
+                tstate_current_ptr,
+                code_type: anchor("PyCode_Type"),
+                str_type: if version.major == 2 { anchor("PyString_Type") } else { anchor("PyUnicode_Type") },
+                version_source,
+                interp_source: "symbols",
+                maps: maps.clone(),
             }
         };
-        let tstate_current_ptr = match (o.runtime_tstate_current, runtime_addr) {
-            (Some(off), Some(runtime)) => Some(runtime + off),
-            _ => symbol("_PyThreadState_Current"),
+        let direct_head = match o.runtime_interpreters_head {
+            Some(head) => runtime_addr.map(|r| r + head),
+            None => anchor("interp_head"),
         };
-
-        let target = PythonTarget {
-            pid,
-            layout,
-            executable: exe_link,
-            runtime_binary: runtime_binary.unwrap_or_else(|| lib_path.unwrap_or("").to_string()),
-            runtime_addr,
-            interp_head_ptr,
-            tstate_current_ptr,
-            code_type: symbol("PyCode_Type"),
-            str_type: if version.major == 2 { symbol("PyString_Type") } else { symbol("PyUnicode_Type") },
-            version_source,
-            maps,
-        };
+        let symbol_less = options.force_scan || runtime_from_section || direct_head.is_none();
+        let mut target = None;
+        if let Some(head) = direct_head {
+            let t = make_target(head, runtime_addr);
+            if !symbol_less {
+                target = Some(t);
+            } else if let Some(types) = super::scan::confirm_by_walking(&mem, &t) {
+                target = Some(PythonTarget { code_type: Some(types.code_type), str_type: Some(types.str_type), interp_source: ".PyRuntime section", ..t });
+            }
+        }
+        // The scan regions: the binary holding the runtime first (libpython), then the executable.
+        let regions: Vec<(u64, u64)> = binaries
+            .iter()
+            .flat_map(|b| [b.section(".PyRuntime"), b.bss(), b.section(".data")])
+            .flatten()
+            .map(|s| (s.addr, s.size))
+            .collect();
+        if target.is_none() && symbol_less {
+            let candidates = super::scan::weak_candidates(&mem, &maps, &regions, &layout);
+            let make = |head: u64| {
+                // 3.7+: the list head is a field of `_PyRuntime`, which places the runtime too.
+                let runtime = runtime_addr.or(o.runtime_interpreters_head.and_then(|off| head.checked_sub(off)));
+                make_target(head, runtime)
+            };
+            if let Some((t, types)) = super::scan::first_confirmed(&mem, &candidates, &make) {
+                target = Some(PythonTarget { code_type: Some(types.code_type), str_type: Some(types.str_type), interp_source: "scan of .bss/.data", ..t });
+            }
+        }
+        let mut target = target.ok_or_else(|| {
+            Error::unsupported(format!(
+                "Python {version} in process {pid}: the runtime symbols are stripped and no interpreter was found by scanning its memory; is it still starting?"
+            ))
+        })?;
+        if target.tstate_current_ptr.is_none() && layout.gil_model == super::layout::GilModel::GlobalThreadState {
+            target.tstate_current_ptr = super::scan::find_tstate_current(&mem, &regions, &target);
+        }
         target.validate(&mem)?;
+        Ok(target)
+    }
+
+    /// A target read from a synthetic memory image (tests, fuzzing): `runtime_addr` holds a
+    /// 3.13+ `_PyRuntime` with its debug offsets; nothing is read from `/proc`.
+    pub fn from_runtime_image(mem: &dyn RemoteMemory, runtime_addr: u64, code_type: Option<u64>, str_type: Option<u64>) -> Result<PythonTarget> {
+        let raw = mem
+            .read_vec(runtime_addr, super::debug_offsets::TABLE_LEN_3_14)
+            .or_else(|_| mem.read_vec(runtime_addr, super::debug_offsets::TABLE_LEN_3_13))
+            .map_err(|e| Error::unsupported(format!("cannot read the debug offsets at {runtime_addr:#x}: {e}")))?;
+        let layout = Layout::from_debug_offsets(&raw)?;
+        let head = layout.offsets.runtime_interpreters_head.unwrap_or(0);
+        let target = PythonTarget {
+            pid: 0,
+            layout,
+            executable: String::new(),
+            runtime_binary: String::new(),
+            runtime_addr: Some(runtime_addr),
+            interp_head_ptr: runtime_addr + head,
+            tstate_current_ptr: None,
+            code_type,
+            str_type,
+            version_source: "debug offsets",
+            interp_source: "synthetic image",
+            maps: Maps::default(),
+        };
+        target.validate(mem)?;
         Ok(target)
     }
 
@@ -266,6 +315,18 @@ impl PythonTarget {
         }
         Ok(())
     }
+}
+
+/// The layout for `version`: from the target's `_Py_DebugOffsets` when it has one (3.13+,
+/// and the only source for minors newer than the built-in tables), else the built-in table.
+fn layout_for(version: PythonVersion, free_threaded: bool, debug_table: Option<&[u8]>) -> Result<Layout> {
+    if let Some(raw) = debug_table {
+        let matches = super::debug_offsets::parse_header(raw).is_ok_and(|(v, _, _)| (v.major, v.minor) == (version.major, version.minor));
+        if matches {
+            return Layout::from_debug_offsets(raw);
+        }
+    }
+    Layout::for_version(version, free_threaded)
 }
 
 /// Finds `"X.Y.Z ("` (the start of `sys.version`) in a binary's live `.bss`/`.data`.

@@ -333,6 +333,10 @@ impl Walker {
             let code_addr = word(bytes, o.frame_code) & !layout.executable_tag_mask;
             let instr = word(bytes, o.frame_lasti);
             let owner = owner_off.map_or(0, |off| bytes[off]);
+            let tlbc_index = layout.tlbc.map_or(0, |t| {
+                let off = t.frame_tlbc_index as usize;
+                bytes.get(off..off + 4).map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap()))
+            });
             if previous == frame {
                 return Err(ReadError::Invalid("frame points to itself"));
             }
@@ -343,7 +347,12 @@ impl Walker {
             if !is_shim && code_addr != 0 {
                 match self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick) {
                     Ok(code) => {
-                        let base = code_addr + o.code_code_adaptive.unwrap_or(0);
+                        let adaptive = code_addr + o.code_code_adaptive.unwrap_or(0);
+                        // 3.14t: a thread may run its own copy of the bytecode (index 0 is the shared one).
+                        let base = match layout.tlbc {
+                            Some(t) if tlbc_index > 0 => thread_local_bytecode(mem, code_addr + t.code_tlbc, tlbc_index).unwrap_or(adaptive),
+                            _ => adaptive,
+                        };
                         // Index in 2-byte code units; before the first instruction means "not started".
                         let index = if instr >= base { ((instr - base) / 2) as i64 } else { -1 };
                         let line = self.codes.get_mut(code).line_for(&layout, index);
@@ -394,6 +403,16 @@ impl Walker {
         self.pthread_tids.insert(pthread, tid);
         Some(tid)
     }
+}
+
+/// 3.14t: `co_tlbc->entries[index]`, the start of a thread-local bytecode copy.
+fn thread_local_bytecode(mem: &dyn RemoteMemory, co_tlbc_field: u64, index: i32) -> Option<u64> {
+    let array = mem.read_u64(co_tlbc_field).ok().filter(|a| *a != 0 && a % 8 == 0)?;
+    let size = mem.read_u64(array).ok()?;
+    if index as u64 >= size || size > 1 << 20 {
+        return None;
+    }
+    mem.read_u64(array + 8 + 8 * index as u64).ok().filter(|p| *p != 0)
 }
 
 /// Bytes of a thread state to read: enough for every field the walker uses.

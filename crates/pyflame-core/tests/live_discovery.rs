@@ -1,0 +1,96 @@
+//! Discovery on every interpreter installed here, three ways: with symbols, with
+//! `force_scan` (as if stripped: `.PyRuntime` section or a validated scan, version from
+//! memory), and with `force_scan` plus a `--python-version` override.
+
+mod support;
+
+use pyflame_core::python::{DiscoverOptions, PythonTarget, PythonVersion};
+use support::{check_known_program, interpreters, spawn_known};
+
+fn discover_with_retry(pid: i32, options: &DiscoverOptions) -> PythonTarget {
+    let mut last = None;
+    for _ in 0..20 {
+        match PythonTarget::discover(pid, options) {
+            Ok(t) => return t,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("discover {pid} with {options:?}: {}", last.unwrap());
+}
+
+#[test]
+fn every_installed_interpreter_with_symbols() {
+    for py in interpreters() {
+        let program = spawn_known(&py.path);
+        let target = discover_with_retry(program.pid(), &DiscoverOptions::default());
+        assert_eq!(target.layout.version.to_string(), py.version, "{}", py.label);
+        let check = check_known_program(target, &py.label, 60);
+        if (3, 12) > (0, 0) {
+            assert!(check.spin_holds_gil * 2 >= check.spin_seen, "{}: spinning thread held the GIL in {} of {} samples", py.label, check.spin_holds_gil, check.spin_seen);
+        }
+        eprintln!("{}: symbols ok {:?}", py.label, check);
+    }
+}
+
+#[test]
+fn every_installed_interpreter_by_scan() {
+    for py in interpreters() {
+        let program = spawn_known(&py.path);
+        let options = DiscoverOptions { force_scan: true, ..Default::default() };
+        let target = discover_with_retry(program.pid(), &options);
+        assert_eq!(target.layout.version.to_string(), py.version, "{}: version from memory", py.label);
+        assert!(
+            matches!(target.version_source, "debug offsets" | "scan of .bss"),
+            "{}: version must come from memory, came from {}",
+            py.label,
+            target.version_source
+        );
+        assert_ne!(target.interp_source, "symbols", "{}", py.label);
+        assert!(target.code_type.is_some() && target.str_type.is_some(), "{}: types learned", py.label);
+        let how = (target.version_source, target.interp_source);
+        let check = check_known_program(target, &py.label, 60);
+        assert!(check.spin_holds_gil * 2 >= check.spin_seen, "{}: spinning thread held the GIL in {} of {} samples", py.label, check.spin_holds_gil, check.spin_seen);
+        eprintln!("{}: force_scan ok via {:?} {:?}", py.label, how, check);
+    }
+}
+
+#[test]
+fn force_scan_with_a_version_override() {
+    for py in interpreters() {
+        let program = spawn_known(&py.path);
+        let mut parts = py.version.split('.').map(|p| p.parse::<u8>().unwrap());
+        let (major, minor) = (parts.next().unwrap(), parts.next().unwrap());
+        let options = DiscoverOptions { force_scan: true, version_override: Some(PythonVersion::new(major, minor, 0)) };
+        let target = discover_with_retry(program.pid(), &options);
+        assert_eq!((target.layout.version.major, target.layout.version.minor), (major, minor), "{}", py.label);
+        check_known_program(target, &py.label, 20);
+    }
+}
+
+/// 3.10+ take the `.PyRuntime` section under `force_scan`; the pure pointer scan must find the
+/// very same list head there too (the path a build without section headers for it would take).
+#[test]
+fn pointer_scan_finds_the_same_head_as_the_runtime_section() {
+    use pyflame_core::binary::BinaryInfo;
+    use pyflame_core::process::memory::ProcessMemory;
+    use pyflame_core::python::scan;
+    for py in interpreters() {
+        let program = spawn_known(&py.path);
+        let options = DiscoverOptions { force_scan: true, ..Default::default() };
+        let target = discover_with_retry(program.pid(), &options);
+        let pid = program.pid();
+        let binary = BinaryInfo::load(pid, &target.maps, &target.runtime_binary, &format!("/proc/{pid}/root{}", target.runtime_binary))
+            .or_else(|_| BinaryInfo::load(pid, &target.maps, &target.runtime_binary, &format!("/proc/{pid}/exe")))
+            .expect("runtime binary");
+        let regions: Vec<(u64, u64)> =
+            [binary.section(".PyRuntime"), binary.bss(), binary.section(".data")].into_iter().flatten().map(|s| (s.addr, s.size)).collect();
+        let mem = ProcessMemory::new(pid);
+        let candidates = scan::weak_candidates(&mem, &target.maps, &regions, &target.layout);
+        let make = |head: u64| pyflame_core::python::PythonTarget { interp_head_ptr: head, ..target.clone() };
+        let (found, types) = scan::first_confirmed(&mem, &candidates, &make).unwrap_or_else(|| panic!("{}: scan found nothing", py.label));
+        assert_eq!(found.interp_head_ptr, target.interp_head_ptr, "{}: {} weak candidates", py.label, candidates.len());
+        assert_eq!(Some(types.code_type), target.code_type, "{}", py.label);
+        eprintln!("{}: scan ok, {} weak candidates, head {:#x} via {}", py.label, candidates.len(), found.interp_head_ptr, target.interp_source);
+    }
+}
