@@ -3,10 +3,11 @@
 // Python process with `npx pyflame-ts record`. Needs `npm run build` first (addon + dist/).
 
 import test from 'ava'
-import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process'
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { findPythons, spawnPython, type SpawnedPython } from './helpers/pythons'
 
 const ROOT = path.resolve(__dirname, '..')
 const COMPILERS = ['cargo', 'rustc', 'cc', 'gcc', 'c++', 'g++', 'clang']
@@ -97,7 +98,7 @@ test.serial('installs offline without a compiler and `npx pyflame-ts record` pro
     // Pyflame's order: root frame first, so the caller precedes the leaf on each line.
     for (const stack of stacks) t.regex(stack, /install_probe_root:\d+;.*install_probe_leaf:\d+ \d+$/)
   } finally {
-    python.kill('SIGKILL')
+    await python.kill()
   }
 })
 
@@ -198,8 +199,11 @@ function readJson(file: string): { version: string; bin?: Record<string, string>
   return JSON.parse(fs.readFileSync(file, 'utf8'))
 }
 
-/** A Python with a known call chain, started and ready to be sampled. */
-async function startPython(work: string): Promise<ChildProcess> {
+/** A Python with a known call chain, started and ready to be sampled (the newest shared-libpython build when there is one). */
+function startPython(work: string): Promise<SpawnedPython> {
+  const pythons = findPythons()
+  const python = [...pythons].reverse().find((install) => install.kind === 'pyenv-shared') ?? pythons[0]
+  if (!python) throw new Error('no Python interpreter found (pyenv or /usr/bin/python3)')
   const program = path.join(work, 'install_probe.py')
   fs.writeFileSync(
     program,
@@ -219,22 +223,5 @@ async function startPython(work: string): Promise<ChildProcess> {
       '',
     ].join('\n'),
   )
-  const child = spawn(pythonInterpreter(), [program], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('exit', (code) => reject(new Error(`python exited early with code ${code}`)))
-    child.stdout!.setEncoding('utf8').on('data', (data: string) => {
-      if (data.includes('ready')) resolve()
-    })
-  })
-  return child
-}
-
-/** A CPython with a shared libpython when pyenv has one, else the system's python3. */
-function pythonInterpreter(): string {
-  for (const version of ['3.12.1', '3.11.7']) {
-    const candidate = path.join(os.homedir(), '.pyenv', 'versions', version, 'bin', 'python')
-    if (fs.existsSync(candidate)) return candidate
-  }
-  return 'python3'
+  return spawnPython(python.path, program)
 }
