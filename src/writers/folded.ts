@@ -2,8 +2,9 @@
 // `path:function:line` and joined by `;`, then a space and the count; `(idle) N` for samples
 // in which no thread held the GIL. `flamegraph.pl` reads it unchanged.
 
-import type { RawProfile } from '../types'
+import type { ProfileFrame, RawProfile } from '../types'
 import { selectEntries } from './view'
+import { viewLine } from './view'
 import type { ViewOptions } from './view-options'
 
 export interface FoldedOptions extends ViewOptions {
@@ -21,10 +22,10 @@ function clean(text: string): string {
 }
 
 /** The label of one frame as Pyflame writes it. */
-export function frameLabel(frame: { name: string; filename: string; line: number; firstLine: number }, options: ViewOptions): string {
+export function frameLabel(frame: ProfileFrame, options: ViewOptions): string {
   const base = `${clean(frame.filename)}:${clean(frame.name)}`
-  if (options.lineNumbers === false) return base
-  return `${base}:${options.function ? frame.firstLine : frame.line}`
+  const line = viewLine(frame, options)
+  return line === undefined ? base : `${base}:${line}`
 }
 
 export function* foldedLines(profile: RawProfile, options: FoldedOptions = {}): Generator<string> {

@@ -2,11 +2,11 @@
 
 import type { Format } from '../output'
 import type { Profile } from '../profile'
-import { chromeTraceJson } from './chrometrace'
+import { chromeTraceChunks } from './chrometrace'
 import type { FoldedOptions } from './folded'
 import { foldedLines } from './folded'
 import { toPprof } from './pprof'
-import { speedscopeJson } from './speedscope'
+import { speedscopeChunks } from './speedscope'
 
 export interface Sink {
   write(chunk: string | Uint8Array): unknown
@@ -24,10 +24,10 @@ export async function writeProfile(profile: Profile, format: Format, view: Folde
       for (const line of foldedLines(profile.raw, view)) sink.write(line + '\n')
       return
     case 'speedscope':
-      sink.write(speedscopeJson(profile.raw, view))
+      for (const chunk of speedscopeChunks(profile.raw, view)) sink.write(chunk)
       return
     case 'chrometrace':
-      sink.write(chromeTraceJson(profile.raw, view))
+      for (const chunk of chromeTraceChunks(profile.raw, view)) sink.write(chunk)
       return
     case 'pprof':
       sink.write(toPprof(profile.raw, view))

@@ -78,13 +78,24 @@ impl Recording {
         })
     }
 
-    /// Starts sampling on a worker thread; resolves with the profile when it ends.
+    /// Starts sampling on a thread of its own (not libuv's pool, which a long recording would
+    /// hold for its whole duration); resolves with the profile when it ends.
     #[napi(ts_return_type = "Promise<RawProfile>")]
-    pub fn run(&self) -> Result<AsyncTask<RecordTask>> {
+    pub fn run<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         if self.started.swap(true, Ordering::SeqCst) {
             return Err(to_js_error(pyflame_core::Error::invalid("this recording has already been started")));
         }
-        Ok(AsyncTask::new(RecordTask { options: self.options.clone(), shared: self.shared.clone() }))
+        let (deferred, promise) = env.create_deferred()?;
+        let options = self.options.clone();
+        let shared = self.shared.clone();
+        std::thread::Builder::new()
+            .name("pyflame-sampler".into())
+            .spawn(move || match record(&options, &shared.stop, &shared.stats) {
+                Ok(p) => deferred.resolve(move |_env| Ok(profile(p))),
+                Err(e) => deferred.reject(to_js_error(e)),
+            })
+            .map_err(|e| napi::Error::from_reason(format!("ERR_INTERNAL: cannot start the sampler thread: {e}")))?;
+        Ok(promise)
     }
 
     /// Ends the recording early; the profile collected so far is still returned by `run()`.
@@ -111,24 +122,6 @@ impl Recording {
             late: s.late.load(Ordering::Relaxed) as f64,
             processes: s.processes.load(Ordering::Relaxed) as f64,
         }
-    }
-}
-
-pub struct RecordTask {
-    options: RecordOptions,
-    shared: Arc<Shared>,
-}
-
-impl Task for RecordTask {
-    type Output = pyflame_core::Profile;
-    type JsValue = RawProfile;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        record(&self.options, &self.shared.stop, &self.shared.stats).map_err(to_js_error)
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(profile(output))
     }
 }
 
