@@ -77,6 +77,15 @@ test.serial('the tarballs hold only compiled JS, the loader, the addon and docs'
   t.deepEqual(platform.files, ['LICENSE', 'README.md', 'package.json', `pyflame.${fixture.target}.node`])
 })
 
+test.serial('the glibc addon needs nothing newer than glibc 2.17', (t) => {
+  if (!fixture.target.endsWith('-gnu')) return t.pass('musl addon: no glibc symbol versions')
+  const addon = path.join(ROOT, `pyflame.${fixture.target}.node`)
+  // Uses the real PATH: readelf is a build-machine tool, not something the user needs.
+  const check = spawnSync('sh', [path.join(ROOT, 'scripts', 'check-glibc.sh'), '--max', '2.17', addon], { encoding: 'utf8' })
+  t.log(`${path.basename(addon)} needs ${check.stdout.trim()}`)
+  t.is(check.status, 0, `${check.stderr.trim()}: build it with \`npm run build\` (glibc 2.17 cross toolchain), not build:debug or a plain `napi build``)
+})
+
 test.serial('installs offline without a compiler and `npx pyflame-ts record` profiles Python', async (t) => {
   const app = path.join(fixture.work, 'app')
   fs.mkdirSync(app)
