@@ -5,6 +5,7 @@ import { Builtins, Cli } from 'clipanion'
 import { runCli } from './run'
 import DumpCommand from '../commands/dump'
 import RecordCommand from '../commands/record'
+import TopCommand from '../commands/top'
 import { packageVersion } from '../version'
 
 const cli = new Cli({
@@ -14,6 +15,7 @@ const cli = new Cli({
 })
 cli.register(RecordCommand)
 cli.register(DumpCommand)
+cli.register(TopCommand)
 cli.register(Builtins.HelpCommand)
 cli.register(Builtins.VersionCommand)
 
