@@ -5,7 +5,7 @@
 mod support;
 
 use pyflame_core::python::{DiscoverOptions, PythonTarget, PythonVersion};
-use support::{check_known_program, interpreters, spawn_known};
+use support::{build_kind, check_known_program, interpreters, spawn_known, write_matrix_row, MatrixRow};
 
 fn discover_with_retry(pid: i32, options: &DiscoverOptions) -> PythonTarget {
     let mut last = None;
@@ -25,11 +25,22 @@ fn every_installed_interpreter_with_symbols() {
         let program = spawn_known(&py.path);
         let target = discover_with_retry(program.pid(), &DiscoverOptions::default());
         assert_eq!(target.layout.version.to_string(), py.version, "{}", py.label);
+        let version_source = target.version_source;
         let check = check_known_program(target, &py.label, 60);
-        if (3, 12) > (0, 0) {
-            assert!(check.spin_holds_gil * 2 >= check.spin_seen, "{}: spinning thread held the GIL in {} of {} samples", py.label, check.spin_holds_gil, check.spin_seen);
-        }
+        assert!(check.spin_holds_gil * 2 >= check.spin_seen, "{}: spinning thread held the GIL in {} of {} samples", py.label, check.spin_holds_gil, check.spin_seen);
         eprintln!("{}: symbols ok {:?}", py.label, check);
+        write_matrix_row(&MatrixRow {
+            id: &format!("{}-symbols", py.label),
+            version: &py.version,
+            build: &build_kind(&py),
+            shape: "plain process",
+            verified: "live",
+            discovery: "symbols",
+            version_source: version_source,
+            gil: &format!("spinning thread held it in {}/{} samples", check.spin_holds_gil, check.spin_seen),
+            threads: check.max_threads,
+            test: "cargo test -p pyflame-core --test live_discovery",
+        });
     }
 }
 
@@ -52,6 +63,18 @@ fn every_installed_interpreter_by_scan() {
         let check = check_known_program(target, &py.label, 60);
         assert!(check.spin_holds_gil * 2 >= check.spin_seen, "{}: spinning thread held the GIL in {} of {} samples", py.label, check.spin_holds_gil, check.spin_seen);
         eprintln!("{}: force_scan ok via {:?} {:?}", py.label, how, check);
+        write_matrix_row(&MatrixRow {
+            id: &format!("{}-force-scan", py.label),
+            version: &py.version,
+            build: &build_kind(&py),
+            shape: "force_scan (as if stripped)",
+            verified: "live",
+            discovery: how.1,
+            version_source: how.0,
+            gil: &format!("spinning thread held it in {}/{} samples", check.spin_holds_gil, check.spin_seen),
+            threads: check.max_threads,
+            test: "cargo test -p pyflame-core --test live_discovery",
+        });
     }
 }
 

@@ -98,3 +98,41 @@ pub struct VersionOffsets {
     // PyObject
     pub object_type: u64,
 }
+
+/// What `dump --locals` reads (`python/locals.rs`), for one CPython minor version. A table of
+/// its own, generated beside `VersionOffsets`, so the walker's table stays as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalsOffsets {
+    pub major: u8,
+    pub minor: u8,
+    pub patch_min: u8,
+    pub patch_max: u8,
+    pub free_threaded: bool,
+
+    /// `co_varnames` (≤3.10) / `co_localsplusnames` (3.11+): tuple of slot names.
+    pub locals_code_names: u64,
+    /// `co_nlocals` (≤3.10) / `co_nlocalsplus` (3.11+): int, slots to read.
+    pub locals_code_count: u64,
+    /// `co_localspluskinds` (3.11+): bytes, one `CO_FAST_*` kind per slot.
+    pub locals_code_kinds: Option<u64>,
+    /// `f_localsplus` (≤3.10) / `_PyInterpreterFrame.localsplus` (3.11+): the slots.
+    pub locals_frame_slots: u64,
+    /// `PyVarObject.ob_size` of a tuple.
+    pub locals_tuple_size: u64,
+    /// `PyTupleObject.ob_item`.
+    pub locals_tuple_items: u64,
+    /// `PyTypeObject.tp_name` (a C string pointer).
+    pub locals_type_name: u64,
+    /// `ob_size` (≤3.11: signed digit count) / `long_value.lv_tag` (3.12+: count << 3 | sign).
+    pub locals_long_size: u64,
+    /// `ob_digit` (≤3.11) / `long_value.ob_digit` (3.12+).
+    pub locals_long_digits: u64,
+    /// `PyLong_SHIFT`: value bits per digit.
+    pub locals_long_digit_bits: u64,
+    /// `PyFloatObject.ob_fval`.
+    pub locals_float_value: u64,
+    /// `PyCellObject.ob_ref`.
+    pub locals_cell_ref: u64,
+    /// `PyIntObject.ob_ival` (2.7 only).
+    pub locals_int27_value: Option<u64>,
+}

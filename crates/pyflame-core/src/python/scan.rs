@@ -117,42 +117,57 @@ pub fn first_confirmed(
     })
 }
 
-/// ≤3.6 without symbols: the address of `_PyThreadState_Current`, found as a word of
-/// `regions` holding the address of one of the interpreter's thread states (retried: it is
-/// NULL whenever no thread holds the GIL). 3.2–3.6 also keep `gil_last_holder`, which holds
-/// the same value but is never cleared; when both match, the one seen NULL while polling is
-/// the current thread state.
-pub fn find_tstate_current(mem: &dyn RemoteMemory, regions: &[(u64, u64)], target: &PythonTarget) -> Option<u64> {
+/// ≤3.6 without symbols: the address of `_PyThreadState_Current`, found among the words of
+/// `regions` that hold the address of one of the interpreter's thread states. 3.2–3.6 also
+/// keep `gil_last_holder`, which holds the same value but is never cleared, so candidates are
+/// watched for a while: the current thread state is the word seen both pointing at a thread
+/// state and NULL (a GIL hand-over). A single candidate that never goes NULL is taken as is.
+/// When two candidates never told themselves apart, both are returned: while a thread holds
+/// the GIL the two agree (`take_gil` sets `gil_last_holder` before the current thread state),
+/// so "both point at it" identifies the holder and a disagreement means nobody holds it.
+pub fn find_tstate_current(mem: &dyn RemoteMemory, regions: &[(u64, u64)], target: &PythonTarget) -> Option<(u64, Option<u64>)> {
     let mut walker = Walker::new(target.clone());
     let mut sample = Sample::default();
-    for _ in 0..50 {
+    let mut candidates: Vec<u64> = Vec::new();
+    let mut tstates: Vec<u64> = Vec::new();
+    for _ in 0..20 {
         if walker.sample(mem, &mut sample).is_ok() {
-            let tstates: Vec<u64> = sample.threads.iter().map(|t| t.tstate).collect();
-            let mut hits = Vec::new();
+            tstates = sample.threads.iter().map(|t| t.tstate).collect();
             for &(start, size) in regions {
                 let Ok(bytes) = mem.read_vec(start, size.min(MAX_SECTION) as usize) else { continue };
                 for (i, chunk) in bytes.chunks_exact(8).enumerate() {
                     let v = u64::from_le_bytes(chunk.try_into().unwrap());
-                    if v != 0 && tstates.contains(&v) {
-                        hits.push(start + 8 * i as u64);
+                    let at = start + 8 * i as u64;
+                    if v != 0 && tstates.contains(&v) && !candidates.contains(&at) {
+                        candidates.push(at);
                     }
-                }
-            }
-            match hits.len() {
-                0 => {}
-                1 => return Some(hits[0]),
-                _ => {
-                    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
-                    while std::time::Instant::now() < deadline {
-                        if let Some(&cleared) = hits.iter().find(|&&h| mem.read_u64(h).ok() == Some(0)) {
-                            return Some(cleared);
-                        }
-                    }
-                    return None;
                 }
             }
         }
-        std::thread::sleep(std::time::Duration::from_millis(2));
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    None
+    if candidates.len() > 16 {
+        return None;
+    }
+    let mut seen_null = vec![false; candidates.len()];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(400);
+    while std::time::Instant::now() < deadline {
+        for (i, &c) in candidates.iter().enumerate() {
+            if mem.read_u64(c).ok() == Some(0) {
+                seen_null[i] = true;
+            }
+        }
+        let cleared: Vec<u64> = candidates.iter().zip(&seen_null).filter(|(_, n)| **n).map(|(c, _)| *c).collect();
+        if cleared.len() == 1 && candidates.len() > 1 {
+            return Some((cleared[0], None));
+        }
+    }
+    if std::env::var_os("PYFLAME_DEBUG_SCAN").is_some() {
+        eprintln!("tstate_current candidates {candidates:x?} seen_null {seen_null:?} tstates {tstates:x?}");
+    }
+    match candidates.as_slice() {
+        [only] => Some((*only, None)),
+        [a, b] => Some((*a, Some(*b))),
+        _ => None,
+    }
 }

@@ -32,6 +32,10 @@ pub struct PythonTarget {
     pub interp_head_ptr: u64,
     /// Address of the pointer to the thread state holding the GIL (≤3.11).
     pub tstate_current_ptr: Option<u64>,
+    /// A second word that must agree with `tstate_current_ptr` for a thread to count as the
+    /// GIL holder (set when a symbol-less scan could not tell `_PyThreadState_Current` from
+    /// `gil_last_holder`, see `scan::find_tstate_current`).
+    pub tstate_current_confirm_ptr: Option<u64>,
     /// `PyCode_Type`, for validating code objects.
     pub code_type: Option<u64>,
     /// `PyUnicode_Type` (3.x) / `PyString_Type` (2.7), for validating names.
@@ -215,6 +219,7 @@ impl PythonTarget {
                 runtime_addr,
                 interp_head_ptr,
                 tstate_current_ptr,
+                tstate_current_confirm_ptr: None,
                 code_type: anchor("PyCode_Type"),
                 str_type: if version.major == 2 { anchor("PyString_Type") } else { anchor("PyUnicode_Type") },
                 version_source,
@@ -260,7 +265,10 @@ impl PythonTarget {
             ))
         })?;
         if target.tstate_current_ptr.is_none() && layout.gil_model == super::layout::GilModel::GlobalThreadState {
-            target.tstate_current_ptr = super::scan::find_tstate_current(&mem, &regions, &target);
+            if let Some((current, confirm)) = super::scan::find_tstate_current(&mem, &regions, &target) {
+                target.tstate_current_ptr = Some(current);
+                target.tstate_current_confirm_ptr = confirm;
+            }
         }
         target.validate(&mem)?;
         Ok(target)
@@ -283,6 +291,7 @@ impl PythonTarget {
             runtime_addr: Some(runtime_addr),
             interp_head_ptr: runtime_addr + head,
             tstate_current_ptr: None,
+            tstate_current_confirm_ptr: None,
             code_type,
             str_type,
             version_source: "debug offsets",

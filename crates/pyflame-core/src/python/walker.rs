@@ -112,9 +112,17 @@ impl Walker {
         let o = self.target.layout.offsets;
         let holder_global = match self.target.layout.gil_model {
             GilModel::InterpreterGil => None,
-            _ => Some(match self.target.tstate_current_ptr {
-                Some(ptr) => mem.read_u64(ptr)?,
-                None => 0,
+            _ => Some(match (self.target.tstate_current_ptr, self.target.tstate_current_confirm_ptr) {
+                (Some(ptr), None) => mem.read_u64(ptr)?,
+                (Some(ptr), Some(confirm)) => {
+                    let holder = mem.read_u64(ptr)?;
+                    if mem.read_u64(confirm)? == holder {
+                        holder
+                    } else {
+                        0
+                    }
+                }
+                (None, _) => 0,
             }),
         };
         let mut interp = mem.read_u64(self.target.interp_head_ptr)?;

@@ -205,3 +205,65 @@ pub fn check_known_program(target: PythonTarget, label: &str, samples: usize) ->
     assert_eq!(check.max_threads, 2, "{label}: thread count");
     check
 }
+
+/// One verified cell of the support matrix, written to `__test__/.tmp/support-matrix/` (one
+/// file per row so parallel tests never interleave); `tools/support-matrix.mjs` renders them.
+pub struct MatrixRow<'a> {
+    pub id: &'a str,
+    pub version: &'a str,
+    /// e.g. `pyenv shared`, `Debian static stripped`, `3.14 default`, `3.13t free-threaded`.
+    pub build: &'a str,
+    /// e.g. `plain process`, `force_scan (as if stripped)`.
+    pub shape: &'a str,
+    /// `live` or `synthetic`.
+    pub verified: &'a str,
+    pub discovery: &'a str,
+    pub version_source: &'a str,
+    pub gil: &'a str,
+    pub threads: usize,
+    pub test: &'a str,
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub fn write_matrix_row(row: &MatrixRow) {
+    let dir = repo_root().join("__test__/.tmp/support-matrix");
+    std::fs::create_dir_all(&dir).expect("matrix dir");
+    let json = format!(
+        "{{\"id\":{},\"version\":{},\"build\":{},\"shape\":{},\"verified\":{},\"discovery\":{},\"versionSource\":{},\"gil\":{},\"threads\":{},\"checks\":[\"function names\",\"files\",\"line numbers\",\"thread count\",\"GIL holder\"],\"test\":{}}}\n",
+        json_str(row.id),
+        json_str(row.version),
+        json_str(row.build),
+        json_str(row.shape),
+        json_str(row.verified),
+        json_str(row.discovery),
+        json_str(row.version_source),
+        json_str(row.gil),
+        row.threads,
+        json_str(row.test)
+    );
+    let file: String = row.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    std::fs::write(dir.join(format!("rust-{file}.json")), json).expect("write matrix row");
+}
+
+/// `pyenv shared` / `Debian static stripped` / ... from where the interpreter lives.
+pub fn build_kind(py: &Interpreter) -> String {
+    let real = std::fs::canonicalize(&py.path).unwrap_or(py.path.clone());
+    let ldd = Command::new("ldd").arg(&real).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let shared = ldd.contains("libpython");
+    let stripped = Command::new("file").arg(&real).output().map(|o| String::from_utf8_lossy(&o.stdout).contains(", stripped")).unwrap_or(false);
+    let origin = if py.label.starts_with("pyenv") { "pyenv" } else if Path::new("/etc/debian_version").exists() { "Debian" } else { "system" };
+    format!("{origin} {}{}", if shared { "shared (libpython)" } else { "static" }, if stripped { " stripped" } else { "" })
+}
