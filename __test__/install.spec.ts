@@ -83,7 +83,7 @@ test.serial('the glibc addon needs nothing newer than glibc 2.17', (t) => {
   // Uses the real PATH: readelf is a build-machine tool, not something the user needs.
   const check = spawnSync('sh', [path.join(ROOT, 'scripts', 'check-glibc.sh'), '--max', '2.17', addon], { encoding: 'utf8' })
   t.log(`${path.basename(addon)} needs ${check.stdout.trim()}`)
-  t.is(check.status, 0, `${check.stderr.trim()}: build it with \`npm run build\` (glibc 2.17 cross toolchain), not build:debug or a plain `napi build``)
+  t.is(check.status, 0, `${check.stderr.trim()}: build it with \`npm run build\` (glibc 2.17 cross toolchain), not build:debug or a plain napi build`)
 })
 
 test.serial('installs offline without a compiler and `npx pyflame-ts record` profiles Python', async (t) => {
