@@ -165,7 +165,7 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
   // The command needs a moment to load and initialise Python before it can be read.
   for (;;) {
     try {
-      return startRecording(options)
+      return await sampling(startRecording(options))
     } catch (error) {
       const code = (error as PyflameError).code
       const retry = code === 'ERR_NOT_PYTHON' || code === 'ERR_UNSUPPORTED_PYTHON' || code === 'ERR_READ_FAILED'
@@ -180,6 +180,29 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
       await new Promise((resolve) => setTimeout(resolve, 2))
     }
   }
+}
+
+/**
+ * Resolves with the handle once the recording has taken a sample (or already ended well);
+ * rejects when it failed before that. The core finds the interpreter on its own thread,
+ * so a process that is not readable yet shows as a rejected `done`, not as a throw.
+ */
+async function sampling(handle: RecordingHandle): Promise<RecordingHandle> {
+  let settled = false
+  const ended = handle.done.then(
+    () => {
+      settled = true
+    },
+    (error: unknown) => {
+      settled = true
+      throw error
+    },
+  )
+  const started = (async () => {
+    while (!settled && handle.progress().ticks === 0) await new Promise((resolve) => setTimeout(resolve, 2))
+  })()
+  await Promise.race([ended, started])
+  return handle
 }
 
 interface TracedCommand {
