@@ -2,7 +2,7 @@
 
 import { Command, Option } from 'clipanion'
 import { PyflameCommand } from './base'
-import { dump, type DumpResult } from '../dump'
+import { dump, dumpProcessTree, type DumpResult } from '../dump'
 import { parsePid } from '../options'
 import { PyflameError } from '../errors'
 
@@ -14,24 +14,39 @@ export default class DumpCommand extends PyflameCommand {
     details: `
       Reads every thread's stack once (pausing the threads for a moment, unless \`--nonblocking\`),
       and prints them innermost frame first, marking the thread holding the GIL and idle threads.
+      A read that caught a stack mid-change is retried, so each stack is one consistent moment.
+
+      \`--locals\` adds each frame's local variables: ints, floats, strings, bytes, bools and None
+      as Python prints them (cut at 80 characters), other values by their type name.
+      \`--subprocesses\` dumps every Python process below PID too, each under its \`Process\` header.
     `,
     examples: [
       ['Stacks of PID 1234', '$0 dump -p 1234'],
+      ['With local variables', '$0 dump -p 1234 --locals'],
+      ['Every worker of a gunicorn master', '$0 dump -p 1234 --subprocesses'],
       ['As JSON, for scripts', '$0 dump -p 1234 --json'],
     ],
   })
 
   pid = Option.String('-p,--pid', { description: 'PID of the Python process' })
-  json = Option.Boolean('--json', false, { description: 'Print JSON instead of text' })
-  nonblocking = Option.Boolean('--nonblocking', false, { description: 'Do not pause the threads (may show a torn stack)' })
+  json = Option.Boolean('--json', false, { description: 'Print JSON instead of text (an array of processes with --subprocesses)' })
+  locals = Option.Boolean('-l,--locals', false, { description: "Show each frame's local variables" })
+  subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also dump the Python processes below PID' })
+  nonblocking = Option.Boolean('--nonblocking', false, { description: 'Do not pause the threads (a torn read is still retried)' })
   pythonVersion = Option.String('--python-version', { description: 'Override version detection, e.g. 3.11' })
   positionalPid = Option.String({ required: false, name: 'pid' })
 
   async run(): Promise<number> {
     const given = this.pid ?? this.positionalPid
-    if (given === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts dump -p PID [--json]')
-    const result = await dump(parsePid(given), { blocking: !this.nonblocking, pythonVersion: this.pythonVersion })
-    this.context.stdout.write(this.json ? JSON.stringify(result, null, 2) + '\n' : formatDump(result))
+    if (given === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts dump -p PID [--json] [--locals] [--subprocesses]')
+    const pid = parsePid(given)
+    const options = { blocking: !this.nonblocking, pythonVersion: this.pythonVersion, locals: this.locals }
+    const results = this.subprocesses ? await dumpProcessTree(pid, options) : [await dump(pid, options)]
+    if (this.json) {
+      this.context.stdout.write(JSON.stringify(this.subprocesses ? results : results[0], null, 2) + '\n')
+    } else {
+      this.context.stdout.write(results.map(formatDump).join('\n'))
+    }
     return 0
   }
 }
@@ -43,7 +58,11 @@ export function formatDump(result: DumpResult): string {
     const name = thread.name ? ` "${thread.name}"` : ''
     out += `\nThread ${thread.tid || thread.pythonThreadId}${name} (${flags})${thread.interpreterId ? ` [interpreter ${thread.interpreterId}]` : ''}\n`
     if (thread.error) out += `    <stack unreadable: ${thread.error}>\n`
-    for (const frame of thread.frames) out += `    ${frame.name} (${frame.filename}:${frame.line})\n`
+    if (thread.localsError) out += `    <locals unreadable: ${thread.localsError}>\n`
+    for (const frame of thread.frames) {
+      out += `    ${frame.name} (${frame.filename}:${frame.line})\n`
+      for (const local of frame.locals ?? []) out += `        ${local.name} = ${local.repr}\n`
+    }
   }
   return out
 }

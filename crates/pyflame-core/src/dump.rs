@@ -5,6 +5,7 @@ use crate::process::lock::ProcessLock;
 use crate::process::memory::ProcessMemory;
 use crate::process::tasks::{self, TaskStat};
 use crate::profile::Frame;
+use crate::python::locals::{LocalVariable, LocalsReader};
 use crate::python::{DiscoverOptions, PythonTarget, Sample, Walker};
 
 #[derive(Debug, Clone)]
@@ -19,6 +20,10 @@ pub struct DumpThread {
     pub frames: Vec<Frame>,
     /// Set when this thread's stack could not be read.
     pub error: Option<String>,
+    /// With `locals`: each frame's local variables, in the order of `frames`.
+    pub locals: Option<Vec<Vec<LocalVariable>>>,
+    /// With `locals`: why this thread's locals could not be read.
+    pub locals_error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +39,8 @@ pub struct DumpOptions {
     /// Pause the threads while reading (default for dump: a consistent snapshot).
     pub blocking: bool,
     pub discover: DiscoverOptions,
+    /// Also read each frame's local variables (in the same paused moment as the stacks).
+    pub locals: bool,
 }
 
 /// Attempts at a snapshot in which every thread's stack validates.
@@ -55,18 +62,43 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         })
         .collect();
     let mut lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+    let mut locals_reader = if options.locals {
+        match LocalsReader::new(walker.target.layout, walker.target.code_type) {
+            Some(reader) => Some(reader),
+            None => {
+                return Err(Error::unsupported(format!(
+                    "--locals is not supported for Python {python_version} yet (supported: 2.7, 3.6-3.13); dump without --locals"
+                )))
+            }
+        }
+    } else {
+        None
+    };
     let mut sample = Sample::default();
+    let mut locals: Vec<std::result::Result<Vec<Vec<LocalVariable>>, String>> = Vec::new();
     let mut last_error = None;
     for _ in 0..ATTEMPTS {
+        let mut read = |walker: &mut Walker, sample: &mut Sample| {
+            let result = walker.sample(&mem, sample);
+            // Locals are read in the same pause as the stacks, so the two describe one moment.
+            locals.clear();
+            if let (Ok(()), Some(reader)) = (&result, locals_reader.as_mut()) {
+                for t in &sample.threads {
+                    locals.push(reader.thread_locals(&mem, t.tstate).map_err(|e| e.to_string()));
+                }
+            }
+            result
+        };
         let result = match lock.as_mut() {
             Some(l) => {
                 let _paused = l.pause()?;
-                walker.sample(&mem, &mut sample)
+                read(&mut walker, &mut sample)
             }
-            None => walker.sample(&mem, &mut sample),
+            None => read(&mut walker, &mut sample),
         };
         match result {
-            Ok(()) if sample.threads.iter().all(|t| t.error.is_none()) => {
+            // Without pausing, a stack can move between the two reads: that is torn too.
+            Ok(()) if sample.threads.iter().all(|t| t.error.is_none()) && locals_match(&sample, &locals) => {
                 last_error = None;
                 break;
             }
@@ -83,7 +115,15 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let threads = sample
         .threads
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
+            let frame_count = t.frames.len();
+            let (thread_locals, locals_error) = match locals.get(i) {
+                None => (None, None),
+                Some(Ok(l)) if l.len() == frame_count => (Some(l.clone()), None),
+                Some(Ok(l)) => (None, Some(format!("{} frames with locals for {} frames (the stack moved)", l.len(), frame_count))),
+                Some(Err(e)) => (None, Some(e.clone())),
+            };
             let state = t.native_tid.and_then(|tid| states.iter().find(|s| s.0 == tid));
             DumpThread {
                 tid: t.native_tid.unwrap_or(0),
@@ -102,8 +142,15 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
                     })
                     .collect(),
                 error: t.error.map(|e| e.to_string()),
+                locals: thread_locals,
+                locals_error: if options.locals && t.error.is_none() { locals_error } else { None },
             }
         })
         .collect();
     Ok(Dump { pid, python_version, executable, threads })
+}
+
+/// Every thread's locals were read for exactly the frames the walker saw (or none were asked).
+fn locals_match(sample: &Sample, locals: &[std::result::Result<Vec<Vec<LocalVariable>>, String>]) -> bool {
+    locals.is_empty() || sample.threads.iter().zip(locals).all(|(t, l)| l.as_ref().is_ok_and(|l| l.len() == t.frames.len()))
 }

@@ -1,6 +1,6 @@
 //! `dump(pid)`: one snapshot of every thread's stack, computed off the JS thread.
 
-use crate::convert::{discover_options, frame, to_js_error, DiscoverOptions, ProfileFrame};
+use crate::convert::{discover_options, to_js_error, DiscoverOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -9,6 +9,25 @@ pub struct DumpOptions {
     /// Pause the threads while reading (default true: a consistent snapshot).
     pub blocking: Option<bool>,
     pub discover: Option<DiscoverOptions>,
+    /// Also read each frame's local variables.
+    pub locals: Option<bool>,
+}
+
+#[napi(object)]
+pub struct DumpLocal {
+    pub name: String,
+    /// Short repr (at most 80 characters): `42`, `'hello'`, `None`, or `<list>`.
+    pub repr: String,
+}
+
+#[napi(object)]
+pub struct DumpFrame {
+    pub name: String,
+    pub filename: String,
+    pub line: u32,
+    pub first_line: u32,
+    /// With `locals`: the frame's local variables that are bound.
+    pub locals: Option<Vec<DumpLocal>>,
 }
 
 #[napi(object)]
@@ -20,8 +39,10 @@ pub struct DumpThread {
     pub holds_gil: bool,
     pub idle: bool,
     /// Innermost frame first.
-    pub frames: Vec<ProfileFrame>,
+    pub frames: Vec<DumpFrame>,
     pub error: Option<String>,
+    /// With `locals`: why this thread's locals could not be read.
+    pub locals_error: Option<String>,
 }
 
 #[napi(object)]
@@ -53,15 +74,31 @@ impl Task for DumpTask {
             threads: d
                 .threads
                 .into_iter()
-                .map(|t| DumpThread {
-                    tid: t.tid,
-                    python_thread_id: t.python_thread_id.to_string(),
-                    interpreter_id: t.interpreter_id,
-                    name: t.name,
-                    holds_gil: t.holds_gil,
-                    idle: t.idle,
-                    frames: t.frames.into_iter().map(frame).collect(),
-                    error: t.error,
+                .map(|t| {
+                    let mut locals = t.locals.map(|l| l.into_iter());
+                    DumpThread {
+                        tid: t.tid,
+                        python_thread_id: t.python_thread_id.to_string(),
+                        interpreter_id: t.interpreter_id,
+                        name: t.name,
+                        holds_gil: t.holds_gil,
+                        idle: t.idle,
+                        frames: t
+                            .frames
+                            .into_iter()
+                            .map(|f| DumpFrame {
+                                name: f.name,
+                                filename: f.filename,
+                                line: f.line,
+                                first_line: f.first_line,
+                                locals: locals.as_mut().and_then(|l| l.next()).map(|vars| {
+                                    vars.into_iter().map(|v| DumpLocal { name: v.name, repr: v.repr }).collect()
+                                }),
+                            })
+                            .collect(),
+                        error: t.error,
+                        locals_error: t.locals_error,
+                    }
                 })
                 .collect(),
         })
@@ -70,10 +107,11 @@ impl Task for DumpTask {
 
 #[napi(ts_return_type = "Promise<DumpResult>")]
 pub fn dump(pid: i32, options: Option<DumpOptions>) -> Result<AsyncTask<DumpTask>> {
-    let options = options.unwrap_or(DumpOptions { blocking: None, discover: None });
+    let options = options.unwrap_or(DumpOptions { blocking: None, discover: None, locals: None });
     let core = pyflame_core::dump::DumpOptions {
         blocking: options.blocking.unwrap_or(true),
         discover: discover_options(&options.discover.unwrap_or_default())?,
+        locals: options.locals.unwrap_or(false),
     };
     Ok(AsyncTask::new(DumpTask { pid, options: core }))
 }

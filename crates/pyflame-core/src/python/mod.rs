@@ -4,6 +4,7 @@ pub mod code_cache;
 pub mod debug_offsets;
 pub mod layout;
 pub mod linetable;
+pub mod locals;
 pub mod offsets;
 pub mod offsets_generated;
 pub mod scan;
