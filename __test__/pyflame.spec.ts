@@ -84,15 +84,25 @@ for (const python of pythons) {
   })
 
   test(`${tag} -t follows a forking command to its end (children exiting early do not stop it), keeps its stdout out, exits 0`, async (t) => {
-    const run = await pyflame(['-t', python.path, program('pyflame_forker.py')])
+    const run = await pyflame(['--flamechart', '-t', python.path, program('pyflame_forker.py')])
     t.is(run.code, 0, run.stderr)
-    const stacks = parseFolded(run.stdout)
-    // final_phase() runs after every child has come and gone: seeing it means the trace lasted.
-    t.true(functionsOf(stacks).has('final_phase'), run.stdout)
-    t.true(functionsOf(stacks).has('fork_phase'), run.stdout)
-    t.false(run.stdout.includes('says hello'))
-    // The command's own stdout went to stderr instead, and nothing else did.
-    t.is(run.stderr, 'pyflame_forker says hello on stdout\n')
+    // The command's stdout went to stderr, and nothing else did.
+    const marker = /^final phase at (\d+\.\d+)\n$/.exec(run.stderr)
+    t.truthy(marker, `stderr: ${run.stderr}`)
+    t.false(run.stdout.includes('final phase'))
+    const lines = run.stdout.split('\n').slice(0, -1)
+    t.true(lines.length >= 2 && lines.length % 2 === 0, run.stdout)
+    for (let i = 1; i < lines.length; i += 2) t.true(lines[i] === '(idle)' || /^([^;]+:[^:;]+:\d+;)+$/.test(lines[i]), lines[i])
+    // Samples taken after the last phase began: the trace outlived every child and lasted to the end.
+    const lastSampleUs = Number(lines[lines.length - 2])
+    t.true(lastSampleUs >= Number(marker![1]) * 1e6, `last sample at ${lastSampleUs} µs, last phase from ${marker![1]} s`)
+
+    const folded = await pyflame(['-t', python.path, program('pyflame_forker.py')])
+    t.is(folded.code, 0, folded.stderr)
+    t.regex(folded.stderr, /^final phase at \d+\.\d+\n$/)
+    const stacks = parseFolded(folded.stdout)
+    t.true(stacks.size > 0)
+    for (const stack of stacks.keys()) if (stack !== '(idle)') for (const frame of stack.split(';')) t.regex(frame, FRAME)
   })
 }
 
@@ -227,9 +237,10 @@ test('-d prints every thread once under its kernel thread id, * marking the GIL 
   })
 })
 
-test('-s 10 on a program that exits after a second: the profile until then, exit 0, silent', async (t) => {
+// Serial (ava runs serial tests first, alone): the program must still be alive when pyflame attaches.
+test.serial('-s 30 on a program that exits after three seconds: the profile until then, exit 0, silent', async (t) => {
   await withProgram(python3.path, 'pyflame_exits_soon.py', async (target) => {
-    const run = await pyflame(['-s', '10', '-p', String(target.pid)])
+    const run = await pyflame(['-s', '30', '-p', String(target.pid)])
     t.is(run.code, 0, run.stderr)
     t.is(run.stderr, '')
     t.true(leafCount(parseFolded(run.stdout), 'short_life') > 0, run.stdout)

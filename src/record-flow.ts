@@ -162,20 +162,25 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
     },
   )
   const startedAt = Date.now()
+  // Why the last attempt while the command ran failed (e.g. not Python yet).
+  let lastError: PyflameError | undefined
   // The command needs a moment to load and initialise Python before it can be read.
   for (;;) {
     try {
       return await sampling(startRecording(options))
     } catch (error) {
       const code = (error as PyflameError).code
-      const retry = code === 'ERR_NOT_PYTHON' || code === 'ERR_UNSUPPORTED_PYTHON' || code === 'ERR_READ_FAILED'
+      // The command may be gone before its exit event has reached us.
+      if (code === 'ERR_NO_PROCESS' && !exited) await traced.exit.catch(() => {})
       if (exited) {
         if (startFailure) throw startFailure
-        throw new CommandExitedError(await traced.exit, error instanceof PyflameError ? error : undefined)
+        throw new CommandExitedError(await traced.exit, lastError ?? (error instanceof PyflameError ? error : undefined))
       }
+      const retry = code === 'ERR_NOT_PYTHON' || code === 'ERR_UNSUPPORTED_PYTHON' || code === 'ERR_READ_FAILED'
       if (!retry) throw error
+      lastError = error as PyflameError
       if (request.readableTimeoutMs !== undefined && Date.now() - startedAt > request.readableTimeoutMs) {
-        throw new CommandNotReadableError(error as PyflameError)
+        throw new CommandNotReadableError(lastError)
       }
       await new Promise((resolve) => setTimeout(resolve, 2))
     }

@@ -1,6 +1,6 @@
 # A command for -t: forks short-lived children (they exit at once, as a SIGCHLD storm would
-# come), prints to its stdout (which must not reach the profile), then works in final_phase()
-# before exiting with status 3. Works on Python 2.7 and 3.x.
+# come), then says on its stdout (which must not reach the profile) when its last phase
+# starts, works in final_phase() and exits with status 3. Works on Python 2.7 and 3.x.
 import os
 import sys
 import time
@@ -30,9 +30,9 @@ def final_phase():
 
 
 def main():
-    sys.stdout.write("pyflame_forker says hello on stdout\n")
-    sys.stdout.flush()
     fork_phase()
+    sys.stdout.write("final phase at %.6f\n" % time.time())
+    sys.stdout.flush()
     final_phase()
     sys.exit(3)
 
