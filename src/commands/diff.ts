@@ -1,0 +1,48 @@
+// `pyflame-ts diff before.folded after.folded`: a differential flame graph and a summary of the
+// functions whose share of samples changed most.
+
+import { Command, Option } from 'clipanion'
+import { fileSource } from '../folded/line-reader'
+import { diffFolded, formatDiffSummary } from '../flamegraph/diff'
+import { invalidArgument } from '../errors'
+import { FlamegraphOptionsCommand } from './render'
+
+export default class DiffCommand extends FlamegraphOptionsCommand {
+  static paths = [['diff']]
+
+  static usage = Command.Usage({
+    description: 'Compare two profiles: a differential flame graph and the frames whose share changed most',
+    details: `
+      Widths come from the "after" profile; a frame is red where its share of samples grew and blue
+      where it shrank, stronger for bigger changes. \`--negate\` draws the "before" widths instead (so
+      frames that disappeared are visible). Process and thread roots (\`process 1234\`, \`thread 5678\`,
+      \`pid:1234\`...) differ from run to run and are set aside unless \`--keep-run-labels\` is given.
+      A summary of the largest changes in share goes to stdout (to stderr when the SVG goes to stdout).
+    `,
+    examples: [
+      ['Did the change reduce cache_lookup?', '$0 diff before.txt after.txt -o diff.svg'],
+      ['Frames that disappeared', '$0 diff before.txt after.txt --negate -o gone.svg'],
+    ],
+  })
+
+  normalize = Option.Boolean('--normalize,-n', false, { description: 'Scale "before" to the "after" total before colouring (difffolded.pl -n)' })
+  keepRunLabels = Option.Boolean('--keep-run-labels', false, { description: 'Match stacks with their process/thread roots' })
+  top = Option.String('--top', { description: 'Rows in the summary (default 10)' })
+  before = Option.String({ name: 'before' })
+  after = Option.String({ name: 'after' })
+
+  async run(): Promise<number> {
+    const top = this.top === undefined ? 10 : Number(this.top)
+    if (!Number.isInteger(top) || top < 0) throw invalidArgument(`--top takes a whole number, got "${this.top}"`)
+    if (this.before === '-' && this.after === '-') throw invalidArgument('only one of the two profiles can come from stdin (-)')
+    const options = { ...this.drawingOptions(), normalize: this.normalize, keepRunLabels: this.keepRunLabels, top }
+    const reporter = this.invalidLineReporter()
+    const result = await this.withOutput((output) =>
+      diffFolded({ sources: [fileSource(this.before, this.context.stdin)] }, { sources: [fileSource(this.after, this.context.stdin)] }, options, output, reporter),
+    )
+    reporter.finish()
+    const toStdout = this.output !== undefined && this.output !== '-'
+    ;(toStdout ? this.context.stdout : this.context.stderr).write(formatDiffSummary(result))
+    return 0
+  }
+}

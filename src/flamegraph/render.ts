@@ -1,0 +1,246 @@
+// The flame graph emitter.
+//
+// One pass over the input, then one pass over the drawn frames:
+//  1. Folded lines stream in (files, stdin or lines in memory) and merge into a prefix tree
+//     keyed by (parent, name) held in typed arrays; only the current line and the tree live in
+//     memory, never the input text. Counts are summed exactly (see folded/count.ts).
+//  2. The layout walks the tree depth first, ordering siblings by name (or by time for a flame
+//     chart) and leaving out frames narrower than --minwidth, whose samples stay in the parent.
+//  3. The SVG streams out in bounded chunks: header, style, script, then one
+//     <g><title/><rect/><text/></g> per drawn frame. Each rect carries its integer sample
+//     offset and width (fg:x, fg:w) so the embedded script zooms and computes Matched %
+//     exactly, and positions are percentages so the image can be fluid.
+// Every string from the profile or the user is escaped (escape.ts); none reaches the script.
+
+import { CountColumn, groupThousands, scaledToDecimal, type ParsedCount } from '../folded/count'
+import { displayLabel, isRunLabel } from '../folded/labels'
+import { linesSource, type NamedSource } from '../folded/line-reader'
+import { readFolded, type ReadFoldedSummary } from '../folded/reader'
+import { diffColor, frameColor } from './colors'
+import { escapeComment, escapeXml } from './escape'
+import { layoutTree, nominalFramesWidth, type Layout } from './layout'
+import { NOMINAL_WIDTH, resolveOptions, type FlamegraphOptions, type ResolvedOptions } from './options'
+import { FLAMEGRAPH_SCRIPT } from './script'
+import { ChunkedWriter, type Output } from './sink'
+import { ROOT, StackTree } from './tree'
+
+/** Folded input: lines (sync or async), named sources (files, stdin), or an already merged tree. */
+export type FlamegraphInput = Iterable<string> | AsyncIterable<string> | { sources: NamedSource[] } | StackTree
+
+export interface RenderSummary {
+  /** Total samples, exact (a decimal string: counts may be fractional or beyond 2^53). */
+  totalSamples: string
+  /** Stack lines read. */
+  stacks: number
+  /** Malformed lines skipped (with skipInvalid). */
+  invalidLines: number
+  /** Distinct frames after merging. */
+  mergedFrames: number
+  /** Frames drawn (root included). */
+  drawnFrames: number
+  /** Frames left out as narrower than --minwidth (their samples stay in the parents). */
+  prunedFrames: number
+  /** Samples in the outermost left-out frames, exact. */
+  prunedSamples: string
+  maxDepth: number
+  differential: boolean
+  /** Bytes of SVG written. */
+  bytes: number
+}
+
+export interface RenderHooks {
+  /** Called for each skipped malformed line (skipInvalid). */
+  onInvalidLine?: (where: string, reason: string) => void
+}
+
+function toSources(input: Exclude<FlamegraphInput, StackTree>): NamedSource[] {
+  if ('sources' in input) return input.sources
+  return [linesSource(input)]
+}
+
+/** Reads folded input into a merged tree. */
+export async function buildTree(input: Exclude<FlamegraphInput, StackTree>, options: FlamegraphOptions, hooks: RenderHooks = {}): Promise<{ tree: StackTree; read: ReadFoldedSummary }> {
+  const sources = toSources(input)
+  let tree: StackTree | undefined
+  const makeTree = (differential: boolean): StackTree =>
+    new StackTree({ flamechart: options.flamechart, reverse: options.reverse, differential, dropRoot: options.keepRunLabels === false ? isRunLabel : undefined })
+  // The tree needs to know whether a "before" column exists; the reader decides on the first line.
+  const lazy = {
+    addStack(text: string, start: number, end: number, count: ParsedCount, before?: ParsedCount): boolean {
+      tree ??= makeTree(before !== undefined)
+      return tree.addStack(text, start, end, count, before)
+    },
+  }
+  const read = await readFolded(sources, lazy, { differential: options.differential ?? 'auto', skipInvalid: options.skipInvalid, onInvalidLine: hooks.onInvalidLine })
+  return { tree: tree ?? makeTree(false), read }
+}
+
+export async function renderFlamegraph(input: FlamegraphInput, options: FlamegraphOptions, output: Output, hooks: RenderHooks = {}): Promise<RenderSummary> {
+  const resolved = resolveOptions(options)
+  let tree: StackTree
+  let read: ReadFoldedSummary = { stacks: 0, invalid: 0, differential: false }
+  if (input instanceof StackTree) tree = input
+  else ({ tree, read } = await buildTree(input, options, hooks))
+  const layout = layoutTree(tree, resolved, NOMINAL_WIDTH)
+  const writer = new ChunkedWriter(output)
+  await writeSvg(tree, layout, resolved, writer)
+  await writer.flush()
+  return {
+    totalSamples: tree.samples.decimal(ROOT),
+    stacks: read.stacks,
+    invalidLines: read.invalid,
+    mergedFrames: tree.size - 1,
+    drawnFrames: layout.count,
+    prunedFrames: layout.prunedFrames,
+    prunedSamples: unitsToDecimal(tree.samples, layout.prunedUnits),
+    maxDepth: layout.maxDepth,
+    differential: tree.before !== undefined,
+    bytes: writer.bytes,
+  }
+}
+
+function unitsToDecimal(column: CountColumn, units: number): string {
+  if (!column.exact) return String(units)
+  const scale = Math.round(Math.log10(column.unitsPerSample))
+  return scaledToDecimal(BigInt(Math.round(units)), scale)
+}
+
+/** Shortest fixed-point text for a percentage (4 decimals: 0.0001% of 1200 px is nothing). */
+function pct(value: number): string {
+  const text = value.toFixed(4)
+  let end = text.length
+  while (text.charCodeAt(end - 1) === 48) end--
+  if (text.charCodeAt(end - 1) === 46) end--
+  return text.slice(0, end)
+}
+
+/** Cuts a label to what fits, flamegraph.pl style (`..` when cut, nothing below 3 chars). */
+export function fitLabel(name: string, widthPx: number, charWidth: number): string {
+  const chars = Math.floor((widthPx - 3) / charWidth)
+  if (chars < 3) return ''
+  if (name.length <= chars) return name
+  let end = chars - 2
+  const code = name.charCodeAt(end - 1)
+  if (code >= 0xd800 && code <= 0xdbff) end--
+  return name.slice(0, end) + '..'
+}
+
+async function writeSvg(tree: StackTree, layout: Layout, options: ResolvedOptions, out: ChunkedWriter): Promise<void> {
+  const { fontSize, frameHeight } = options
+  const nl = options.pretty ? '\n' : ''
+  const indent = options.pretty ? '  ' : ''
+  const fluid = options.width === undefined
+  const framesWidth = nominalFramesWidth(options, NOMINAL_WIDTH)
+  const ypad1 = fontSize * 3 + (options.subtitle ? fontSize * 2 : 0)
+  const ypad2 = fontSize * 2 + 10
+  const imageHeight = (layout.maxDepth + 1) * frameHeight + ypad1 + ypad2
+  const widthAttr = fluid ? '100%' : String(options.width)
+  const titleY = fontSize * 2
+  const detailsY = imageHeight - ypad2 / 2 - 2
+  const total = layout.total
+
+  await out.write(
+    `<?xml version="1.0" standalone="no"?>\n` +
+      `<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n` +
+      `<svg version="1.1" width="${widthAttr}" height="${imageHeight}" onload="init(evt)" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:fg="urn:pyflame-ts:flamegraph"` +
+      ` fg:nametype="${escapeXml(options.nameType)}" fg:countname="${escapeXml(options.countName)}" fg:fontsize="${fontSize}" fg:fontwidth="${options.fontWidth}" fg:frameheight="${frameHeight}" fg:inverted="${options.inverted}" fg:fluid="${fluid}">\n` +
+      `<!--Flame graph by pyflame-ts. NOTES: ${escapeComment(options.notes)}-->\n` +
+      (options.notes ? `<desc id="notes">${escapeXml(options.notes)}</desc>\n` : '') +
+      `<defs>${nl}${indent}<linearGradient id="background" y1="0" y2="1" x1="0" x2="0"><stop stop-color="#eeeeee" offset="5%"/><stop stop-color="#eeeeb0" offset="95%"/></linearGradient>${nl}</defs>\n` +
+      `<style type="text/css">${nl}` +
+      `text{font-family:${cssFont(options.fontType)};font-size:${fontSize}px;fill:rgb(0,0,0)}${nl}` +
+      `#title{text-anchor:middle;font-size:${fontSize + 5}px}${nl}#subtitle{text-anchor:middle;fill:rgb(160,160,160)}${nl}` +
+      `#search,#ignorecase,#matched{text-anchor:end}${nl}#search,#ignorecase{opacity:0.1;cursor:pointer}${nl}` +
+      `#search:hover,#search.show,#ignorecase:hover,#ignorecase.show{opacity:1}${nl}#unzoom{cursor:pointer}${nl}` +
+      `#frames>*:hover{stroke:black;stroke-width:0.5;cursor:pointer}${nl}#frames text{transform:translate(3px,0);pointer-events:none}${nl}` +
+      `.hide{display:none}${nl}.parent{opacity:0.5}${nl}</style>\n` +
+      (options.noJavascript ? '' : `<script type="text/ecmascript"><![CDATA[\n${FLAMEGRAPH_SCRIPT}]]></script>\n`) +
+      `<rect x="0" y="0" width="100%" height="${imageHeight}" fill="url(#background)"/>\n` +
+      `<text id="title" x="50%" y="${titleY}">${escapeXml(options.title)}</text>\n` +
+      (options.subtitle ? `<text id="subtitle" x="50%" y="${fontSize * 4}">${escapeXml(options.subtitle)}</text>\n` : '') +
+      `<text id="details" x="10" y="${detailsY}"> </text>\n` +
+      `<text id="unzoom" class="hide" x="10" y="${titleY}">Reset Zoom</text>\n` +
+      `<text id="search" x="100%" dx="-40" y="${titleY}">Search</text>\n` +
+      `<text id="ignorecase" x="100%" dx="-10" y="${titleY}">ic</text>\n` +
+      `<text id="matched" x="100%" dx="-10" y="${detailsY}"> </text>\n` +
+      `<svg id="frames" x="10" width="${framesWidth}" fg:total="${tree.samples.unitsText(ROOT)}">\n`,
+  )
+
+  const samples = tree.samples
+  const countName = escapeXml(options.countName)
+  const charWidth = fontSize * options.fontWidth
+  const pxPerUnit = total > 0 ? framesWidth / total : 0
+  const colorOf: string[] = []
+  const diff = tree.before ? diffContext(tree, layout, options) : undefined
+
+  for (let i = 0; i < layout.count; i++) {
+    const node = layout.nodes[i]
+    const depth = layout.depths[i]
+    const units = samples.units(node)
+    const y = options.inverted ? ypad1 + depth * frameHeight : imageHeight - ypad2 - (depth + 1) * frameHeight
+    const x = total > 0 ? (layout.offsets[i] / total) * 100 : 0
+    const width = total > 0 ? (units / total) * 100 : 0
+    const countText = groupThousands(samples.decimal(node))
+    let name: string
+    let info: string
+    let fill: string
+    if (node === ROOT) {
+      name = 'all'
+      info = `all (${countText} ${countName}, 100%)`
+      fill = 'rgb(250,250,250)'
+    } else {
+      const nameId = tree.name[node]
+      const raw = tree.names[nameId]
+      name = displayLabel(raw)
+      const share = total > 0 ? (100 * units) / total : 0
+      info = `${escapeXml(name)} (${countText} ${countName}, ${share.toFixed(2)}%`
+      if (diff) {
+        const change = diff.sharePointChange(node)
+        info += `; ${change > 0 ? '+' : ''}${change.toFixed(2)}%`
+      }
+      info += ')'
+      fill = diff ? diff.color(node) : (colorOf[nameId] ??= frameColor(raw, options.colors, options.hash))
+    }
+    const label = fitLabel(name, units * pxPerUnit, charWidth)
+    const textY = y + (frameHeight + fontSize) / 2 - 2.5
+    const chunk =
+      `${indent}<g>${nl}${indent}${indent}<title>${info}</title>${nl}${indent}${indent}<rect x="${pct(x)}%" y="${y}" width="${pct(width)}%" height="${frameHeight - 1}" fill="${fill}" fg:x="${offsetText(samples, layout.offsets[i])}" fg:w="${samples.unitsText(node)}"/>` +
+      `${nl}${indent}${indent}<text x="${pct(x)}%" y="${textY}">${escapeXml(label)}</text>${nl}${indent}</g>\n`
+    const pending = out.write(chunk)
+    if (pending) await pending
+  }
+  await out.write('</svg>\n</svg>\n')
+}
+
+function offsetText(column: CountColumn, offset: number): string {
+  return column.exact && !Number.isSafeInteger(offset) ? BigInt(Math.round(offset)).toString() : String(offset)
+}
+
+function cssFont(family: string): string {
+  // A font family goes into CSS inside XML: keep it to a safe character set.
+  const safe = family.replace(/[^A-Za-z0-9 ,_\-'"]/g, '')
+  return escapeXml(safe || 'monospace')
+}
+
+/** Differential colouring: widths from "after", colour from the change in share of each frame. */
+function diffContext(tree: StackTree, layout: Layout, options: ResolvedOptions) {
+  const after = tree.samples
+  const before = tree.before!
+  const totalAfter = after.units(ROOT) / after.unitsPerSample
+  const totalBefore = before.units(ROOT) / before.unitsPerSample
+  // Before counts scaled to the after total (difffolded.pl -n) when normalising.
+  const scale = options.normalize && totalBefore > 0 ? totalAfter / totalBefore : 1
+  const delta = (node: number): number => after.units(node) / after.unitsPerSample - (before.units(node) / before.unitsPerSample) * scale
+  let max = 0
+  for (let i = 1; i < layout.count; i++) max = Math.max(max, Math.abs(delta(layout.nodes[i])))
+  return {
+    color: (node: number) => diffColor(delta(node), max, options.negate),
+    /** Change of the frame's share of all samples, in percentage points (sign flipped by negate). */
+    sharePointChange: (node: number) => {
+      const shareAfter = totalAfter > 0 ? after.units(node) / after.unitsPerSample / totalAfter : 0
+      const shareBefore = totalBefore > 0 ? before.units(node) / before.unitsPerSample / totalBefore : 0
+      const change = 100 * (shareAfter - shareBefore)
+      return options.negate ? -change : change
+    },
+  }
+}

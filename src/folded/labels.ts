@@ -1,0 +1,50 @@
+// What a frame label says about Python code. Two spellings are common:
+//   Pyflame / pyflame-ts: `path/to/file.py:function:line` (line optional)
+//   py-spy:               `function (path/to/file.py:line)` (or `function (file)`, or bare)
+// plus perf-style annotations `_[k]`, `_[j]`, `_[i]`, `_[w]` at the end, which flamegraph.pl
+// uses for colour and strips from what it shows.
+
+export interface PythonLabel {
+  func: string
+  file?: string
+  line?: number
+}
+
+const ANNOTATION = /_\[[kwij]\]$/
+
+/** The annotation letter (`k`, `w`, `i`, `j`) or ''. */
+export function annotationOf(label: string): string {
+  return ANNOTATION.test(label) ? label.charAt(label.length - 2) : ''
+}
+
+/** The label as shown: without a trailing perf annotation. */
+export function displayLabel(label: string): string {
+  return ANNOTATION.test(label) ? label.slice(0, -4) : label
+}
+
+const PYSPY = /^(.*) \(([^()]*?)(?::(\d+))?\)$/
+const PYFLAME = /^(.+?\.py[cwdo]?|<[^>]*>):([^:]*)(?::(\d+))?$/
+
+export function parsePythonLabel(label: string): PythonLabel {
+  const shown = displayLabel(label)
+  const spy = PYSPY.exec(shown)
+  if (spy && spy[2] !== '') return { func: spy[1], file: spy[2], line: spy[3] ? Number(spy[3]) : undefined }
+  const flame = PYFLAME.exec(shown)
+  if (flame) return { func: flame[2], file: flame[1], line: flame[3] ? Number(flame[3]) : undefined }
+  // Unknown shape: `file:func:line` with a file not ending in .py (e.g. a frozen module name).
+  const parts = shown.split(':')
+  if (parts.length === 3 && /^\d+$/.test(parts[2])) return { func: parts[1], file: parts[0], line: Number(parts[2]) }
+  return { func: shown }
+}
+
+/** Roots that name a process or thread, which differ from run to run (see `isRunLabel`). */
+const RUN_LABEL = /^(?:(?:process|thread|pid|tid)[ :]\s*\(?\d+\)?(?:\D.*)?|[PT]\d+)$/i
+
+/**
+ * True for labels that identify a process or thread rather than code:
+ * `process 1234`, `process 1234:"python app.py"` (py-spy), `thread 5678`, `thread 5678 (name)`,
+ * `thread (5678): MainThread` (py-spy), `pid:1234`, `tid:5678`, and austin's `P1234` / `T5678`.
+ */
+export function isRunLabel(label: string): boolean {
+  return RUN_LABEL.test(label)
+}
