@@ -38,8 +38,9 @@ pub fn read_str(
         StringFormat::Bytes27 => offsets.unicode_ascii_data as usize,
         StringFormat::Pep393 | StringFormat::Pep393InternedByte => offsets.unicode_compact_data.unwrap_or(offsets.unicode_ascii_data) as usize,
     };
+    if header_len + 8 > 256 { return Err(ReadError::Invalid("str header larger than any known layout")); } // fuzz finding: a table describing a header past the buffer
     let mut buf = [0u8; 256];
-    let first = header_len + INLINE_DATA;
+    let first = (header_len + INLINE_DATA).min(buf.len());
     let got = if mem.read(addr, &mut buf[..first]).is_ok() {
         first
     } else {

@@ -167,6 +167,7 @@ impl Walker {
         // `last_holder` is not cleared on release: it counts only while `locked` is set.
         let lo = holder_off.min(locked_off);
         let len = (holder_off.max(locked_off) + 8 - lo) as usize;
+        if len > 64 { return Err(ReadError::Invalid("GIL state fields more than 64 bytes apart")); } // fuzz finding: a corrupt or unknown debug-offsets table
         let mut buf = [0u8; 64];
         let buf = &mut buf[..len.min(64)];
         mem.read(gil + lo, buf)?;
