@@ -5,13 +5,29 @@
 //! resumes every tracee if this process dies, so a target is never left stopped.
 //! ptrace binds tracees to the *thread* that seized them: create, use and drop a
 //! `ProcessLock` on one OS thread (the sampler thread).
+//!
+//! The target must not notice us beyond the pause itself:
+//! - a signal that arrives while a thread is traced shows up here as a signal-delivery
+//!   stop; it is passed on (continuing with it), never swallowed — a SIGTERM sent to the
+//!   target during a blocking recording still terminates it;
+//! - a thread that a job-control signal (SIGSTOP, SIGTSTP...) stopped stays stopped:
+//!   it is not interrupted, nor continued by us;
+//! - threads that exit are reaped here (as their tracer we must), so none lingers as a
+//!   zombie in the target's thread list.
+//!
+//! Only SEIZE, INTERRUPT, CONT and DETACH are used: no register or memory writes.
 
 use super::tasks::list_tasks;
 use crate::error::{from_errno, Result};
 use nix::errno::Errno;
 use nix::sys::ptrace;
+use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+
+/// Stops to wait through, per thread and sample, before giving up on that thread: each
+/// is a signal passed on to the target, so the bound only matters under a signal storm.
+const MAX_SIGNAL_STOPS: usize = 64;
 
 pub struct ProcessLock {
     pid: i32,
@@ -28,6 +44,7 @@ impl ProcessLock {
 
     fn seize_new_threads(&mut self) -> Result<()> {
         let tids = list_tasks(self.pid).map_err(|e| crate::error::from_io(self.pid, &e, "listing the threads of"))?;
+        // A thread gone from the list was reaped (by `wait_for_stop`) or never ours.
         self.seized.retain(|t| tids.binary_search(t).is_ok());
         for tid in tids {
             if self.seized.contains(&tid) {
@@ -37,6 +54,8 @@ impl ProcessLock {
                 Ok(()) => self.seized.push(tid),
                 // The thread ended between listing and seizing.
                 Err(Errno::ESRCH) => {}
+                // Already traced by us (an exec'ing thread took the leader's tid).
+                Err(Errno::EPERM) if !self.seized.is_empty() => {}
                 Err(e) => return Err(from_errno(self.pid, e, "pausing (ptrace) the threads of")),
             }
         }
@@ -54,7 +73,8 @@ impl ProcessLock {
         }
         let mut waited = Vec::with_capacity(stopped.len());
         for tid in stopped {
-            if wait_for_stop(tid) {
+            // A thread in a job-control stop is stopped anyway, and not ours to continue.
+            if wait_for_stop(tid) == Stop::Interrupted {
                 waited.push(tid);
             }
         }
@@ -62,19 +82,50 @@ impl ProcessLock {
     }
 }
 
-/// Waits until `tid` reports a ptrace stop. Returns false if it exited.
-fn wait_for_stop(tid: i32) -> bool {
+/// What a thread we interrupted is doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// In the stop our `PTRACE_INTERRUPT` asked for: continue it with no signal.
+    Interrupted,
+    /// In a job-control (group) stop: leave it stopped.
+    JobControl,
+    /// Exited (and reaped).
+    Gone,
+}
+
+/// Waits until `tid` reports the stop our interrupt asked for. Signal-delivery stops met on
+/// the way are passed on to the thread (continued with their signal) and waited past.
+fn wait_for_stop(tid: i32) -> Stop {
+    let pid = Pid::from_raw(tid);
+    let mut signal_stops = 0;
     loop {
-        match waitpid(Pid::from_raw(tid), Some(WaitPidFlag::__WALL)) {
-            Ok(WaitStatus::PtraceEvent(..)) | Ok(WaitStatus::Stopped(..)) | Ok(WaitStatus::PtraceSyscall(..)) => {
-                return true
+        match waitpid(pid, Some(WaitPidFlag::__WALL)) {
+            // PTRACE_EVENT_STOP: SIGTRAP for an interrupt, a stop signal for a group stop.
+            Ok(WaitStatus::PtraceEvent(_, signal, event)) if event == libc::PTRACE_EVENT_STOP => {
+                return if is_job_control(signal) { Stop::JobControl } else { Stop::Interrupted };
             }
-            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) => return false,
+            Ok(WaitStatus::PtraceEvent(..)) | Ok(WaitStatus::PtraceSyscall(..)) => return Stop::Interrupted,
+            // A signal for the target arrived: deliver it, then wait for our interrupt stop.
+            Ok(WaitStatus::Stopped(_, signal)) => {
+                signal_stops += 1;
+                if ptrace::cont(pid, Some(signal)).is_err() {
+                    return Stop::Gone;
+                }
+                if signal_stops >= MAX_SIGNAL_STOPS {
+                    // The thread keeps receiving signals: leave it running and skip it this time.
+                    return Stop::Gone;
+                }
+            }
+            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) => return Stop::Gone,
             Ok(_) => continue,
             Err(Errno::EINTR) => continue,
-            Err(_) => return false,
+            Err(_) => return Stop::Gone,
         }
     }
+}
+
+fn is_job_control(signal: Signal) -> bool {
+    matches!(signal, Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU)
 }
 
 /// Threads stopped for one sample; they run again when this is dropped.
@@ -86,8 +137,8 @@ pub struct PausedThreads<'a> {
 impl Drop for PausedThreads<'_> {
     fn drop(&mut self) {
         for &tid in &self.stopped {
-            // A stop for a signal (not our interrupt) would swallow the signal if continued
-            // with 0; the seize/interrupt stop carries none, so 0 is right here.
+            // Our interrupt stop carries no signal (signals met on the way were passed on in
+            // `wait_for_stop`), so continuing with none loses nothing.
             let _ = ptrace::cont(Pid::from_raw(tid), None);
         }
     }
@@ -96,11 +147,59 @@ impl Drop for PausedThreads<'_> {
 impl Drop for ProcessLock {
     fn drop(&mut self) {
         for &tid in &self.seized {
-            // Detach works only on a stopped tracee: interrupt first, then detach.
+            // Detach works only on a stopped tracee, and detaching from a signal-delivery
+            // stop would drop the signal: interrupt, wait (passing signals on), then detach.
+            // A thread in a job-control stop stays stopped after the detach, as without us.
             let pid = Pid::from_raw(tid);
-            if ptrace::detach(pid, None).is_err() && ptrace::interrupt(pid).is_ok() && wait_for_stop(tid) {
+            if ptrace::interrupt(pid).is_ok() && wait_for_stop(tid) != Stop::Gone {
                 let _ = ptrace::detach(pid, None);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    fn state_of(pid: i32) -> u8 {
+        let stat = std::fs::read(format!("/proc/{pid}/stat")).unwrap();
+        super::super::tasks::parse_stat_state(&stat).unwrap()
+    }
+
+    #[test]
+    fn a_signal_sent_during_a_pause_reaches_the_target() {
+        // `sleep` dies of SIGTERM; while we pause and resume it, a SIGTERM must not be lost.
+        let mut child = Command::new("sleep").arg("30").stdout(Stdio::null()).spawn().unwrap();
+        let pid = child.id() as i32;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut lock = ProcessLock::seize(pid).unwrap();
+        {
+            let _paused = lock.pause().unwrap();
+            assert!(matches!(state_of(pid), b't' | b'T'), "paused");
+            nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+        }
+        // The signal is met at the detach and passed on (not dropped by the detach).
+        drop(lock);
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM), "the target died of the SIGTERM sent while it was traced");
+    }
+
+    #[test]
+    fn pausing_and_detaching_leaves_the_target_running() {
+        let mut child = Command::new("sleep").arg("30").stdout(Stdio::null()).spawn().unwrap();
+        let pid = child.id() as i32;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut lock = ProcessLock::seize(pid).unwrap();
+        for _ in 0..100 {
+            let _paused = lock.pause().unwrap();
+        }
+        drop(lock);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(state_of(pid), b'S', "sleeping again, not stopped");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 }
