@@ -222,7 +222,12 @@ function cssFont(family: string): string {
   return escapeXml(safe || 'monospace')
 }
 
-/** Differential colouring: widths from "after", colour from the change in share of each frame. */
+/**
+ * Differential colouring: widths from "after"; a frame's colour and its `; ±D.DD%` come from the
+ * change of its own samples (after − before, before scaled to the after total with normalize).
+ * Unlike flamegraph.pl, which colours only the frame where each line ends, every frame
+ * shows the change of everything under it.
+ */
 function diffContext(tree: StackTree, layout: Layout, options: ResolvedOptions) {
   const after = tree.samples
   const before = tree.before!
@@ -235,11 +240,9 @@ function diffContext(tree: StackTree, layout: Layout, options: ResolvedOptions) 
   for (let i = 1; i < layout.count; i++) max = Math.max(max, Math.abs(delta(layout.nodes[i])))
   return {
     color: (node: number) => diffColor(delta(node), max, options.negate),
-    /** Change of the frame's share of all samples, in percentage points (sign flipped by negate). */
+    /** The change as a percentage of all "after" samples (flamegraph.pl's `; +D.DD%`), sign flipped by negate. */
     sharePointChange: (node: number) => {
-      const shareAfter = totalAfter > 0 ? after.units(node) / after.unitsPerSample / totalAfter : 0
-      const shareBefore = totalBefore > 0 ? before.units(node) / before.unitsPerSample / totalBefore : 0
-      const change = 100 * (shareAfter - shareBefore)
+      const change = totalAfter > 0 ? (100 * delta(node)) / totalAfter : 0
       return options.negate ? -change : change
     },
   }
