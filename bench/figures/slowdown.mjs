@@ -1,0 +1,63 @@
+// Figure 2: wall time of a fixed CPU-bound workload with no profiler vs under each profiler.
+import { startTarget, sleep } from '../lib/process.mjs';
+import { runProfiler, rotate } from '../lib/runner.mjs';
+import { summarize, median } from '../lib/stats.mjs';
+import { modeName } from '../lib/profilers.mjs';
+
+export async function measureSlowdown(ctx) {
+  const { reps, slowdownHz, workloadIterations, attachWaitMs } = ctx.config;
+  const python = ctx.pythons['3.12'];
+  const conditions = [{ id: null, hz: 0, blocking: false }];
+  for (const hz of slowdownHz) for (const m of ctx.modes.slowdown) conditions.push({ ...m, hz });
+  const nameOf = (c) => (c.id ? `${modeName(c.id, c.blocking)} @ ${c.hz} Hz` : 'no profiler');
+  const walls = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
+  const cpus = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
+  ctx.log(`slowdown: Python ${python.version}, ${workloadIterations} iterations`);
+  for (let rep = 0; rep < reps; rep++) {
+    for (const c of rotate(conditions, rep)) {
+      const name = nameOf(c);
+      const t = startTarget(python.path, 'workload.py', [workloadIterations], { stdinPipe: true });
+      let profiling;
+      try {
+        await t.ready;
+        if (c.id) {
+          profiling = runProfiler(c.id, { pid: t.pid, seconds: null, hz: c.hz, blocking: c.blocking, threads: 0 }, ctx, {
+            timeoutMs: 300_000,
+          });
+          profiling.catch(() => {});
+        }
+        // every condition waits alike, so the profilers have attached before the work starts
+        await sleep(attachWaitMs);
+        t.child.stdin.write('go\n');
+        await t.exited;
+        const line = t.output().trim().split('\n').pop();
+        const { wall, cpu } = JSON.parse(line);
+        walls[name].push(wall);
+        cpus[name].push(cpu);
+        if (profiling) await profiling.catch((e) => ctx.log(`  ${name}: ${e.message.split('\n')[0]}`));
+        ctx.log(`  rep ${rep + 1} ${name}: ${wall.toFixed(3)} s`);
+      } catch (error) {
+        ctx.log(`  ${name}: ${error.message.split('\n')[0]}`);
+      } finally {
+        t.kill();
+      }
+    }
+  }
+  const base = median(walls['no profiler']);
+  const rows = conditions.map((c) => {
+    const name = nameOf(c);
+    return {
+      condition: name,
+      profiler: c.id,
+      mode: c.id ? modeName(c.id, c.blocking) : null,
+      blocking: c.blocking,
+      hz: c.hz,
+      ours: c.id ? ctx.profilers[c.id].ours : false,
+      wall: summarize(walls[name]),
+      cpu: summarize(cpus[name]),
+      // slowdown in % of the no-profiler median, per repetition
+      slowdownPct: summarize(walls[name].map((w) => (w / base - 1) * 100)),
+    };
+  });
+  return { python: python.version, baselineWall: base, rows };
+}
