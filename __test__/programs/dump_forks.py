@@ -4,8 +4,9 @@ import sys
 import time
 
 
-def child_sleeps():
-    while True:
+def child_sleeps(parent):
+    # Exit with the parent: a test that kills the parent leaves no orphan behind.
+    while os.getppid() == parent:
         time.sleep(0.5)
 
 
@@ -18,11 +19,12 @@ def parent_waits(children):
 
 def main():
     children = []
+    parent = os.getpid()
     for _ in range(2):
         pid = os.fork()
         if pid == 0:
             try:
-                child_sleeps()
+                child_sleeps(parent)
             finally:
                 os._exit(0)
         children.append(pid)

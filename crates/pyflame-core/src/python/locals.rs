@@ -314,9 +314,14 @@ fn quote(prefix: &str, text: &str, cut: bool) -> String {
             c => out.push(c),
         }
     }
-    out.push(quote);
-    if cut {
+    // Keep the closing quote when cutting: `'yyyy'...` stays within MAX_REPR_CHARS.
+    let room = MAX_REPR_CHARS - 4;
+    if cut || out.chars().count() > room + 3 {
+        out = out.chars().take(room).collect();
+        out.push(quote);
         out.push_str("...");
+    } else {
+        out.push(quote);
     }
     out
 }
@@ -381,6 +386,8 @@ mod tests {
         assert_eq!(quote("", "it's", false), "\"it's\"");
         assert_eq!(quote("b", "a\n\u{ff}", false), "b'a\\n\\xff'");
         assert_eq!(quote("", "abc", true), "'abc'...");
+        let cut = quote("", &"y".repeat(200), false);
+        assert!(cut.ends_with("y'...") && cut.chars().count() == MAX_REPR_CHARS, "{cut}");
         let long = "x".repeat(200);
         assert_eq!(shorten(long).chars().count(), MAX_REPR_CHARS);
     }
