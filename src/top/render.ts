@@ -55,10 +55,23 @@ export function renderScreen(stats: FunctionStats, info: ScreenInfo): string[] {
         percent(row.totalWindow, w.ticks).padStart(8) +
         seconds(row.ownAll, info.interval).padStart(9) +
         seconds(row.totalAll, info.interval).padStart(10) +
-        `  ${row.name} (${row.filename}:${row.line})`,
+        `  ${functionLabel(row.name, row.filename, row.line, info.columns === undefined ? Infinity : info.columns - NUMBERS_WIDTH)}`,
     )
   }
   return info.columns !== undefined ? lines.map((line) => truncate(line, info.columns!)) : lines
+}
+
+/** Width of the four number columns and the gap before the function. */
+const NUMBERS_WIDTH = 7 + 8 + 9 + 10 + 2
+
+/** `name (filename:line)`, shortening the filename from the left (`…/pkg/mod.py`) to fit `room`. */
+export function functionLabel(name: string, filename: string, line: number, room: number): string {
+  const full = `${name} (${filename}:${line})`
+  if ([...full].length <= room) return full
+  const fileRoom = room - [...`${name} (:${line})`].length
+  if (fileRoom < 8) return full
+  const chars = [...filename]
+  return `${name} (…${chars.slice(chars.length - (fileRoom - 1)).join('')}:${line})`
 }
 
 function truncate(line: string, columns: number): string {
