@@ -150,6 +150,10 @@ pub struct KnownCheck {
     pub nap_seen: usize,
     pub spin_holds_gil: usize,
     pub nap_holds_gil: usize,
+    /// Threads of interpreters other than the main one (id, stack root first), every sample.
+    pub other_interpreters: Vec<(i64, Vec<(String, String, u32)>)>,
+    /// Kernel tid (as the target sees it) of the spinning thread, when known.
+    pub spin_native_tid: Option<i32>,
 }
 
 fn short(name: &str) -> &str {
@@ -170,8 +174,16 @@ pub fn check_known_program(target: PythonTarget, label: &str, samples: usize) ->
         }
         check.samples += 1;
         let threads = decode(&walker, &sample);
-        check.max_threads = check.max_threads.max(threads.len());
-        for t in &threads {
+        let main_interpreter = threads.iter().filter(|t| t.interpreter_id == 0).count();
+        check.max_threads = check.max_threads.max(main_interpreter);
+        for (t, raw) in threads.iter().zip(sample.threads.iter().filter(|t| t.error.is_none())) {
+            if t.interpreter_id != 0 {
+                check.other_interpreters.push((t.interpreter_id, t.frames.clone()));
+                continue;
+            }
+            if t.frames.last().map(|f| short(&f.0)) == Some("spin") {
+                check.spin_native_tid = raw.native_tid;
+            }
             let names: Vec<&str> = t.frames.iter().map(|f| short(&f.0)).collect();
             if names.last() == Some(&"spin") {
                 let n = t.frames.len();
@@ -202,7 +214,7 @@ pub fn check_known_program(target: PythonTarget, label: &str, samples: usize) ->
     assert!(check.samples * 2 >= samples, "{label}: only {} of {samples} samples read", check.samples);
     assert!(check.spin_seen * 10 >= check.samples * 9, "{label}: spin seen in {} of {} samples", check.spin_seen, check.samples);
     assert!(check.nap_seen * 10 >= check.samples * 9, "{label}: nap seen in {} of {} samples", check.nap_seen, check.samples);
-    assert_eq!(check.max_threads, 2, "{label}: thread count");
+    assert_eq!(check.max_threads, 2, "{label}: thread count of the main interpreter");
     check
 }
 
