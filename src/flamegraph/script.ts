@@ -12,7 +12,7 @@ var svg, frameSvg, details, searchButton, unzoomButton, matchedText, caseButton;
 var nameType = "", frameHeight = 16, charWidth = 7, total = 1, inverted = false, searchColor = "rgb(230,0,230)";
 var groups = [], rects = [], texts = [], names = [], fills = [];
 var X, W, D, shownX, shownW, state, labels;
-var framesWidth = 1180, zoomIndex = -1, searchTerm = null, ignoreCase = false;
+var framesWidth = 1180, nominalWidth = 1180, zoomIndex = -1, searchTerm = null, ignoreCase = false;
 
 function init(evt) {
   svg = document.documentElement.tagName === "svg" ? document.documentElement : evt.target;
@@ -27,23 +27,21 @@ function init(evt) {
   charWidth = (Number(svg.getAttribute("fg:fontsize")) || 12) * (Number(svg.getAttribute("fg:fontwidth")) || 0.6);
   inverted = svg.getAttribute("fg:inverted") === "true";
   total = Number(frameSvg.getAttribute("fg:total")) || 1;
+  nominalWidth = framesWidth = Number(frameSvg.getAttribute("width")) || 1180;
   var list = frameSvg.children, n = list.length;
   X = new Float64Array(n); W = new Float64Array(n); D = new Int32Array(n);
   shownX = new Float64Array(n); shownW = new Float64Array(n); state = new Int8Array(n); labels = new Array(n);
+  // Only positions are read here; names, fills and labels are read when first needed.
+  names = new Array(n); fills = new Array(n); groups = new Array(n); rects = new Array(n); texts = new Array(n);
   var rootY = 0;
   for (var i = 0; i < n; i++) {
-    var g = list[i], title = g.firstElementChild, rect = title.nextElementSibling, text = rect.nextElementSibling;
-    groups.push(g); rects.push(rect); texts.push(text);
-    var t = title.textContent, cut = t.lastIndexOf(" (");
-    names.push(cut >= 0 ? t.substring(0, cut) : t);
-    fills.push(rect.getAttribute("fill"));
+    var g = list[i], rect = g.firstElementChild.nextElementSibling;
+    groups[i] = g; rects[i] = rect; g.fgIndex = i;
     X[i] = Number(rect.getAttribute("fg:x")); W[i] = Number(rect.getAttribute("fg:w"));
     var y = Number(rect.getAttribute("y"));
     if (i === 0) rootY = y;
     D[i] = Math.round(Math.abs(y - rootY) / frameHeight);
     shownX[i] = X[i] / total; shownW[i] = W[i] / total;
-    labels[i] = text.textContent;
-    g.fgIndex = i;
   }
   frameSvg.addEventListener("mouseover", function (e) { var i = indexOf(e.target); if (i >= 0) details.nodeValue = nameType + " " + groups[i].firstElementChild.textContent; });
   frameSvg.addEventListener("mouseout", function () { details.nodeValue = " "; });
@@ -66,6 +64,24 @@ function init(evt) {
   if (params.get("s")) search(params.get("s"));
 }
 
+function nameOf(i) {
+  if (names[i] === undefined) {
+    var t = groups[i].firstElementChild.textContent, cut = t.lastIndexOf(" (");
+    names[i] = cut >= 0 ? t.substring(0, cut) : t;
+  }
+  return names[i];
+}
+
+function textOf(i) {
+  if (texts[i] === undefined) { texts[i] = rects[i].nextElementSibling; labels[i] = texts[i].textContent; }
+  return texts[i];
+}
+
+function fillOf(i) {
+  if (fills[i] === undefined) fills[i] = rects[i].getAttribute("fill");
+  return fills[i];
+}
+
 function indexOf(target) {
   while (target && target !== frameSvg) {
     if (target.fgIndex !== undefined) return target.fgIndex;
@@ -76,12 +92,14 @@ function indexOf(target) {
 
 function fitWidth() {
   if (svg.getAttribute("fg:fluid") === "true") {
-    var width = svg.getBoundingClientRect().width;
+    // Standalone, the image is the window's width (reading it forces no layout); inline in a
+    // page, ask the element.
+    var width = svg === document.documentElement ? window.innerWidth : svg.getBoundingClientRect().width;
     if (width > 40) { framesWidth = width - 20; frameSvg.setAttribute("width", framesWidth); }
   } else {
     framesWidth = Number(frameSvg.getAttribute("width")) || framesWidth;
   }
-  updateLabels(false);
+  updateLabels();
 }
 
 function fitLabel(name, widthPx) {
@@ -93,11 +111,16 @@ function fitLabel(name, widthPx) {
   return name.substring(0, end) + "..";
 }
 
-function updateLabels(all) {
+// Frames too narrow for 3 characters have an empty label whatever their name: they are
+// skipped without touching the DOM unless they once showed text.
+function updateLabels() {
+  var minWidth = 3 * charWidth + 3;
   for (var i = 0; i < groups.length; i++) {
     if (state[i] === 2) continue;
-    var label = fitLabel(names[i], shownW[i] * framesWidth);
-    if (label !== labels[i]) { labels[i] = label; texts[i].textContent = label; }
+    var width = shownW[i] * framesWidth;
+    if (width < minWidth && (labels[i] === "" || (labels[i] === undefined && W[i] / total * nominalWidth < minWidth))) continue;
+    var text = textOf(i), label = fitLabel(nameOf(i), width);
+    if (label !== labels[i]) { labels[i] = label; text.textContent = label; }
   }
 }
 
@@ -121,10 +144,10 @@ function layout(z) {
     if (s !== 2 && (x !== shownX[i] || w !== shownW[i])) {
       shownX[i] = x; shownW[i] = w;
       rects[i].setAttribute("x", percent(x)); rects[i].setAttribute("width", percent(w));
-      texts[i].setAttribute("x", percent(x));
+      textOf(i).setAttribute("x", percent(x));
     }
   }
-  updateLabels(true);
+  updateLabels();
 }
 
 function zoom(i) {
@@ -156,7 +179,7 @@ function toggleCase(quiet) {
 
 function resetSearch() {
   searchTerm = null;
-  for (var i = 0; i < groups.length; i++) rects[i].setAttribute("fill", fills[i]);
+  for (var i = 0; i < groups.length; i++) if (fills[i] !== undefined) rects[i].setAttribute("fill", fills[i]);
   searchButton.removeAttribute("class");
   searchButton.firstChild.nodeValue = "Search";
   matchedText.firstChild.nodeValue = " ";
@@ -174,8 +197,9 @@ function search(term) {
   var zx = zoomIndex < 0 ? 0 : X[zoomIndex], zw = zoomIndex < 0 ? total : W[zoomIndex];
   var starts = [], widths = [];
   for (var i = 0; i < groups.length; i++) {
-    var hit = state[i] !== 2 && re.test(names[i]);
-    rects[i].setAttribute("fill", hit ? searchColor : fills[i]);
+    var hit = state[i] !== 2 && re.test(nameOf(i));
+    if (hit) { fillOf(i); rects[i].setAttribute("fill", searchColor); }
+    else if (fills[i] !== undefined) rects[i].setAttribute("fill", fills[i]);
     if (!hit) continue;
     if (state[i] === 1) { starts.push(zx); widths.push(zw); } else { starts.push(X[i]); widths.push(W[i]); }
   }
