@@ -5,7 +5,9 @@ import { foldedLines, type FoldedOptions } from './writers/folded'
 import { toPprof } from './writers/pprof'
 import { toSpeedscope, type SpeedscopeFile } from './writers/speedscope'
 import type { ViewOptions } from './writers/view-options'
+import type { FlamegraphOptions } from './flamegraph/options'
 import type { RawProfile } from './types'
+import { writeProfile } from './writers'
 
 export class Profile {
   constructor(readonly raw: RawProfile) {}
@@ -84,6 +86,13 @@ export class Profile {
   /** gzip-compressed pprof `profile.proto` (for `go tool pprof`). */
   toPprof(options: ViewOptions = {}): Buffer {
     return toPprof(this.raw, options)
+  }
+
+  /** An interactive SVG flame graph (hover, click to zoom, regex search with Matched %). */
+  async toSvg(options: FoldedOptions & { flamegraph?: FlamegraphOptions; flamechart?: boolean } = {}): Promise<string> {
+    let svg = ''
+    await writeProfile(this, 'svg', options, { write: (chunk) => (svg += String(chunk)) }, { flamegraph: options.flamegraph, flamechart: options.flamechart })
+    return svg
   }
 
   toJSON(): RawProfile {

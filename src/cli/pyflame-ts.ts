@@ -3,8 +3,10 @@
 
 import { Builtins, Cli } from 'clipanion'
 import { runCli } from './run'
+import DiffCommand from '../commands/diff'
 import DumpCommand from '../commands/dump'
 import RecordCommand from '../commands/record'
+import RenderCommand from '../commands/render'
 import TopCommand from '../commands/top'
 import { packageVersion } from '../version'
 
@@ -15,6 +17,8 @@ const cli = new Cli({
 })
 cli.register(RecordCommand)
 cli.register(DumpCommand)
+cli.register(RenderCommand)
+cli.register(DiffCommand)
 cli.register(TopCommand)
 cli.register(Builtins.HelpCommand)
 cli.register(Builtins.VersionCommand)

@@ -3,7 +3,7 @@
 // in which no thread held the GIL. `flamegraph.pl` reads it unchanged.
 
 import type { ProfileFrame, RawProfile } from '../types'
-import { selectEntries } from './view'
+import { selectEntries, selectTimeline } from './view'
 import { viewLine } from './view'
 import type { ViewOptions } from './view-options'
 
@@ -48,5 +48,20 @@ export function* foldedLines(profile: RawProfile, options: FoldedOptions = {}): 
     for (const [pid, ticks] of [...idleByProcess].sort((a, b) => a[0] - b[0])) yield `process ${pid};(idle) ${ticks}`
   } else if (idle > 0) {
     yield `(idle) ${idle}`
+  }
+}
+
+/** Time-ordered folded lines (one per sample, count 1) from the profile's timeline. */
+export function* timelineFoldedLines(profile: RawProfile, options: FoldedOptions = {}): Generator<string> {
+  const labelProcesses = options.processLabels ?? profile.processes.length > 1
+  const frameLabels = profile.frames.map((f) => frameLabel(f, options))
+  for (const sample of selectTimeline(profile, options)) {
+    const frames = profile.stacks[sample.stack]
+    if (frames.length === 0) continue
+    const thread = profile.threads[sample.thread]
+    let key = ''
+    if (labelProcesses) key += `process ${thread.pid};`
+    if (options.threadLabels) key += `thread ${thread.tid}${thread.name ? ` (${clean(thread.name)})` : ''};`
+    yield `${key}${frames.map((f) => frameLabels[f]).join(';')} 1`
   }
 }

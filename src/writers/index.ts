@@ -4,7 +4,9 @@ import type { Format } from '../output'
 import type { Profile } from '../profile'
 import { chromeTraceChunks } from './chrometrace'
 import type { FoldedOptions } from './folded'
-import { foldedLines } from './folded'
+import { foldedLines, timelineFoldedLines } from './folded'
+import { renderFlamegraph } from '../flamegraph/render'
+import type { FlamegraphOptions } from '../flamegraph/options'
 import { toPprof } from './pprof'
 import { speedscopeChunks } from './speedscope'
 
@@ -13,12 +15,20 @@ export interface Sink {
 }
 
 export interface WriteOptions {
-  /** Time-ordered output where the format has it (SVG flame chart). */
+  /** Time-ordered output where the format has it (SVG flame chart; needs a timeline). */
   flamechart?: boolean
-  title?: string
+  /** Drawing options for SVG output. */
+  flamegraph?: FlamegraphOptions
 }
 
-export async function writeProfile(profile: Profile, format: Format, view: FoldedOptions, sink: Sink, _options: WriteOptions = {}): Promise<void> {
+/** The subtitle of a recorded profile's flame graph: what was sampled, how, how much. */
+export function profileSubtitle(profile: Profile): string {
+  const raw = profile.raw
+  const errors = raw.errors > 0 ? `, ${raw.errors} errors` : ''
+  return `Python ${raw.pythonVersion} · PID ${raw.pid} · ${raw.ticks} samples every ${raw.intervalSecs * 1000} ms over ${raw.durationSecs.toFixed(1)} s${errors}`
+}
+
+export async function writeProfile(profile: Profile, format: Format, view: FoldedOptions, sink: Sink, options: WriteOptions = {}): Promise<void> {
   switch (format) {
     case 'folded':
       for (const line of foldedLines(profile.raw, view)) sink.write(line + '\n')
@@ -32,7 +42,13 @@ export async function writeProfile(profile: Profile, format: Format, view: Folde
     case 'pprof':
       sink.write(toPprof(profile.raw, view))
       return
-    case 'svg':
-      throw new Error('svg output is not wired yet')
+    case 'svg': {
+      const flamechart = options.flamechart === true && profile.raw.timeline !== undefined
+      const lines = flamechart ? timelineFoldedLines(profile.raw, view) : foldedLines(profile.raw, view)
+      await renderFlamegraph(lines, { subtitle: profileSubtitle(profile), ...options.flamegraph, flamechart }, (chunk: string) => {
+        sink.write(chunk)
+      })
+      return
+    }
   }
 }
