@@ -84,6 +84,8 @@ if (!python) {
       await pty.waitFor(/%Own\s+%Total\*/)
       pty.send('T')
       await pty.waitFor(/TotalTime\*/)
+      // Sorted by total time, the functions every stack goes through come first.
+      await pty.waitFor(/TotalTime\*[^\x1b]*\n[^\n]*\d\.\d\ds +(<module>|main) \(/)
       pty.send('q')
       t.is(await pty.exited, 0)
       assertRestored(t, pty.output())
@@ -140,6 +142,24 @@ if (!python) {
       // The busiest function by own time is first: heavy runs ~3x longer than light.
       const rows = snapshots[1].split('\n').filter((l) => /\(.*busy\.py:\d+\)$/.test(l))
       t.regex(rows[0], /heavy \(/)
+    } finally {
+      await target.kill()
+    }
+  })
+
+  test.serial(`[${python.label}] top --threads leaves idle threads out unless --idle`, async (t) => {
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'dump_threads.py'))
+    try {
+      const busyOnly = await pyflameTs(['top', '-p', String(target.pid), '--threads', '--refresh', '0.5', '--once'])
+      t.is(busyOnly.code, 0, busyOnly.stderr)
+      t.regex(busyOnly.stdout, /burn_cpu_forever \(/)
+      t.notRegex(busyOnly.stdout, /sleep_forever \(/, 'the sleeping thread is idle')
+      const withIdle = await pyflameTs(['top', '-p', String(target.pid), '--threads', '--idle', '--refresh', '0.5', '--once'])
+      t.is(withIdle.code, 0, withIdle.stderr)
+      t.regex(withIdle.stdout, /burn_cpu_forever \(/)
+      t.regex(withIdle.stdout, /sleep_forever \(/)
+      t.regex(withIdle.stdout, /main_waits \(/)
+      t.regex(withIdle.stdout, /Threads: 3/)
     } finally {
       await target.kill()
     }

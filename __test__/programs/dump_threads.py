@@ -26,7 +26,7 @@ def burn_cpu_forever():
 def sleep_forever():
     name_os_thread("sleeper")
     while True:
-        time.sleep(0.5)
+        time.sleep(5)  # long sleeps: idle in nearly every sample
 
 
 def main_waits(threads):
@@ -37,7 +37,7 @@ def main_waits(threads):
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:
-        time.sleep(0.5)
+        time.sleep(5)  # long sleeps: idle in nearly every sample
 
 
 def main():
