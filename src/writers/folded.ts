@@ -12,6 +12,11 @@ export interface FoldedOptions extends ViewOptions {
   processLabels?: boolean
   /** Prefix each stack with `thread <tid>` (and its name when known). */
   threadLabels?: boolean
+  /**
+   * `pyflame` (default): `path:function:line`, Pyflame's format. `function`: py-spy's
+   * `function (path:line)`, which reads better in a flame graph where labels are cut short.
+   */
+  labelStyle?: 'pyflame' | 'function'
 }
 
 /** Characters that would break the folded format (frame separator, line ends, controls). */
@@ -22,9 +27,12 @@ function clean(text: string): string {
 }
 
 /** The label of one frame as Pyflame writes it. */
-export function frameLabel(frame: ProfileFrame, options: ViewOptions): string {
-  const base = `${clean(frame.filename)}:${clean(frame.name)}`
+export function frameLabel(frame: ProfileFrame, options: FoldedOptions): string {
   const line = viewLine(frame, options)
+  if (options.labelStyle === 'function') {
+    return `${clean(frame.name)} (${clean(frame.filename)}${line === undefined ? '' : `:${line}`})`
+  }
+  const base = `${clean(frame.filename)}:${clean(frame.name)}`
   return line === undefined ? base : `${base}:${line}`
 }
 

@@ -44,7 +44,9 @@ export async function writeProfile(profile: Profile, format: Format, view: Folde
       return
     case 'svg': {
       const flamechart = options.flamechart === true && profile.raw.timeline !== undefined
-      const lines = flamechart ? timelineFoldedLines(profile.raw, view) : foldedLines(profile.raw, view)
+      // Function-first labels: a box cut short still shows which function it is.
+      const labelled: FoldedOptions = { labelStyle: 'function', ...view }
+      const lines = flamechart ? timelineFoldedLines(profile.raw, labelled) : foldedLines(profile.raw, labelled)
       await renderFlamegraph(lines, { subtitle: profileSubtitle(profile), ...options.flamegraph, flamechart }, (chunk: string) => {
         sink.write(chunk)
       })
