@@ -30,7 +30,8 @@ const pyenv = path.join(os.homedir(), '.pyenv', 'versions');
 
 const config = {
   reps: Number(option('reps') ?? (quick ? 1 : 3)),
-  durations: quick ? [1, 2] : [1, 3],
+  durations: quick ? [1, 2] : [1, 4],
+  rateDurations: [1, 3],
   costHz: 1000,
   costTargets: [
     { python: '3.12', depth: 1, label: '1 frame' },
@@ -41,9 +42,11 @@ const config = {
     { python: '3.10', depth: 50, label: '50 frames' },
   ].filter((t) => !quick || t.depth === 50),
   maxHz: 100_000,
+  // py-spy takes duration × rate samples however long that takes: ask it a rate it can nearly reach
+  maxHzPerProfiler: { 'py-spy': 5000 },
   rateTarget: { python: '3.12', depth: 50 },
   slowdownHz: [100, 1000],
-  workloadIterations: quick ? 1500 : 4000,
+  workloadIterations: quick ? 20000 : 80000,
   attachWaitMs: 1500,
   accuracyHz: 1000,
   accuracySeconds: quick ? 2 : 5,

@@ -6,7 +6,7 @@ import { summarize } from '../lib/stats.mjs';
 import { modeName } from '../lib/profilers.mjs';
 
 export async function measureRate(ctx) {
-  const { reps, durations, maxHz, rateTarget } = ctx.config;
+  const { reps, rateDurations: durations, maxHz, rateTarget } = ctx.config;
   const modes = ctx.modes.rate;
   const python = ctx.pythons[rateTarget.python];
   const t = startTarget(python.path, 'deep_busy.py', [rateTarget.depth]);
@@ -21,14 +21,15 @@ export async function measureRate(ctx) {
         const points = [];
         for (const seconds of durations) {
           try {
-            const r = await runProfiler(mode.id, { pid: t.pid, seconds, hz: maxHz, blocking: mode.blocking, threads: 0 }, ctx);
-            points.push({ seconds, cpu: r.cpu, ticks: r.ticks });
+            const hz = Math.min(maxHz, ctx.config.maxHzPerProfiler[mode.id] ?? Infinity);
+            const r = await runProfiler(mode.id, { pid: t.pid, seconds, hz, blocking: mode.blocking, threads: 0 }, ctx);
+            points.push({ seconds, hz, wall: r.wall, cpu: r.cpu, ticks: r.ticks });
           } catch (error) {
             ctx.log(`  ${name}: ${error.message.split('\n')[0]}`);
           }
         }
         runs[name].push(points);
-        ctx.log(`  rep ${rep + 1} ${name}: ${points.map((p) => `${p.seconds}s ${p.ticks} ticks ${(p.cpu * 1e3).toFixed(0)} ms`).join(', ')}`);
+        ctx.log(`  rep ${rep + 1} ${name}: ${points.map((p) => `${p.seconds}s at ${p.hz} Hz: ${p.ticks} ticks in ${p.wall.toFixed(2)} s, ${(p.cpu * 1e3).toFixed(0)} ms CPU`).join('; ')}`);
       }
     }
   } finally {
@@ -39,7 +40,12 @@ export async function measureRate(ctx) {
     const perRep = runs[name].map((points) => {
       if (points.length < 2) return { hz: NaN, cores: NaN };
       const [a, b] = points;
-      return { hz: (b.ticks - a.ticks) / (b.seconds - a.seconds), cores: (b.cpu - a.cpu) / (b.seconds - a.seconds) };
+      // py-spy stops after duration × rate samples, not after the duration: its two runs differ by
+      // their wall time. The others sample for exactly the duration asked (start-up comes before).
+      if (ctx.profilers[mode.id].stopsBySampleCount) {
+        return { hz: (b.ticks - a.ticks) / (b.wall - a.wall), cores: (b.cpu - a.cpu) / (b.wall - a.wall) };
+      }
+      return { hz: b.ticks / b.seconds, cores: (b.cpu - a.cpu) / (b.seconds - a.seconds) };
     });
     return {
       profiler: mode.id,
@@ -50,5 +56,5 @@ export async function measureRate(ctx) {
       raw: runs[name],
     };
   });
-  return { python: python.version, depth: rateTarget.depth, askedHz: maxHz, rows };
+  return { python: python.version, depth: rateTarget.depth, askedHz: maxHz, askedHzPerProfiler: ctx.config.maxHzPerProfiler, rows };
 }

@@ -57,6 +57,8 @@ export async function measureSlowdown(ctx) {
       cpu: summarize(cpus[name]),
       // slowdown in % of the no-profiler median, per repetition
       slowdownPct: summarize(walls[name].map((w) => (w / base - 1) * 100)),
+      // best run vs best baseline run: the least disturbed by other jobs on a shared machine
+      slowdownPctOfBest: (Math.min(...walls[name]) / Math.min(...walls['no profiler']) - 1) * 100,
     };
   });
   return { python: python.version, baselineWall: base, rows };

@@ -52,6 +52,7 @@ export function runMeasured(command, args, { python, timeoutMs = 120_000, onStar
     const child = spawn(python, [path.join(targetsDir, 'rusage.py'), command, ...args.map(String)], {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true, // own process group: a timeout kills the profiler too, not only the wrapper
     });
     const stdout = [];
     const stderr = [];
@@ -59,7 +60,13 @@ export function runMeasured(command, args, { python, timeoutMs = 120_000, onStar
     child.stdout.on('data', (c) => stdout.push(c));
     child.stderr.on('data', (c) => stderr.push(c));
     child.stdio[3].on('data', (c) => (usage += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, timeoutMs);
     if (onStart) setTimeout(() => onStart(child.pid), 0);
     child.once('error', reject);
     child.once('close', () => {

@@ -67,6 +67,8 @@ export const profilers = {
   'py-spy': {
     label: 'py-spy',
     ours: false,
+    // takes duration × rate samples, however long that takes
+    stopsBySampleCount: true,
     blockingModes: [false, true],
     command: ({ pid, seconds, hz, blocking, threads, out }) => ({
       cmd: path.join(venvBin, 'py-spy'),

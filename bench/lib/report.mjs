@@ -64,9 +64,9 @@ export function slowdownTable(slow) {
       const best = bestPeer(peers, (p) => p.wall.median);
       ratio = best ? `${ratioLower(r.wall.median, best.wall.median)} vs ${best.mode}` : '—';
     }
-    return [r.condition, spread(r.wall, 3), r.profiler ? spread(r.slowdownPct, 1) : '0 (baseline)', spread(r.cpu, 3), ratio];
+    return [r.condition, spread(r.wall, 3), r.profiler ? spread(r.slowdownPct, 1) : '0 (baseline)', r.profiler ? f(r.slowdownPctOfBest, 1) : '', spread(r.cpu, 3), ratio];
   });
-  return table(['condition', 'wall s', 'slowdown %', 'target CPU s', 'wall / best peer (same mode)'], rows);
+  return table(['condition', 'wall s', 'slowdown % (median of reps vs baseline median)', 'best run vs best baseline %', 'target CPU s', 'wall / best peer (same mode)'], rows);
 }
 
 export function accuracyTable(acc) {
@@ -97,9 +97,13 @@ export function goals(results) {
   const verdict = (goal, value, limit, unit, lowerIsBetter = true, note = '') => {
     if (!Number.isFinite(value)) return out.push({ goal, measured: 'not measured', met: null, margin: '' });
     const met = lowerIsBetter ? value <= limit : value >= limit;
-    const margin = lowerIsBetter
-      ? met ? `${f(limit / Math.max(value, 1e-9), 1)}× under the limit` : `${f(value / limit, 2)}× the limit (${f(value - limit)} ${unit} over)`
-      : met ? `${f(value / limit, 2)}× the goal` : `${f((value / limit) * 100, 0)} % of the goal`;
+    let margin;
+    if (lowerIsBetter) {
+      const times = value > 0 ? ` (${f(met ? limit / value : value / limit, 1)}×)` : '';
+      margin = met ? `${f(limit - value)} ${unit} under the limit${times}` : `${f(value - limit)} ${unit} over the limit${times}`;
+    } else {
+      margin = met ? `${f(value / limit, 2)}× the goal` : `${f((value / limit) * 100, 0)} % of the goal`;
+    }
     out.push({ goal, measured: `${f(value)} ${unit}${note}`, met, margin });
   };
   const cost = results.figures.cost;

@@ -16,7 +16,8 @@ export async function runProfiler(id, opts, ctx, { onStart, timeoutMs } = {}) {
   const { cmd, args } = profiler.command(full);
   const result = await runMeasured(cmd, args, { python: ctx.hostPython, onStart, timeoutMs });
   if (result.status !== 0) {
-    throw new Error(`${id} exited with ${result.status}: ${cmd} ${args.join(' ')}\n${result.stderr.slice(-800)}`);
+    const why = result.stderr.trim().split('\n').slice(-2).join(' / ');
+    throw new Error(`${id} exited with ${result.status} (${why}): ${cmd} ${args.join(' ')}`);
   }
   let ticks = NaN;
   try {
