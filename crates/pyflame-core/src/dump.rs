@@ -61,7 +61,6 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
             Err(_) => (tid, None, None),
         })
         .collect();
-    let mut lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
     let mut locals_reader = if options.locals {
         match LocalsReader::new(walker.target.layout, walker.target.code_type) {
             Some(reader) => Some(reader),
@@ -74,6 +73,8 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     } else {
         None
     };
+    // Seized only once everything that can refuse the dump has been checked.
+    let mut lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
     let mut sample = Sample::default();
     let mut locals: Vec<std::result::Result<Vec<Vec<LocalVariable>>, String>> = Vec::new();
     let mut last_error = None;
