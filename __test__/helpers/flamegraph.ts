@@ -34,7 +34,7 @@ function unescape(text: string): string {
 /** Frames of one of our SVGs, from their <title>, <rect> and <text>. */
 export function framesOf(svg: string): Frame[] {
   const frames: Frame[] = []
-  const pattern = /<g>\s*<title>([^<]*)<\/title>\s*<rect x="[^"]*" y="([\d.]+)" width="[^"]*" height="[^"]*" fill="([^"]*)" fg:x="(\d+)" fg:w="(\d+)"\/>\s*<text [^>]*>([^<]*)<\/text>/g
+  const pattern = /<g>\s*<title>([^<]*)<\/title>\s*<rect x="[^"]*" y="([\d.]+)" width="[^"]*" height="[^"]*" fill="([^"]*)" fg:x="(\d+)" fg:w="(\d+)"\/>(?:\s*<text [^>]*>([^<]*)<\/text>)?/g
   let rootY: number | undefined
   const frameHeight = Number(/fg:frameheight="([\d.]+)"/.exec(svg)?.[1] ?? 16)
   for (const match of svg.matchAll(pattern)) {
@@ -43,7 +43,7 @@ export function framesOf(svg: string): Frame[] {
     if (!info) throw new Error(`unexpected title ${title}`)
     const y = Number(match[2])
     rootY ??= y
-    frames.push({ name: info[1], count: info[2].replace(/,/g, ''), depth: Math.round(Math.abs(rootY - y) / frameHeight), x: Number(match[4]), w: Number(match[5]), fill: match[3], text: unescape(match[6]) })
+    frames.push({ name: info[1], count: info[2].replace(/,/g, ''), depth: Math.round(Math.abs(rootY - y) / frameHeight), x: Number(match[4]), w: Number(match[5]), fill: match[3], text: unescape(match[6] ?? '') })
   }
   return frames
 }

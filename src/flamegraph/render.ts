@@ -203,9 +203,11 @@ async function writeSvg(tree: StackTree, layout: Layout, options: ResolvedOption
     }
     const label = fitLabel(name, units * pxPerUnit, charWidth)
     const textY = y + (frameHeight + fontSize) / 2 - 2.5
+    // Frames too narrow for a label get no <text>: the script adds one if a zoom widens them.
+    const text = label === '' ? '' : `${nl}${indent}${indent}<text x="${pct(x)}%" y="${textY}">${escapeXml(label)}</text>`
     const chunk =
       `${indent}<g>${nl}${indent}${indent}<title>${info}</title>${nl}${indent}${indent}<rect x="${pct(x)}%" y="${y}" width="${pct(width)}%" height="${frameHeight - 1}" fill="${fill}" fg:x="${offsetText(samples, layout.offsets[i])}" fg:w="${samples.unitsText(node)}"/>` +
-      `${nl}${indent}${indent}<text x="${pct(x)}%" y="${textY}">${escapeXml(label)}</text>${nl}${indent}</g>\n`
+      `${text}${nl}${indent}</g>\n`
     const pending = out.write(chunk)
     if (pending) await pending
   }

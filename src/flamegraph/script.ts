@@ -9,7 +9,7 @@
 
 export const FLAMEGRAPH_SCRIPT = String.raw`"use strict";
 var svg, frameSvg, details, searchButton, unzoomButton, matchedText, caseButton;
-var nameType = "", frameHeight = 16, charWidth = 7, total = 1, inverted = false, searchColor = "rgb(230,0,230)";
+var nameType = "", frameHeight = 16, fontSize = 12, charWidth = 7, total = 1, inverted = false, searchColor = "rgb(230,0,230)";
 var groups = [], rects = [], texts = [], names = [], fills = [];
 var X, W, D, shownX, shownW, state, labels;
 var framesWidth = 1180, nominalWidth = 1180, zoomIndex = -1, searchTerm = null, ignoreCase = false;
@@ -24,7 +24,8 @@ function init(evt) {
   caseButton = document.getElementById("ignorecase");
   nameType = svg.getAttribute("fg:nametype") || "";
   frameHeight = Number(svg.getAttribute("fg:frameheight")) || 16;
-  charWidth = (Number(svg.getAttribute("fg:fontsize")) || 12) * (Number(svg.getAttribute("fg:fontwidth")) || 0.6);
+  fontSize = Number(svg.getAttribute("fg:fontsize")) || 12;
+  charWidth = fontSize * (Number(svg.getAttribute("fg:fontwidth")) || 0.6);
   inverted = svg.getAttribute("fg:inverted") === "true";
   total = Number(frameSvg.getAttribute("fg:total")) || 1;
   nominalWidth = framesWidth = Number(frameSvg.getAttribute("width")) || 1180;
@@ -73,7 +74,18 @@ function nameOf(i) {
 }
 
 function textOf(i) {
-  if (texts[i] === undefined) { texts[i] = rects[i].nextElementSibling; labels[i] = texts[i].textContent; }
+  if (texts[i] === undefined) {
+    var text = rects[i].nextElementSibling;
+    if (text) labels[i] = text.textContent;
+    else {
+      text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      text.setAttribute("x", percent(shownX[i]));
+      text.setAttribute("y", Number(rects[i].getAttribute("y")) + (frameHeight + fontSize) / 2 - 2.5);
+      groups[i].appendChild(text);
+      labels[i] = "";
+    }
+    texts[i] = text;
+  }
   return texts[i];
 }
 
@@ -144,7 +156,7 @@ function layout(z) {
     if (s !== 2 && (x !== shownX[i] || w !== shownW[i])) {
       shownX[i] = x; shownW[i] = w;
       rects[i].setAttribute("x", percent(x)); rects[i].setAttribute("width", percent(w));
-      textOf(i).setAttribute("x", percent(x));
+      if (texts[i] !== undefined || rects[i].nextElementSibling) textOf(i).setAttribute("x", percent(x));
     }
   }
   updateLabels();
