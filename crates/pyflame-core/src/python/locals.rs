@@ -364,6 +364,63 @@ fn read_c_string(mem: &dyn RemoteMemory, addr: u64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::memory::ImageMemory;
+    use crate::python::version::PythonVersion;
+
+    /// A tiny deterministic generator (xorshift) so the soup is the same on every run.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn pointer_soup_never_panics_on_any_layout() {
+        // Memory where every word is either garbage or a pointer back into the image: every
+        // read succeeds, so the reader must stop on its own checks, never panic or loop.
+        const BASE: u64 = 0x10000;
+        const LEN: u64 = 0x4000;
+        let mut decoded = 0;
+        for table in GENERATED_LOCALS_OFFSETS {
+            let layout = Layout::for_version(PythonVersion::new(table.major, table.minor, table.patch_min), table.free_threaded).unwrap();
+            for seed in 1..40u64 {
+                let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let mut image = vec![0u8; LEN as usize];
+                for word in image.chunks_exact_mut(8) {
+                    let value = match next(&mut state) % 4 {
+                        // Pointers mostly into the first words, so type checks sometimes pass.
+                        0 => BASE + (next(&mut state) % 64) * 8,
+                        1 => next(&mut state) % 300,
+                        2 => 0,
+                        _ => next(&mut state),
+                    };
+                    word.copy_from_slice(&value.to_le_bytes());
+                }
+                let mut mem = ImageMemory::new();
+                mem.write(BASE, &image);
+                let mut reader = LocalsReader::new(layout, Some(BASE + 8 * (seed % 64))).unwrap();
+                let tstate = BASE + (next(&mut state) % (LEN / 8)) * 8;
+                // Every stage on its own too, from arbitrary addresses of the image.
+                for _ in 0..64 {
+                    let (frame, code) = (BASE + (next(&mut state) % 64) * 8, BASE + (next(&mut state) % 64) * 8);
+                    if let Ok(locals) = reader.frame_locals(&mem, frame, code) {
+                        decoded += locals.len();
+                        assert!(locals.iter().all(|l| l.repr.chars().count() <= MAX_REPR_CHARS));
+                    }
+                    let repr = reader.repr(&mem, BASE + (next(&mut state) % (LEN / 8)) * 8);
+                    assert!(!repr.is_empty());
+                }
+                if let Ok(frames) = reader.thread_locals(&mem, tstate) {
+                    for local in frames.iter().flatten() {
+                        assert!(local.repr.chars().count() <= MAX_REPR_CHARS);
+                        decoded += 1;
+                    }
+                }
+            }
+        }
+        assert!(decoded > 0, "the soup never reached the value decoding");
+    }
 
     #[test]
     fn ints_of_several_digits_print_in_decimal() {
