@@ -35,7 +35,8 @@ export class StackTree implements FoldedSink {
   size = 1
   readonly samples = new CountColumn()
   readonly before: CountColumn | undefined
-  private table = new Int32Array(2048)
+  /** Child index: pairs (node + 1, key = hash(parent, name hash)), linear probing. */
+  private table = new Int32Array(4096)
   private path = new Int32Array(256)
   private frameStarts: number[] = []
   private previousNodes: number[] = []
@@ -131,6 +132,7 @@ export class StackTree implements FoldedSink {
     // its nodes while the text matches, a plain string compare with no hashing.
     const previous = this.previousNodes
     let reusing = !skippingRoots && !this.options.flamechart
+    let fresh = false
     for (let i = 0; i < starts.length; i++) {
       const frameStart = starts[i]
       const frameEnd = ends[i]
@@ -154,7 +156,9 @@ export class StackTree implements FoldedSink {
       } else if (this.options.flamechart) {
         node = this.child(node, this.internRange(text, frameStart, frameEnd))
       } else {
-        node = this.childAt(node, text, frameStart, frameEnd)
+        const before = this.size
+        node = this.childAt(node, text, frameStart, frameEnd, fresh)
+        fresh = this.size !== before
       }
       this.path[length++] = node
     }
@@ -173,29 +177,29 @@ export class StackTree implements FoldedSink {
     return this.addStack(stack, 0, stack.length, count, before)
   }
 
-  /** The child of `parent` named text[start, end), found by hashing the text in place. */
-  private childAt(parent: number, text: string, start: number, end: number): number {
+  /**
+   * The child of `parent` named text[start, end), found by hashing the text in place. `fresh`:
+   * the parent was created on this line, so the child cannot exist yet (no search).
+   */
+  private childAt(parent: number, text: string, start: number, end: number, fresh: boolean): number {
     const h = rangeHash(text, start, end)
-    const length = end - start
-    const mask = this.table.length - 1
-    let slot = hash(parent, h) & mask
+    const key = hash(parent, h)
+    const table = this.table
+    const mask = (table.length >> 1) - 1
+    let slot = key & mask
     for (;;) {
-      const entry = this.table[slot]
+      const entry = table[slot << 1]
       if (entry === 0) break
-      const node = entry - 1
-      if (this.parent[node] === parent) {
-        const nameId = this.name[node]
-        if (this.nameHashes[nameId] === h) {
-          const name = this.names[nameId]
-          if (name.length === length && text.startsWith(name, start)) return node
+      if (!fresh && table[(slot << 1) + 1] === key) {
+        const node = entry - 1
+        if (this.parent[node] === parent) {
+          const name = this.names[this.name[node]]
+          if (name.length === end - start && text.startsWith(name, start)) return node
         }
       }
       slot = (slot + 1) & mask
     }
-    const node = this.create(parent, this.internRange(text, start, end, h))
-    this.table[slot] = node + 1
-    if (this.size * 2 > this.table.length) this.rehash()
-    return node
+    return this.insert(slot, key, parent, this.internRange(text, start, end, h))
   }
 
   /** The child of `parent` named `nameId`, created when missing. */
@@ -205,18 +209,25 @@ export class StackTree implements FoldedSink {
       if (last !== 0 && this.name[last] === nameId) return last
       return this.create(parent, nameId)
     }
-    const mask = this.table.length - 1
-    let slot = hash(parent, this.nameHashes[nameId]) & mask
+    const key = hash(parent, this.nameHashes[nameId])
+    const table = this.table
+    const mask = (table.length >> 1) - 1
+    let slot = key & mask
     for (;;) {
-      const entry = this.table[slot]
+      const entry = table[slot << 1]
       if (entry === 0) break
       const node = entry - 1
-      if (this.parent[node] === parent && this.name[node] === nameId) return node
+      if (table[(slot << 1) + 1] === key && this.parent[node] === parent && this.name[node] === nameId) return node
       slot = (slot + 1) & mask
     }
+    return this.insert(slot, key, parent, nameId)
+  }
+
+  private insert(slot: number, key: number, parent: number, nameId: number): number {
     const node = this.create(parent, nameId)
-    this.table[slot] = node + 1
-    if (this.size * 2 > this.table.length) this.rehash()
+    this.table[slot << 1] = node + 1
+    this.table[(slot << 1) + 1] = key
+    if (this.size * 4 > this.table.length) this.rehash()
     return node
   }
 
@@ -243,13 +254,19 @@ export class StackTree implements FoldedSink {
     this.nextSibling = resize(this.nextSibling)
   }
 
+  /** Doubles the child table; entries carry their key, so no node is read. */
   private rehash(): void {
-    const table = new Int32Array(this.table.length * 2)
-    const mask = table.length - 1
-    for (let node = 1; node < this.size; node++) {
-      let slot = hash(this.parent[node], this.nameHashes[this.name[node]]) & mask
-      while (table[slot] !== 0) slot = (slot + 1) & mask
-      table[slot] = node + 1
+    const old = this.table
+    const table = new Int32Array(old.length * 2)
+    const mask = (table.length >> 1) - 1
+    for (let i = 0; i < old.length; i += 2) {
+      const entry = old[i]
+      if (entry === 0) continue
+      const key = old[i + 1]
+      let slot = key & mask
+      while (table[slot << 1] !== 0) slot = (slot + 1) & mask
+      table[slot << 1] = entry
+      table[(slot << 1) + 1] = key
     }
     this.table = table
   }
@@ -284,5 +301,6 @@ function hash(parent: number, nameHash: number): number {
   h ^= h >>> 15
   h = Math.imul(h, 0x2c1b3c6d)
   h ^= h >>> 12
-  return h >>> 0
+  // A non-negative 31-bit key (it is stored in an Int32Array and compared as is).
+  return h & 0x7fffffff
 }
