@@ -2,8 +2,8 @@
 
 export { sample, startRecording } from './sample'
 export type { SampleOptions, RecordingHandle, RecordingProgress } from './sample'
-export { dump } from './dump'
-export type { DumpResult, DumpThread, DumpFrame, DumpOptions } from './dump'
+export { dump, dumpProcessTree } from './dump'
+export type { DumpResult, DumpThread, DumpFrame, DumpLocal, DumpOptions } from './dump'
 export { Profile } from './profile'
 export { PyflameError } from './errors'
 export type { ErrorCode } from './errors'

@@ -102,7 +102,7 @@ mod tests {
         let tids = list_tasks(me).unwrap();
         assert!(tids.contains(&me));
         let mut stat = TaskStat::open(me, me).unwrap();
-        assert_eq!(stat.state(), Some(b'R'));
+        assert!(stat.state().is_some_and(|s| s.is_ascii_alphabetic()));
         assert!(namespace_tids(me, me).unwrap().contains(&me));
     }
 }
