@@ -17,13 +17,14 @@
 //!
 //! Only SEIZE, INTERRUPT, CONT and DETACH are used: no register or memory writes.
 
-use super::tasks::list_tasks;
+use super::tasks::{list_tasks, parse_stat_state};
 use crate::error::{from_errno, Result};
 use nix::errno::Errno;
 use nix::sys::ptrace;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use std::time::{Duration, Instant};
 
 /// Stops to wait through, per thread and sample, before giving up on that thread: each
 /// is a signal passed on to the target, so the bound only matters under a signal storm.
@@ -74,7 +75,7 @@ impl ProcessLock {
         let mut waited = Vec::with_capacity(stopped.len());
         for tid in stopped {
             // A thread in a job-control stop is stopped anyway, and not ours to continue.
-            if wait_for_stop(tid) == Stop::Interrupted {
+            if wait_for_stop(self.pid, tid) == Stop::Interrupted {
                 waited.push(tid);
             }
         }
@@ -93,13 +94,36 @@ enum Stop {
     Gone,
 }
 
+/// How long one thread may take to reach its interrupt stop before it is skipped for this
+/// sample (a thread in uninterruptible sleep stops only when it wakes up).
+const STOP_DEADLINE: Duration = Duration::from_millis(100);
+
 /// Waits until `tid` reports the stop our interrupt asked for. Signal-delivery stops met on
 /// the way are passed on to the thread (continued with their signal) and waited past.
-fn wait_for_stop(tid: i32) -> Stop {
-    let pid = Pid::from_raw(tid);
+/// Never blocks for long: a zombie thread (a dying process, or a group leader whose exit
+/// the kernel reports only after its other threads') would make a blocking wait hang.
+fn wait_for_stop(pid: i32, tid: i32) -> Stop {
+    let thread = Pid::from_raw(tid);
     let mut signal_stops = 0;
+    let started = Instant::now();
+    let mut polls: u32 = 0;
     loop {
-        match waitpid(pid, Some(WaitPidFlag::__WALL)) {
+        match waitpid(thread, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {
+                polls += 1;
+                // A zombie never reports a stop: check once the stop is not immediate.
+                if polls == 64 && is_zombie(pid, tid) {
+                    return Stop::Gone;
+                }
+                if started.elapsed() > STOP_DEADLINE {
+                    return Stop::Gone;
+                }
+                if polls < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::sleep(Duration::from_micros(20));
+                }
+            }
             // PTRACE_EVENT_STOP: SIGTRAP for an interrupt, a stop signal for a group stop.
             Ok(WaitStatus::PtraceEvent(_, signal, event)) if event == libc::PTRACE_EVENT_STOP => {
                 return if is_job_control(signal) { Stop::JobControl } else { Stop::Interrupted };
@@ -108,11 +132,8 @@ fn wait_for_stop(tid: i32) -> Stop {
             // A signal for the target arrived: deliver it, then wait for our interrupt stop.
             Ok(WaitStatus::Stopped(_, signal)) => {
                 signal_stops += 1;
-                if ptrace::cont(pid, Some(signal)).is_err() {
-                    return Stop::Gone;
-                }
-                if signal_stops >= MAX_SIGNAL_STOPS {
-                    // The thread keeps receiving signals: leave it running and skip it this time.
+                if ptrace::cont(thread, Some(signal)).is_err() || signal_stops >= MAX_SIGNAL_STOPS {
+                    // Gone, or receiving signals non-stop: leave it running this time.
                     return Stop::Gone;
                 }
             }
@@ -121,6 +142,13 @@ fn wait_for_stop(tid: i32) -> Stop {
             Err(Errno::EINTR) => continue,
             Err(_) => return Stop::Gone,
         }
+    }
+}
+
+fn is_zombie(pid: i32, tid: i32) -> bool {
+    match std::fs::read(format!("/proc/{pid}/task/{tid}/stat")) {
+        Ok(stat) => matches!(parse_stat_state(&stat), Some(b'Z') | Some(b'X')),
+        Err(_) => true,
     }
 }
 
@@ -146,13 +174,18 @@ impl Drop for PausedThreads<'_> {
 
 impl Drop for ProcessLock {
     fn drop(&mut self) {
-        for &tid in &self.seized {
+        // The leader last: the kernel reports a leader's exit only after its other threads'.
+        let leader = self.pid;
+        let order = self.seized.iter().filter(|&&t| t != leader).chain(self.seized.iter().filter(|&&t| t == leader));
+        for &tid in order {
             // Detach works only on a stopped tracee, and detaching from a signal-delivery
             // stop would drop the signal: interrupt, wait (passing signals on), then detach.
             // A thread in a job-control stop stays stopped after the detach, as without us.
-            let pid = Pid::from_raw(tid);
-            if ptrace::interrupt(pid).is_ok() && wait_for_stop(tid) != Stop::Gone {
-                let _ = ptrace::detach(pid, None);
+            // A thread we cannot stop in time stays traced until this process exits, when
+            // the kernel detaches it.
+            let thread = Pid::from_raw(tid);
+            if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid) != Stop::Gone {
+                let _ = ptrace::detach(thread, None);
             }
         }
     }
@@ -161,19 +194,29 @@ impl Drop for ProcessLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::{Command, Stdio};
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Child, Command, Stdio};
 
     fn state_of(pid: i32) -> u8 {
         let stat = std::fs::read(format!("/proc/{pid}/stat")).unwrap();
-        super::super::tasks::parse_stat_state(&stat).unwrap()
+        parse_stat_state(&stat).unwrap()
+    }
+
+    /// Runs `command` as a grandchild (under `sh`), so that, as in real use, the tracer is
+    /// not the target's parent: `sh` reaps it and exits with its status.
+    fn grandchild(command: &str) -> (Child, i32) {
+        let mut sh = Command::new("sh").args(["-c", &format!("{command} & echo $!; wait $!")]).stdout(Stdio::piped()).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(sh.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        (sh, line.trim().parse().unwrap())
     }
 
     #[test]
     fn a_signal_sent_during_a_pause_reaches_the_target() {
         // `sleep` dies of SIGTERM; while we pause and resume it, a SIGTERM must not be lost.
-        let mut child = Command::new("sleep").arg("30").stdout(Stdio::null()).spawn().unwrap();
-        let pid = child.id() as i32;
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        let (mut sh, pid) = grandchild("sleep 30");
         let mut lock = ProcessLock::seize(pid).unwrap();
         {
             let _paused = lock.pause().unwrap();
@@ -182,24 +225,46 @@ mod tests {
         }
         // The signal is met at the detach and passed on (not dropped by the detach).
         drop(lock);
-        let status = child.wait().unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(libc::SIGTERM), "the target died of the SIGTERM sent while it was traced");
+        let status = sh.wait().unwrap();
+        assert_eq!(status.code(), Some(128 + libc::SIGTERM), "the target died of the SIGTERM sent while it was traced");
+    }
+
+    #[test]
+    fn a_target_that_dies_while_seized_is_released_without_hanging() {
+        // The process dies while seized; its zombie threads must not make pausing or
+        // releasing hang (a blocking wait on a zombie group leader never returns).
+        let threads = "import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(30)";
+        let python = ["/usr/bin/python3", "python3"].into_iter().find(|p| Command::new(p).arg("-c").arg("0").status().is_ok_and(|s| s.success()));
+        let command = match python {
+            Some(p) => format!("{p} -c '{threads}'"),
+            None => "sleep 30".to_string(),
+        };
+        let (mut sh, pid) = grandchild(&command);
+        let mut lock = ProcessLock::seize(pid).unwrap();
+        drop(lock.pause().unwrap());
+        nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        for _ in 0..10 {
+            if let Ok(_paused) = lock.pause() {}
+        }
+        drop(lock);
+        assert!(started.elapsed() < Duration::from_secs(5), "pausing and releasing a dead target took {:?}", started.elapsed());
+        let status = sh.wait().unwrap();
+        assert!(status.code() == Some(128 + libc::SIGKILL) || status.signal().is_some(), "{status:?}");
     }
 
     #[test]
     fn pausing_and_detaching_leaves_the_target_running() {
-        let mut child = Command::new("sleep").arg("30").stdout(Stdio::null()).spawn().unwrap();
-        let pid = child.id() as i32;
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        let (mut sh, pid) = grandchild("sleep 30");
         let mut lock = ProcessLock::seize(pid).unwrap();
         for _ in 0..100 {
             let _paused = lock.pause().unwrap();
         }
         drop(lock);
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
         assert_eq!(state_of(pid), b'S', "sleeping again, not stopped");
-        child.kill().unwrap();
-        child.wait().unwrap();
+        nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+        sh.wait().unwrap();
     }
 }
