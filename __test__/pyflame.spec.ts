@@ -106,6 +106,18 @@ for (const python of pythons) {
   })
 }
 
+for (const python of pythons.filter((p) => majorMinor(p.version)[0] === 3 && majorMinor(p.version)[1] >= 13)) {
+  test(`[${python.label}] every frame keeps a line number, 0 for the __init__ shim frame that has none`, async (t) => {
+    await withProgram(python.path, 'pyflame_init_shim.py', async (target) => {
+      const run = await pyflame(['-x', '-p', String(target.pid), '-s', '0.5'])
+      t.is(run.code, 0, run.stderr)
+      const stacks = parseFolded(run.stdout)
+      for (const stack of stacks.keys()) for (const frame of stack.split(';')) t.regex(frame, FRAME)
+      t.true([...stacks.keys()].some((stack) => /;__init__:__init__:0;[^;]*:Widget\.__init__:\d+$/.test(stack)), run.stdout)
+    })
+  })
+}
+
 test('a PID given without -p still works, with a WARNING line first on stderr', async (t) => {
   await withProgram(python3.path, 'busy.py', async (target) => {
     const run = await pyflame(['-s', '0', String(target.pid)])

@@ -3,11 +3,11 @@
 // `(idle)` when no thread held the GIL. Samples stay in time order; nothing is merged.
 
 import type { RawProfile, TimelineSample } from '../types'
-import { frameLabel } from '../writers/folded'
 import type { ViewOptions } from '../writers/view-options'
+import { pyflameFrameLabel } from './folded-text'
 
 export function* flamechartLines(profile: RawProfile, view: ViewOptions): Generator<string> {
-  const labels = profile.frames.map((frame) => frameLabel(frame, view))
+  const labels = profile.frames.map((frame) => pyflameFrameLabel(frame, view.lineNumbers !== false))
   const startUs = profile.startTimeMs * 1000
   const stackText = (sample: TimelineSample) => {
     const frames = profile.stacks[sample.stack]

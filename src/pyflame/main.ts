@@ -3,7 +3,6 @@
 
 import { dump } from '../dump'
 import { recordThenWrite } from '../record-flow'
-import { foldedLines } from '../writers/folded'
 import type { ViewOptions } from '../writers/view-options'
 import { supportedAbis } from './abi'
 import { parseCommandLine, type Invocation, type Sampling } from './command-line'
@@ -11,6 +10,7 @@ import { openDestination } from './destination'
 import { dumpText } from './dump-text'
 import { LegacyFailure } from './failure'
 import { flamechartLines } from './flamechart'
+import { pyflameFoldedLines } from './folded-text'
 import { legacyFailure } from './legacy-errors'
 import { buildString, HELP, versionLine } from './usage'
 
@@ -92,7 +92,7 @@ async function record(sampling: Sampling, streams: Streams): Promise<void> {
     {
       open: () => openDestination(sampling.output, streams.stdout),
       write: async (profile, destination) => {
-        const lines = sampling.flamechart ? flamechartLines(profile.raw, view) : foldedLines(profile.raw, { ...view, processLabels: false })
+        const lines = sampling.flamechart ? flamechartLines(profile.raw, view) : pyflameFoldedLines(profile.raw, view)
         let text = ''
         for (const line of lines) text += `${line}\n`
         destination.write(text)
