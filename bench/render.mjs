@@ -5,6 +5,7 @@
 //   git clone https://github.com/brendangregg/FlameGraph bench/peers/FlameGraph   # or FLAMEGRAPH_PL=
 //   cargo install inferno                  # optional: inferno-flamegraph on PATH (or INFERNO_FLAMEGRAPH=)
 //   node bench/render.mjs --lines 10000,100000 [--seed 42] [--write bench/RENDER_RESULTS.md]
+//     [--perl-max-lines 100000]   # flamegraph.pl is skipped above this (1M lines: ~7 min, 11 GiB)
 //
 // Every tool runs in its own process under /usr/bin/time: wall time, CPU time (user + sys: the
 // fairer figure on a shared machine), peak RSS, SVG size and frames drawn. Default options
@@ -61,7 +62,7 @@ function which(command) {
 
 /** Runs argv under /usr/bin/time, stdout to `output`. */
 function measure(argv, output) {
-  const timeFile = path.join(RESULTS, 'time.txt')
+  const timeFile = path.join(RESULTS, 'render-time.txt')
   const shell = `/usr/bin/time -o ${JSON.stringify(timeFile)} -f '%e %U %S %M' "$@" > ${JSON.stringify(output)}`
   const run = spawnSync('sh', ['-c', shell, 'sh', ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 })
   if (run.status !== 0) throw new Error(`${argv.join(' ')} failed: ${run.stderr.slice(-2000)}`)
@@ -73,6 +74,7 @@ function measure(argv, output) {
 
 const lineCounts = argument('lines', '10000,100000').split(',').map(Number)
 const seed = Number(argument('seed', '42'))
+const perlMaxLines = Number(argument('perl-max-lines', '100000'))
 const dist = path.resolve(process.env.PYFLAME_DIST ?? path.join(ROOT, 'dist'))
 const flamegraphPl = process.env.FLAMEGRAPH_PL ?? path.join(HERE, 'peers', 'FlameGraph', 'flamegraph.pl')
 const inferno = process.env.INFERNO_FLAMEGRAPH ?? which('inferno-flamegraph')
@@ -92,7 +94,7 @@ for (const lines of lineCounts) {
     rows.push({ lines, inputMB, tool: 'inferno-flamegraph', ...run })
     console.error(`${lines} lines: inferno ${run.wall}s wall, ${run.cpu.toFixed(2)}s CPU`)
   }
-  if (existsSync(flamegraphPl)) {
+  if (existsSync(flamegraphPl) && lines <= perlMaxLines) {
     const run = measure(['perl', flamegraphPl, input], path.join(RESULTS, `render-${lines}.flamegraph-pl.svg`))
     rows.push({ lines, inputMB, tool: 'flamegraph.pl', ...run })
     console.error(`${lines} lines: flamegraph.pl ${run.wall}s wall, ${run.cpu.toFixed(2)}s CPU`)

@@ -75,8 +75,11 @@ export class StackTree implements FoldedSink {
     }
     const id = this.names.length
     // A copy, so the name does not keep the whole input chunk alive (V8 sliced strings do).
+    // The JSON round trip keeps every code unit (lone surrogates too) and gives an ASCII name
+    // V8's one-byte representation, like the input text: startsWith between a one-byte and
+    // a two-byte string takes a slow path.
     const slice = text.slice(start, end)
-    this.names.push(start === 0 && end === text.length ? text : Buffer.from(slice, 'utf16le').toString('utf16le'))
+    this.names.push(start === 0 && end === text.length ? text : (JSON.parse(JSON.stringify(slice)) as string))
     this.nameHashes.push(h)
     this.nameTable[slot] = id + 1
     if (this.names.length * 2 > this.nameTable.length) {
