@@ -30,7 +30,7 @@ const pyenv = path.join(os.homedir(), '.pyenv', 'versions');
 
 const config = {
   reps: Number(option('reps') ?? (quick ? 1 : 3)),
-  durations: quick ? [1, 2] : [1, 4],
+  durations: quick ? [1, 2] : [1, 3],
   rateDurations: [1, 3],
   costHz: 1000,
   costTargets: [
@@ -43,7 +43,7 @@ const config = {
   ].filter((t) => !quick || t.depth === 50),
   maxHz: 100_000,
   // py-spy takes duration × rate samples however long that takes: ask it a rate it can nearly reach
-  maxHzPerProfiler: { 'py-spy': 5000 },
+  maxHzPerProfiler: { 'py-spy': 2500 },
   rateTarget: { python: '3.12', depth: 50 },
   slowdownHz: [100, 1000],
   workloadIterations: quick ? 20000 : 80000,
@@ -61,7 +61,7 @@ const modes = {
   rate: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, { id: 'py-spy', blocking: false }, { id: 'austin', blocking: false }],
   slowdown: [...both('pyflame-ts'), ...both('py-spy'), { id: 'austin', blocking: false }],
   accuracy: [{ id: 'pyflame-ts', blocking: false }, { id: 'pyflame-ts', blocking: true }, ...both('py-spy'), { id: 'austin', blocking: false }],
-  longRun: [{ id: 'pyflame-ts', blocking: false }, { id: 'py-spy', blocking: false }, { id: 'austin', blocking: false }],
+  longRun: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, { id: 'py-spy', blocking: false }, { id: 'austin', blocking: false }],
 };
 
 const figures = [
