@@ -73,7 +73,8 @@ export async function diffFolded(before: DiffInput, after: DiffInput, options: D
     if (isRunLabel(label)) continue
     const b = beforeColumn[id]
     const a = afterColumn[id]
-    if (b === 0 && a === 0) continue
+    // Unchanged frames (a root present in every sample, say) are not news.
+    if (Math.abs(a - b) < 1e-9) continue
     changes.push({ label: displayLabel(label), before: b, after: a, change: a - b })
   }
   changes.sort((x, y) => Math.abs(y.change) - Math.abs(x.change) || (x.label < y.label ? -1 : 1))
