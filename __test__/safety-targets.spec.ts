@@ -1,0 +1,169 @@
+// Targets that change under sampling: threads that start and end all the time, a forking
+// target, an exec'ing target, a target that exits mid-recording, 500 threads; and a stack
+// that unwinds and rewinds constantly, read without pausing, must never yield an invented
+// frame (torn reads become counted errors).
+
+import test from 'ava'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { sample } from '../src/index'
+import { parseFolded, pyflameTs } from './helpers/cli'
+import { spawnPython } from './helpers/pythons'
+import { PROGRAMS, harmedTasks, isCompleteFolded, newestPython3, sleep } from './safety-support'
+
+const python = newestPython3()
+
+function total(stacks: Map<string, number>): number {
+  return [...stacks.values()].reduce((a, b) => a + b, 0)
+}
+
+async function unharmedAfter(pid: number): Promise<ReturnType<typeof harmedTasks>> {
+  let harmed = harmedTasks(pid)
+  for (let i = 0; i < 40 && harmed.length > 0; i++) {
+    await sleep(25)
+    harmed = harmedTasks(pid)
+  }
+  return harmed
+}
+
+for (const mode of ['nonblocking', 'blocking'] as const) {
+  const flags = mode === 'blocking' ? ['--blocking'] : []
+
+  test.serial(`[${mode}] threads that start and end constantly: sampling continues, no zombie or stopped thread`, async (t) => {
+    if (!python) return t.pass('no Python 3 interpreter here')
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_thread_churn.py'))
+    try {
+      const run = await pyflameTs(['record', '-p', String(target.pid), ...flags, '--threads', '-r', '0.002', '-s', '2'], { killAfterMs: 60_000 })
+      t.is(run.code, 0, run.stderr)
+      const stacks = parseFolded(run.stdout)
+      t.true(total(stacks) > 0, 'samples were taken')
+      t.true([...stacks.keys()].some((s) => s.includes(':short_life:')), 'short-lived threads were sampled')
+      t.deepEqual(await unharmedAfter(target.pid), [])
+      t.is(target.child.exitCode, null, 'the target is still running')
+    } finally {
+      await target.kill()
+    }
+  })
+
+  test.serial(`[${mode}] a target that forks all the time: recording completes, parent and children unharmed`, async (t) => {
+    if (!python) return t.pass('no Python 3 interpreter here')
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_forker.py'))
+    try {
+      const run = await pyflameTs(['record', '-p', String(target.pid), ...flags, '-r', '0.002', '-s', '2'], { killAfterMs: 60_000 })
+      t.is(run.code, 0, run.stderr)
+      const stacks = parseFolded(run.stdout)
+      t.true(total(stacks) > 0)
+      t.true([...stacks.keys()].some((s) => s.includes(':parent_work:') || s.includes(':main:')))
+      t.deepEqual(await unharmedAfter(target.pid), [])
+      t.is(target.child.exitCode, null, 'the forker is still running')
+    } finally {
+      await target.kill()
+    }
+  })
+
+  test.serial(`[${mode}] a target that execs mid-recording: one clean ending, the new program runs`, async (t) => {
+    if (!python) return t.pass('no Python 3 interpreter here')
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_execer.py'), ['1.5'])
+    try {
+      const run = await pyflameTs(['record', '-p', String(target.pid), ...flags, '-r', '0.002', '-s', '4'], { killAfterMs: 60_000 })
+      t.log(`exit ${run.code}; stderr: ${run.stderr.trim() || '(none)'}`)
+      if (run.code === 0) {
+        t.true(isCompleteFolded(run.stdout) || run.stdout === '', 'the profile is complete folded text')
+      } else {
+        t.is(run.code, 1)
+        t.is(run.stderr.trim().split('\n').length, 1, 'one line explains the ending')
+      }
+      await sleep(200)
+      t.deepEqual(await unharmedAfter(target.pid), [])
+      t.is(target.child.exitCode, null, 'the exec\'d program is still running')
+      t.regex(fs.readFileSync(`/proc/${target.pid}/cmdline`, 'latin1'), /after_exec/, 'it is the new program')
+    } finally {
+      await target.kill()
+    }
+  })
+
+  test.serial(`[${mode}] a target that exits mid-recording: the profile is written (end reason target-exited)`, async (t) => {
+    if (!python) return t.pass('no Python 3 interpreter here')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-safety-'))
+    try {
+      // The API tells the end reason. (Non-blocking only: here the test process is the
+      // target's parent, and a parent that also traces its child has libuv's SIGCHLD
+      // handler reaping the ptrace stops; see docs/safety.md. The CLI below is not the parent.)
+      if (mode === 'nonblocking') {
+        const first = await spawnPython(python.path, path.join(PROGRAMS, 'safety_exits.py'), ['1.5'])
+        const profile = await sample({ pid: first.pid, seconds: 30, rate: 0.002 })
+        t.is(profile.endReason, 'target-exited')
+        t.true(profile.samples > 0)
+      }
+      // The CLI writes the file.
+      const second = await spawnPython(python.path, path.join(PROGRAMS, 'safety_exits.py'), ['1.5'])
+      const out = path.join(dir, 'exits.txt')
+      const run = await pyflameTs(['record', '-p', String(second.pid), ...flags, '-r', '0.002', '-s', '30', '-o', out], { killAfterMs: 60_000 })
+      t.is(run.code, 0, run.stderr)
+      const text = fs.readFileSync(out, 'utf8')
+      t.true(isCompleteFolded(text))
+      t.true([...parseFolded(text).keys()].some((s) => s.includes(':work_then_leave:')))
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test.serial(`[${mode}] 500 threads: samples are taken of every kind of thread`, async (t) => {
+    if (!python) return t.pass('no Python 3 interpreter here')
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_many_threads.py'), ['500'], { readyTimeoutMs: 60_000 })
+    try {
+      const threads = fs.readdirSync(`/proc/${target.pid}/task`).length
+      t.true(threads >= 501, `${threads} threads`)
+      const run = await pyflameTs(['record', '-p', String(target.pid), ...flags, '--threads', '-r', '0.05', '-s', '1'], { killAfterMs: 90_000 })
+      t.is(run.code, 0, run.stderr)
+      const stacks = parseFolded(run.stdout)
+      const napper = [...stacks].filter(([s]) => s.includes(':napper:')).reduce((a, [, n]) => a + n, 0)
+      const burner = [...stacks].filter(([s]) => s.includes(':burner:')).reduce((a, [, n]) => a + n, 0)
+      t.log(`samples of napper threads: ${napper}, of burner threads: ${burner}`)
+      // Each tick samples every thread: hundreds of napper stacks per tick.
+      t.true(napper >= 495, `napper samples ${napper}`)
+      t.true(burner > 0, `burner samples ${burner}`)
+      t.deepEqual(await unharmedAfter(target.pid), [])
+    } finally {
+      await target.kill()
+    }
+  })
+}
+
+test.serial('non-blocking reads of a stack that changes all the time never invent frames', async (t) => {
+  if (!python) return t.pass('no Python 3 interpreter here')
+  const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_recursion.py'))
+  try {
+    const profile = await sample({ pid: target.pid, seconds: 3, rate: 0.0005 })
+    const stacks = parseFolded(profile.toFolded({ excludeIdle: true }))
+    const program = 'safety_recursion.py'
+    let checked = 0
+    const bad: string[] = []
+    for (const [stack, count] of stacks) {
+      const frames = stack.split(';').map((f) => {
+        const parts = f.split(':')
+        return { file: parts.slice(0, -2).join(':'), fn: parts[parts.length - 2] }
+      })
+      // The program's real call structure: <module> → main → (rec → ... → rec → leaf | random's internals).
+      const ours = (i: number) => frames[i].file.endsWith(program)
+      let ok = frames.length >= 2 && ours(0) && frames[0].fn === '<module>' && ours(1) && frames[1].fn === 'main'
+      for (let i = 2; ok && i < frames.length; i++) {
+        const caller = frames[i - 1]
+        const frame = frames[i]
+        if (!ours(i)) ok = caller.fn === 'main' || !caller.file.endsWith(program) // random.randint and what it calls
+        else if (frame.fn === 'rec') ok = ours(i - 1) && (caller.fn === 'rec' || caller.fn === 'main')
+        else if (frame.fn === 'leaf') ok = ours(i - 1) && caller.fn === 'rec'
+        else ok = false
+      }
+      checked += count
+      if (!ok) bad.push(`${count} × ${stack}`)
+    }
+    const errorRate = profile.errors / (profile.samples + profile.errors)
+    t.log(`${profile.samples} samples, ${checked} stacks checked, ${bad.length} invented, ${profile.errors} errors counted (${(100 * errorRate).toFixed(2)}% of reads)`)
+    t.true(checked > 500, `only ${checked} samples`)
+    t.deepEqual(bad, [], 'every recorded stack is a real call path of the program')
+  } finally {
+    await target.kill()
+  }
+})
