@@ -6,6 +6,7 @@
 // __test__/.tmp/support-matrix.json, which `node tools/support-matrix.mjs --write` renders.
 
 import test from 'ava'
+import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { dump } from '../src/index'
@@ -64,6 +65,19 @@ function checkDump(t: import('ava').ExecutionContext, result: DumpResult, label:
   return { spinHoldsGil: spinThread.holdsGil, napHoldsGil: napThread.holdsGil }
 }
 
+/** The same build label the Rust tests write (`pyenv shared (libpython)`, `Debian static stripped`). */
+function buildLabel(py: PythonInstall): string {
+  const origin = py.kind.startsWith('pyenv') ? 'pyenv' : py.kind.startsWith('debian') ? 'Debian' : 'system'
+  const linkage = py.kind.endsWith('shared') ? 'shared (libpython)' : 'static'
+  let stripped = false
+  try {
+    stripped = execFileSync('file', ['-L', py.path], { encoding: 'utf8' }).includes(', stripped')
+  } catch {
+    stripped = false
+  }
+  return `${origin} ${linkage}${stripped ? ' stripped' : ''}`
+}
+
 function writeRow(row: Record<string, unknown>): void {
   fs.mkdirSync(ROWS_DIR, { recursive: true })
   const file = String(row.id).replace(/[^A-Za-z0-9.-]/g, '_')
@@ -108,7 +122,7 @@ for (const py of pythons) {
         writeRow({
           id: `${py.label}-api-${variant.name}`,
           version: py.version,
-          build: py.kind,
+          build: buildLabel(py),
           shape: variant.shape,
           verified: 'live',
           discovery: variant.name === 'symbols' ? 'symbols' : '.PyRuntime section or scan of .bss/.data',

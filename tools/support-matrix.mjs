@@ -47,7 +47,9 @@ export function collectRows(dir = ROWS_DIR) {
 
 const SHAPE_COLUMNS = [
   ['plain', (r) => r.shape === 'plain process'],
-  ['stripped path (force_scan)', (r) => r.shape.startsWith('force_scan')],
+  ['public dump() API', (r) => r.shape.startsWith('plain process (public dump API')],
+  ['stripped path (force_scan)', (r) => r.shape.startsWith('force_scan') && !r.shape.includes('--python-version')],
+  ['force_scan + --python-version', (r) => r.shape.includes('--python-version')],
   ['virtualenv', (r) => r.shape.startsWith('virtualenv')],
   ['renamed exe', (r) => r.shape.startsWith('renamed')],
   ['embedded (C host)', (r) => r.shape.startsWith('embedded')],
@@ -89,10 +91,12 @@ export function renderMarkdown(rows) {
     lines.push(`| ${escapeCell(key)} | ${cells.join(' | ')} |`)
   }
   lines.push('')
-  lines.push('`–` means not run for that combination: 2.7 has no `venv`; the embedded host is built only against')
-  lines.push('pyenv\'s shared libpython (the Debian interpreter here has no development headers); interpreters have')
-  lines.push('no id before 3.7, so sub-interpreter labelling starts there. Free-threaded (3.13t, 3.14t) and 3.14')
-  lines.push('builds are verified on synthetic images only: no such interpreter is installed here.')
+  lines.push('`–` means not run for that combination: 2.7 has no `venv`; the embedded C host links a shared')
+  lines.push('libpython (pyenv\'s, and Debian\'s stripped `libpython3.11.so` whose rows are separate), not the')
+  lines.push('static executable; interpreters have no id before 3.7, so sub-interpreter labelling starts there.')
+  lines.push('pyenv executables are PIE, Debian\'s `python3.11` is a non-PIE executable with a static, stripped')
+  lines.push('libpython. Free-threaded (3.13t, 3.14t) and 3.14 builds are verified on synthetic images only: no')
+  lines.push('such interpreter is installed here, so their real-process behaviour is unproven.')
   lines.push('')
   lines.push('## Every verified cell')
   lines.push('')
