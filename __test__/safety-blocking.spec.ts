@@ -28,7 +28,7 @@ function rng(seed: number): () => number {
 
 type Fault = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGKILL' | 'node-throws'
 const FAULTS: Fault[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL', 'node-throws']
-const ROUNDS = Number(process.env.SAFETY_ROUNDS ?? 4)
+const ROUNDS = Number(process.env.SAFETY_ROUNDS ?? 3)
 
 test.serial('blocking recordings interrupted at random points never leave the target stopped', async (t) => {
   if (!python) return t.pass('no Python 3 interpreter here')

@@ -115,14 +115,14 @@ for (const mode of ['nonblocking', 'blocking'] as const) {
     try {
       const threads = fs.readdirSync(`/proc/${target.pid}/task`).length
       t.true(threads >= 501, `${threads} threads`)
-      const run = await pyflameTs(['record', '-p', String(target.pid), ...flags, '--threads', '-r', '0.05', '-s', '1'], { killAfterMs: 90_000 })
+      const run = await pyflameTs(['record', '-p', String(target.pid), ...flags, '--threads', '-r', '0.05', '-s', '0.5'], { killAfterMs: 90_000 })
       t.is(run.code, 0, run.stderr)
       const stacks = parseFolded(run.stdout)
       const napper = [...stacks].filter(([s]) => s.includes(':napper:')).reduce((a, [, n]) => a + n, 0)
       const burner = [...stacks].filter(([s]) => s.includes(':burner:')).reduce((a, [, n]) => a + n, 0)
       t.log(`samples of napper threads: ${napper}, of burner threads: ${burner}`)
       // Each tick samples every thread: hundreds of napper stacks per tick.
-      t.true(napper >= 495, `napper samples ${napper}`)
+      t.true(napper >= 495, `napper samples ${napper}`) // one tick alone samples all 495
       t.true(burner > 0, `burner samples ${burner}`)
       t.deepEqual(await unharmedAfter(target.pid), [])
     } finally {
@@ -165,5 +165,41 @@ test.serial('non-blocking reads of a stack that changes all the time never inven
     t.deepEqual(bad, [], 'every recorded stack is a real call path of the program')
   } finally {
     await target.kill()
+  }
+})
+
+test.serial('a long fast recording keeps the profiler\'s memory flat (RSS growth bound)', async (t) => {
+  if (!python) return t.pass('no Python 3 interpreter here')
+  // The full measurement (60 s at 2 kHz) is in docs/safety.md; this is a short guard against
+  // a gross leak: RSS between the first and last quarter of a 6 s, 5 kHz recording.
+  const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_recursion.py'))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-rss-'))
+  try {
+    const points: number[] = []
+    let poller: NodeJS.Timeout | undefined
+    const run = await pyflameTs(['record', '-p', String(target.pid), '--threads', '-r', '0.0002', '-s', '6', '-o', path.join(dir, 'p.txt')], {
+      killAfterMs: 60_000,
+      onSpawn: (child) => {
+        poller = setInterval(() => {
+          try {
+            points.push(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]))
+          } catch {
+            // not started or already gone
+          }
+        }, 200)
+      },
+    })
+    clearInterval(poller)
+    t.is(run.code, 0, run.stderr)
+    const samples = [...parseFolded(fs.readFileSync(path.join(dir, 'p.txt'), 'utf8')).values()].reduce((a, b) => a + b, 0)
+    const quarter = Math.floor(points.length / 4)
+    const early = points[quarter]
+    const late = points[points.length - 1 - Math.floor(quarter / 2)]
+    t.log(`${samples} samples; RSS ${early} kB at 25 %, ${late} kB near the end (${points.length} readings)`)
+    t.true(samples > 1000, `${samples} samples`)
+    t.true(late - early < 16 * 1024, `RSS grew by ${late - early} kB`)
+  } finally {
+    await target.kill()
+    fs.rmSync(dir, { recursive: true, force: true })
   }
 })

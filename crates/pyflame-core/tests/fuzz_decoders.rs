@@ -24,10 +24,10 @@ fn iterations() -> u64 {
 fn fuzz_line_tables_of_every_format() {
     let formats = [LineTableFormat::Lnotab27, LineTableFormat::Lnotab36, LineTableFormat::Linetable310, LineTableFormat::Locations311];
     let mut rng = Rng::new(0x11e);
-    let runs = iterations() * 50;
+    let runs = iterations() * 20;
     for i in 0..runs {
         let format = formats[(i % 4) as usize];
-        let max_len = if rng.chance(10) { 70_000 } else { 64 };
+        let max_len = if rng.chance(20) { 70_000 } else { 64 };
         let len = rng.below(max_len) as usize;
         let table = rng.bytes(len);
         let first_line = if rng.chance(8) { u32::MAX - rng.below(4) as u32 } else { rng.below(100_000) as u32 };
@@ -59,7 +59,7 @@ fn string_offsets() -> Vec<(Layout, StringFormat)> {
 #[test]
 fn fuzz_str_and_bytes_objects() {
     let mut rng = Rng::new(0x5791);
-    let runs = iterations() * 20;
+    let runs = iterations() * 10;
     let layouts = string_offsets();
     let mut decoded = 0;
     for i in 0..runs {

@@ -102,8 +102,8 @@ struct Tally {
     panics: BTreeMap<String, (u64, String)>,
     /// "attempt to add with overflow" in address arithmetic: a panic only where overflow
     /// checks are on (debug/test builds); release builds wrap and the next read fails
-    /// cleanly. Kept apart so the fuzz keeps finding other bugs; see
-    /// `address_arithmetic_on_corrupt_pointers_does_not_panic` for the failing repro.
+    /// cleanly. Counted apart (by site) to report them clearly; see also
+    /// `address_arithmetic_on_corrupt_pointers_does_not_panic`.
     overflow_sites: BTreeMap<String, u64>,
 }
 
@@ -135,6 +135,7 @@ impl Tally {
     fn assert_clean(&self, what: &str) {
         let panics: Vec<String> = self.panics.iter().map(|(msg, (seed, layout))| format!("{layout} seed {seed}: {msg}")).collect();
         assert!(panics.is_empty(), "{what}: the walker panicked on corrupt images:\n{}", panics.join("\n"));
+        assert!(self.overflow_sites.is_empty(), "{what}: address arithmetic overflowed at {:?}", self.overflow_sites);
         assert!(self.max_reads <= READ_BUDGET, "{what}: a sample took {} reads (budget {READ_BUDGET})", self.max_reads);
         assert!(self.max_read_len <= LARGEST_READ, "{what}: a single read of {} bytes", self.max_read_len);
     }

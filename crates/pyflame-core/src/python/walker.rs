@@ -137,11 +137,11 @@ impl Walker {
                 None => self.interpreter_gil_holder(mem, interp)?,
             };
             let interp_id = match o.interp_id {
-                Some(off) => mem.read_u64(interp + off).unwrap_or(0) as i64,
+                Some(off) => mem.read_u64(interp.wrapping_add(off)).unwrap_or(0) as i64,
                 None => 0,
             };
             self.sample_interpreter(mem, interp, interp_id, holder, out)?;
-            interp = mem.read_u64(interp + o.interp_next)?;
+            interp = mem.read_u64(interp.wrapping_add(o.interp_next))?;
         }
         out.gil_held = out.threads.iter().any(|t| t.holds_gil);
         Ok(())
@@ -156,7 +156,7 @@ impl Walker {
         let gil = match self.gil_state.get(&interp) {
             Some(&g) => g,
             None => {
-                let g = mem.read_u64(interp + gil_ptr_off)?;
+                let g = mem.read_u64(interp.wrapping_add(gil_ptr_off))?;
                 self.gil_state.insert(interp, g);
                 g
             }
@@ -170,7 +170,7 @@ impl Walker {
         if len > 64 { return Err(ReadError::Invalid("GIL state fields more than 64 bytes apart")); } // fuzz finding: a corrupt or unknown debug-offsets table
         let mut buf = [0u8; 64];
         let buf = &mut buf[..len.min(64)];
-        mem.read(gil + lo, buf)?;
+        mem.read(gil.wrapping_add(lo), buf)?;
         let at = |off: u64, n: usize| {
             let s = (off - lo) as usize;
             let mut v = [0u8; 8];
@@ -183,7 +183,7 @@ impl Walker {
 
     fn sample_interpreter(&mut self, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, holder: u64, out: &mut Sample) -> ReadResult<()> {
         let o = self.target.layout.offsets;
-        let mut tstate = mem.read_u64(interp + o.interp_tstate_head)?;
+        let mut tstate = mem.read_u64(interp.wrapping_add(o.interp_tstate_head))?;
         let mut count = 0;
         while tstate != 0 {
             count += 1;
