@@ -153,7 +153,7 @@ async function writeSvg(tree: StackTree, layout: Layout, options: ResolvedOption
       `#search,#ignorecase,#matched{text-anchor:end}${nl}#search,#ignorecase{opacity:0.1;cursor:pointer}${nl}` +
       `#search:hover,#search.show,#ignorecase:hover,#ignorecase.show{opacity:1}${nl}#unzoom{cursor:pointer}${nl}` +
       `#frames>*:hover{stroke:black;stroke-width:0.5;cursor:pointer}${nl}#frames text{transform:translate(3px,0);pointer-events:none}${nl}` +
-      `.hide{display:none}${nl}.parent{opacity:0.5}${nl}</style>\n` +
+      `.hide{display:none}${nl}#frames.zoomed>g{display:none}${nl}#frames.zoomed>g.show,#frames.zoomed>g.parent{display:inline}${nl}.parent{opacity:0.5}${nl}</style>\n` +
       (options.noJavascript ? '' : `<script type="text/ecmascript"><![CDATA[\n${FLAMEGRAPH_SCRIPT}]]></script>\n`) +
       `<rect x="0" y="0" width="100%" height="${imageHeight}" fill="url(#background)"/>\n` +
       `<text id="title" x="50%" y="${titleY}">${escapeXml(options.title)}</text>\n` +

@@ -139,26 +139,54 @@ function updateLabels() {
 function percent(v) { return (v * 100).toFixed(4) + "%"; }
 
 // state: 0 = shown, 1 = ancestor of the zoomed frame (full width, faded), 2 = hidden.
+// Frames are written depth first, so a frame's subtree is the run of frames after it that are
+// deeper. Zooming marks the container "zoomed" (CSS hides every frame) and shows the subtree
+// and the ancestors only: the DOM work is proportional to what is shown, not to the graph.
+var touched = [];
+
+function place(i, s, x, w) {
+  state[i] = s;
+  if (s === 1) groups[i].setAttribute("class", "parent");
+  else if (s === 0 && zoomIndex >= 0) groups[i].setAttribute("class", "show");
+  if (x !== shownX[i] || w !== shownW[i]) {
+    shownX[i] = x; shownW[i] = w;
+    rects[i].setAttribute("x", percent(x)); rects[i].setAttribute("width", percent(w));
+    if (texts[i] !== undefined || rects[i].nextElementSibling) textOf(i).setAttribute("x", percent(x));
+  }
+  touched.push(i);
+}
+
 function layout(z) {
-  var zx = z < 0 ? 0 : X[z], zw = z < 0 ? total : W[z], zd = z < 0 ? 0 : D[z];
-  for (var i = 0; i < groups.length; i++) {
-    var s, x, w;
-    if (z >= 0 && D[i] < zd) {
-      if (X[i] <= zx && X[i] + W[i] >= zx + zw) { s = 1; x = 0; w = 1; } else { s = 2; x = 0; w = 0; }
-    } else if (X[i] >= zx && X[i] + W[i] <= zx + zw) { s = 0; x = (X[i] - zx) / zw; w = W[i] / zw; }
-    else { s = 2; x = 0; w = 0; }
-    if (s !== state[i]) {
-      if (s === 2) groups[i].setAttribute("class", "hide");
-      else if (s === 1) groups[i].setAttribute("class", "parent");
-      else groups[i].removeAttribute("class");
-      state[i] = s;
-    }
-    if (s !== 2 && (x !== shownX[i] || w !== shownW[i])) {
-      shownX[i] = x; shownW[i] = w;
-      rects[i].setAttribute("x", percent(x)); rects[i].setAttribute("width", percent(w));
-      if (texts[i] !== undefined || rects[i].nextElementSibling) textOf(i).setAttribute("x", percent(x));
+  var n = groups.length, i;
+  // Undo the previous zoom: only the frames it touched.
+  var previous = touched;
+  touched = [];
+  for (var k = 0; k < previous.length; k++) {
+    i = previous[k];
+    groups[i].removeAttribute("class");
+    var x0 = X[i] / total, w0 = W[i] / total;
+    if (shownX[i] !== x0 || shownW[i] !== w0) {
+      shownX[i] = x0; shownW[i] = w0;
+      rects[i].setAttribute("x", percent(x0)); rects[i].setAttribute("width", percent(w0));
+      if (texts[i] !== undefined) texts[i].setAttribute("x", percent(x0));
     }
   }
+  if (z < 0) {
+    frameSvg.removeAttribute("class");
+    state.fill(0);
+    touched = [];
+    updateLabels();
+    return;
+  }
+  frameSvg.setAttribute("class", "zoomed");
+  state.fill(2);
+  var zx = X[z], zw = W[z], zd = D[z];
+  // Ancestors: walking back, each shallower frame covering the zoomed one.
+  var depth = zd;
+  for (i = z - 1; i >= 0 && depth > 0; i--) {
+    if (D[i] < depth && X[i] <= zx && X[i] + W[i] >= zx + zw) { place(i, 1, 0, 1); depth = D[i]; }
+  }
+  for (i = z; i < n && (i === z || D[i] > zd); i++) place(i, 0, (X[i] - zx) / zw, W[i] / zw);
   updateLabels();
 }
 
