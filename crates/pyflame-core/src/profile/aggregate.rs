@@ -2,7 +2,8 @@
 
 use super::{Entry, Frame, Profile, ProcessSummary, Thread, TimelineSample};
 use crate::python::walker::{Sample, Walker};
-use std::collections::HashMap;
+// FxHash: keys are small integers and interned ids, SipHash's DoS resistance buys nothing here.
+use rustc_hash::FxHashMap as HashMap;
 
 /// Key of an interned frame before its strings are copied: which walker (process), that
 /// walker's code-cache generation, the code id and the line.
