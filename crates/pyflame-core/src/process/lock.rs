@@ -17,7 +17,7 @@
 //!
 //! Only SEIZE, INTERRUPT, CONT and DETACH are used: no register or memory writes.
 
-use super::tasks::{list_tasks, parse_stat_state};
+use super::tasks::{list_tasks, parse_stat_ppid, parse_stat_state};
 use crate::error::{from_errno, Result};
 use nix::errno::Errno;
 use nix::sys::ptrace;
@@ -38,6 +38,7 @@ pub struct ProcessLock {
 impl ProcessLock {
     /// Seizes every current thread of `pid`; threads are not stopped yet.
     pub fn seize(pid: i32) -> Result<ProcessLock> {
+        refuse_own_child(pid)?;
         let mut lock = ProcessLock { pid, seized: Vec::new() };
         lock.seize_new_threads()?;
         Ok(lock)
@@ -81,6 +82,19 @@ impl ProcessLock {
         }
         Ok(PausedThreads { stopped: waited, _lock: self })
     }
+}
+
+/// A process may not pause its own child: its child-process handling (Node's libuv reaps
+/// children with `waitpid` on SIGCHLD) would consume the ptrace stops meant for us, take
+/// them for an exit, and leave the child stopped while we wait. Refuse instead.
+fn refuse_own_child(pid: i32) -> Result<()> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).unwrap_or_default();
+    if parse_stat_ppid(&stat) == Some(std::process::id() as i32) {
+        return Err(crate::error::Error::invalid(format!(
+            "blocking mode cannot pause process {pid}: it is a child of this process, whose child handling would take the pauses for exits; sample it without blocking, or start it separately and attach with its PID"
+        )));
+    }
+    Ok(())
 }
 
 /// What a thread we interrupted is doing now.
@@ -252,6 +266,15 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5), "pausing and releasing a dead target took {:?}", started.elapsed());
         let status = sh.wait().unwrap();
         assert!(status.code() == Some(128 + libc::SIGKILL) || status.signal().is_some(), "{status:?}");
+    }
+
+    #[test]
+    fn refuses_to_pause_its_own_child() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let error = ProcessLock::seize(child.id() as i32).err().expect("refused");
+        assert!(error.to_string().contains("child of this process"), "{error}");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     #[test]
