@@ -87,14 +87,22 @@ for (const mode of ['nonblocking', 'blocking'] as const) {
     if (!python) return t.pass('no Python 3 interpreter here')
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-safety-'))
     try {
-      // The API tells the end reason. (Non-blocking only: here the test process is the
-      // target's parent, and a parent that also traces its child has libuv's SIGCHLD
-      // handler reaping the ptrace stops; see docs/safety.md. The CLI below is not the parent.)
-      if (mode === 'nonblocking') {
-        const first = await spawnPython(python.path, path.join(PROGRAMS, 'safety_exits.py'), ['1.5'])
-        const profile = await sample({ pid: first.pid, seconds: 30, rate: 0.002 })
-        t.is(profile.endReason, 'target-exited')
-        t.true(profile.samples > 0)
+      // The API tells the end reason. Here the test process is the target's parent: in
+      // blocking mode that is refused (Node's SIGCHLD handling would reap the ptrace stops,
+      // see docs/safety.md); the CLI below is a separate process and is not the parent.
+      const first = await spawnPython(python.path, path.join(PROGRAMS, 'safety_exits.py'), ['1.5'])
+      try {
+        if (mode === 'nonblocking') {
+          const profile = await sample({ pid: first.pid, seconds: 30, rate: 0.002 })
+          t.is(profile.endReason, 'target-exited')
+          t.true(profile.samples > 0)
+        } else {
+          const error = await t.throwsAsync(sample({ pid: first.pid, seconds: 30, rate: 0.002, blocking: true }))
+          t.is((error as { code?: string }).code, 'ERR_INVALID_ARGUMENT')
+          t.regex(error!.message, /child of this process/)
+        }
+      } finally {
+        await first.kill()
       }
       // The CLI writes the file.
       const second = await spawnPython(python.path, path.join(PROGRAMS, 'safety_exits.py'), ['1.5'])

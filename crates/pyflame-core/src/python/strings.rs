@@ -96,7 +96,7 @@ pub fn read_str(
     if start + byte_len <= got {
         Ok(decode(&buf[start..start + byte_len], kind, format != StringFormat::Bytes27 && kind == 1))
     } else {
-        read_str_data(mem, addr + data_offset, length, kind, false)
+        read_str_data(mem, addr.wrapping_add(data_offset), length, kind, false)
     }
 }
 
@@ -130,12 +130,12 @@ pub fn read_bytes(mem: &dyn RemoteMemory, offsets: &VersionOffsets, addr: u64) -
         return Err(ReadError::Invalid("bytes pointer"));
     }
     let mut head = [0u8; 8];
-    mem.read(addr + offsets.bytes_size, &mut head)?;
+    mem.read(addr.wrapping_add(offsets.bytes_size), &mut head)?;
     let len = u64::from_le_bytes(head);
     if len > MAX_BYTES_LEN {
         return Err(ReadError::Invalid("bytes length"));
     }
-    mem.read_vec(addr + offsets.bytes_data, len as usize)
+    mem.read_vec(addr.wrapping_add(offsets.bytes_data), len as usize)
 }
 
 #[cfg(test)]

@@ -236,7 +236,7 @@ impl Walker {
                 for _ in 0..3 {
                     frames.truncate(start);
                     self.walk_frame_objects(mem, top, frames)?;
-                    let now = mem.read_u64(tstate + o.tstate_frame)?;
+                    let now = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
                     if now == top {
                         return Ok(());
                     }
@@ -249,7 +249,7 @@ impl Walker {
                 if cframe == 0 {
                     return Ok(());
                 }
-                let top = mem.read_u64(cframe + o.cframe_current_frame.unwrap_or(0))?;
+                let top = mem.read_u64(cframe.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?;
                 self.copy_datastack(mem);
                 self.walk_interpreter_frames(mem, top, frames)
             }
@@ -313,7 +313,7 @@ impl Walker {
     /// The bytes of one `_PyInterpreterFrame`: from the chunk copy when it lies there, else read.
     fn frame_bytes(&mut self, mem: &dyn RemoteMemory, frame: u64, len: usize) -> ReadResult<&[u8]> {
         let start = self.chunk_start;
-        if start != 0 && frame >= start && frame + len as u64 <= start + self.chunk_buf.len() as u64 {
+        if start != 0 && frame >= start && frame.checked_add(len as u64).is_some_and(|end| end <= start + self.chunk_buf.len() as u64) {
             let off = (frame - start) as usize;
             return Ok(&self.chunk_buf[off..off + len]);
         }
@@ -356,10 +356,10 @@ impl Walker {
             if !is_shim && code_addr != 0 {
                 match self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick) {
                     Ok(code) => {
-                        let adaptive = code_addr + o.code_code_adaptive.unwrap_or(0);
+                        let adaptive = code_addr.wrapping_add(o.code_code_adaptive.unwrap_or(0));
                         // 3.14t: a thread may run its own copy of the bytecode (index 0 is the shared one).
                         let base = match layout.tlbc {
-                            Some(t) if tlbc_index > 0 => thread_local_bytecode(mem, code_addr + t.code_tlbc, tlbc_index).unwrap_or(adaptive),
+                            Some(t) if tlbc_index > 0 => thread_local_bytecode(mem, code_addr.wrapping_add(t.code_tlbc), tlbc_index).unwrap_or(adaptive),
                             _ => adaptive,
                         };
                         // Index in 2-byte code units; before the first instruction means "not started".
@@ -390,7 +390,7 @@ impl Walker {
             self.pthread_tids.remove(&pthread);
         }
         let tid = match self.pthread_tid_offset {
-            Some(off) => mem.read_u32(pthread + off).ok().map(|v| v as i32).filter(|t| self.known_tids.binary_search(t).is_ok()),
+            Some(off) => mem.read_u32(pthread.wrapping_add(off)).ok().map(|v| v as i32).filter(|t| self.known_tids.binary_search(t).is_ok()),
             None => {
                 let region = mem.read_vec(pthread, 2048).ok()?;
                 let candidates: Vec<u64> = (0..region.len() / 4)
@@ -421,7 +421,7 @@ fn thread_local_bytecode(mem: &dyn RemoteMemory, co_tlbc_field: u64, index: i32)
     if index as u64 >= size || size > 1 << 20 {
         return None;
     }
-    mem.read_u64(array + 8 + 8 * index as u64).ok().filter(|p| *p != 0)
+    mem.read_u64(array.wrapping_add(8 + 8 * index as u64)).ok().filter(|p| *p != 0)
 }
 
 /// Bytes of a thread state to read: enough for every field the walker uses.
