@@ -50,6 +50,7 @@ const SHAPE_COLUMNS = [
   ['public dump() API', (r) => r.shape.startsWith('plain process (public dump API')],
   ['stripped path (force_scan)', (r) => r.shape.startsWith('force_scan') && !r.shape.includes('--python-version')],
   ['force_scan + --python-version', (r) => r.shape.includes('--python-version')],
+  ['no section headers (sstrip)', (r) => r.shape.startsWith('no section headers')],
   ['virtualenv', (r) => r.shape.startsWith('virtualenv')],
   ['renamed exe', (r) => r.shape.startsWith('renamed')],
   ['embedded (C host)', (r) => r.shape.startsWith('embedded')],

@@ -117,3 +117,69 @@ fn pointer_scan_finds_the_same_head_as_the_runtime_section() {
         eprintln!("{}: scan ok, {} weak candidates, head {:#x} via {}", py.label, candidates.len(), found.interp_head_ptr, target.interp_source);
     }
 }
+
+/// Copies `from` to `to` with its ELF section headers removed (as `sstrip` does): no
+/// `.PyRuntime`, `.bss` or `.data` to go by, only program headers and the process's maps.
+fn copy_without_section_headers(from: &std::path::Path, to: &std::path::Path) {
+    let mut elf = std::fs::read(from).unwrap();
+    assert_eq!(&elf[..5], b"\x7fELF\x02", "64-bit ELF");
+    elf[0x28..0x30].fill(0); // e_shoff
+    elf[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
+    std::fs::write(to, &elf).unwrap();
+    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// The hardest stripped case: a binary without section headers. The interpreter is found by
+/// scanning the binary's writable mappings, the version by the `sys.version` buffer in them.
+#[test]
+fn binaries_without_section_headers_are_found_through_their_mappings() {
+    let dir = support::repo_root().join(format!("__test__/.tmp/sstrip-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    for py in interpreters() {
+        let real = std::fs::canonicalize(&py.path).unwrap();
+        let (major, minor) = {
+            let mut p = py.version.split('.').map(|x| x.parse::<u32>().unwrap());
+            (p.next().unwrap(), p.next().unwrap())
+        };
+        let abi = if major == 3 && minor < 8 { "m" } else { "" };
+        let lib = real.parent().unwrap().parent().unwrap().join(format!("lib/libpython{major}.{minor}{abi}.so.1.0"));
+        let mut command = std::process::Command::new(&real);
+        if lib.exists() {
+            // A shared build: strip the library and load that copy.
+            let copy = dir.join("lib").join(lib.file_name().unwrap());
+            copy_without_section_headers(&lib, &copy);
+            command.env("LD_LIBRARY_PATH", dir.join("lib"));
+        } else {
+            let copy = dir.join(format!("sstripped-{}", py.label));
+            copy_without_section_headers(&real, &copy);
+            command = std::process::Command::new(&copy);
+        }
+        command.arg(support::known_program());
+        let program = support::spawn_ready(command);
+        for force_scan in [false, true] {
+            let options = DiscoverOptions { force_scan, ..Default::default() };
+            let target = discover_with_retry(program.pid(), &options);
+            assert_eq!(target.layout.version.to_string(), py.version, "{} force_scan={force_scan}", py.label);
+            if force_scan {
+                assert_eq!(target.interp_source, "scan of .bss/.data", "{}", py.label);
+                assert_eq!(target.version_source, "scan of .bss", "{}", py.label);
+            }
+            let label = format!("{} without section headers (force_scan={force_scan})", py.label);
+            let check = check_known_program(target.clone(), &label, 30);
+            assert!(check.spin_holds_gil * 2 >= check.spin_seen, "{label}: GIL {} of {}", check.spin_holds_gil, check.spin_seen);
+            write_matrix_row(&MatrixRow {
+                id: &format!("{}-no-section-headers-{}", py.label, if force_scan { "force-scan" } else { "default" }),
+                version: &py.version,
+                build: &build_kind(&py),
+                shape: if force_scan { "no section headers (sstrip), force_scan" } else { "no section headers (sstrip)" },
+                verified: "live",
+                discovery: target.interp_source,
+                version_source: target.version_source,
+                gil: &format!("spinning thread held it in {}/{} samples", check.spin_holds_gil, check.spin_seen),
+                threads: check.max_threads,
+                test: "cargo test -p pyflame-core --test live_discovery",
+            });
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

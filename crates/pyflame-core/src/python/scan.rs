@@ -13,7 +13,7 @@ use crate::process::memory::RemoteMemory;
 use crate::process::Maps;
 
 /// Most weak candidates confirmed by walking (each costs a full sample).
-const MAX_CONFIRMATIONS: usize = 64;
+const MAX_CONFIRMATIONS: usize = 256;
 /// Largest section scanned.
 const MAX_SECTION: u64 = 16 << 20;
 

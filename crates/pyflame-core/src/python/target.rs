@@ -136,7 +136,7 @@ impl PythonTarget {
         let runtime_from_section = anchor("_PyRuntime").is_none() && runtime_addr.is_some();
 
         // Without symbols, a libpython or a `sys.version` buffer in memory is the evidence.
-        let version_in_memory = || binaries.iter().find_map(|b| scan_version_string(&mem, b));
+        let version_in_memory = || binaries.iter().find_map(|b| scan_version_string(&mem, &data_regions(b, &maps)));
         let looks_like_python = runtime_addr.is_some()
             || symbol("interp_head").is_some()
             || symbol("PyCode_Type").is_some()
@@ -244,12 +244,13 @@ impl PythonTarget {
         // The scan regions: the binary holding the runtime first (libpython), then the executable.
         let regions: Vec<(u64, u64)> = binaries
             .iter()
-            .flat_map(|b| [b.section(".PyRuntime"), b.bss(), b.section(".data")])
-            .flatten()
-            .map(|s| (s.addr, s.size))
+            .flat_map(|b| b.section(".PyRuntime").map(|s| (s.addr, s.size)).into_iter().chain(data_regions(b, &maps)))
             .collect();
         if target.is_none() && symbol_less {
             let candidates = super::scan::weak_candidates(&mem, &maps, &regions, &layout);
+            if std::env::var_os("PYFLAME_DEBUG_SCAN").is_some() {
+                eprintln!("scan regions {regions:x?}: {} weak candidates", candidates.len());
+            }
             let make = |head: u64| {
                 // 3.7+: the list head is a field of `_PyRuntime`, which places the runtime too.
                 let runtime = runtime_addr.or(o.runtime_interpreters_head.and_then(|off| head.checked_sub(off)));
@@ -338,11 +339,41 @@ fn layout_for(version: PythonVersion, free_threaded: bool, debug_table: Option<&
     Layout::for_version(version, free_threaded)
 }
 
+/// Where a binary's static data lives in the target: `.bss` and `.data` from its section
+/// headers, or, when the file has none (an `sstrip`ped binary), its writable file mappings plus
+/// the anonymous writable mapping right after them (the `.bss` tail), as Austin does.
+fn data_regions(binary: &BinaryInfo, maps: &Maps) -> Vec<(u64, u64)> {
+    let from_sections: Vec<(u64, u64)> = [binary.bss(), binary.section(".data")].into_iter().flatten().map(|s| (s.addr, s.size)).collect();
+    if !from_sections.is_empty() {
+        return from_sections;
+    }
+    // The anonymous `.bss` tail first: like `.bss` before `.data`, it holds the list head
+    // while `.data` holds most false candidates (pointers of static objects).
+    let mut file_backed = Vec::new();
+    let mut regions = Vec::new();
+    let mut last_end = None;
+    for r in &maps.ranges {
+        if r.path == binary.maps_path {
+            if r.writable && r.readable {
+                file_backed.push((r.start, r.end - r.start));
+            }
+            last_end = Some(r.end);
+        } else if last_end == Some(r.start) && r.path.is_empty() && r.writable && r.readable {
+            regions.push((r.start, r.end - r.start));
+            last_end = None;
+        } else {
+            last_end = None;
+        }
+    }
+    regions.extend(file_backed);
+    regions
+}
+
 /// Finds `"X.Y.Z ("` (the start of `sys.version`) in a binary's live `.bss`/`.data`.
-fn scan_version_string(mem: &dyn RemoteMemory, binary: &BinaryInfo) -> Option<PythonVersion> {
-    for section in [binary.bss(), binary.section(".data")].into_iter().flatten() {
-        let len = section.size.min(8 << 20) as usize;
-        let Ok(bytes) = mem.read_vec(section.addr, len) else { continue };
+fn scan_version_string(mem: &dyn RemoteMemory, regions: &[(u64, u64)]) -> Option<PythonVersion> {
+    for &(addr, size) in regions {
+        let len = size.min(8 << 20) as usize;
+        let Ok(bytes) = mem.read_vec(addr, len) else { continue };
         for i in memchr::memchr_iter(b'.', &bytes) {
             // `sys.version` starts a NUL-separated buffer: "<digit>.<digits>.<digits> (".
             let starts_buffer = i >= 1 && bytes[i - 1].is_ascii_digit() && (i < 2 || bytes[i - 2] == 0);
