@@ -183,3 +183,32 @@ fn binaries_without_section_headers_are_found_through_their_mappings() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A wrong `--python-version` (another minor's layout) must be refused with a clear error,
+/// never turned into invented stacks: the layout is validated against the live memory.
+#[test]
+fn a_wrong_version_override_is_refused() {
+    for py in interpreters().into_iter().filter(|p| !p.version.starts_with("2.")) {
+        let program = spawn_known(&py.path);
+        let mut parts = py.version.split('.').map(|p| p.parse::<u8>().unwrap());
+        let (major, minor) = (parts.next().unwrap(), parts.next().unwrap());
+        // A neighbour minor with a different layout.
+        let wrong = if minor >= 12 { minor - 2 } else { minor + 2 };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        for force_scan in [false, true] {
+            let options = DiscoverOptions { force_scan, version_override: Some(PythonVersion::new(major, wrong, 0)) };
+            match PythonTarget::discover(program.pid(), &options) {
+                Err(e) => {
+                    assert!(e.message.contains("--python-version"), "{}: {}", py.label, e.message);
+                    assert!(e.message.contains(&format!("memory says Python {}", py.version)), "{}: {}", py.label, e.message);
+                }
+                Ok(target) => {
+                    // Accepted only if every stack still decodes into the known program.
+                    let label = format!("{} with --python-version {major}.{wrong} (force_scan={force_scan})", py.label);
+                    check_known_program(target, &label, 10);
+                    eprintln!("{label}: accepted, and the stacks still decode");
+                }
+            }
+        }
+    }
+}

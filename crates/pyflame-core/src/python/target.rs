@@ -186,8 +186,20 @@ impl PythonTarget {
             let exe_version = PythonVersion::from_file_name(exe_link.rsplit('/').next().unwrap_or(""));
             found = lib_version.or(exe_version).map(|v| (v, "file name"));
         }
+        let detected_minor = found.map(|(v, _)| v);
         if let Some(forced) = options.version_override {
-            // An explicit version wins, but keep the detected patch level when the minor agrees.
+            // The override stands in for detection that failed or only guessed from a file name.
+            // Memory (debug offsets, Py_Version, sys.version) is authoritative: a different minor
+            // there means the override is wrong, and its layout would give wrong lines.
+            if let Some((v, source)) = found {
+                if (v.major, v.minor) != (forced.major, forced.minor) && source != "file name" {
+                    return Err(Error::unsupported(format!(
+                        "--python-version {}.{} does not match process {pid}, whose memory says Python {v} (from {source}); drop --python-version or pass {}.{}",
+                        forced.major, forced.minor, v.major, v.minor
+                    )));
+                }
+            }
+            // Keep the detected patch level when the minor agrees.
             found = Some(match found {
                 Some((v, _)) if (v.major, v.minor) == (forced.major, forced.minor) => (v, "detected (matches --python-version)"),
                 _ => (forced, "--python-version"),
@@ -272,6 +284,15 @@ impl PythonTarget {
             }
         }
         target.validate(&mem)?;
+        if version_source == "--python-version" && !symbol_less {
+            // The override replaced (or stood in for) detection: prove its layout on the stacks.
+            if super::scan::confirm_by_walking(&mem, &target).is_none() {
+                return Err(Error::unsupported(format!(
+                    "process {pid} does not read as Python {version} (its stacks do not decode with that layout); check --python-version{}",
+                    detected_minor.map_or(String::new(), |v| format!(" (memory says {}.{})", v.major, v.minor))
+                )));
+            }
+        }
         Ok(target)
     }
 
