@@ -296,6 +296,8 @@ impl Builder {
         self.img.write_u64(addr + self.s.code_filename, file);
         self.img.write_u64(addr + self.s.code_linetable, table);
         self.img.write_u32(addr + self.s.code_firstlineno, first_line);
+        // `ob_size`: the bytecode length in code units (code objects are var-sized since 3.11).
+        self.img.write_u64(addr + self.s.bytes_size, index + 8);
         addr
     }
 
