@@ -36,7 +36,7 @@ fn every_installed_interpreter_with_symbols() {
             shape: "plain process",
             verified: "live",
             discovery: "symbols",
-            version_source: version_source,
+            version_source,
             gil: &format!("spinning thread held it in {}/{} samples", check.spin_holds_gil, check.spin_seen),
             threads: check.max_threads,
             test: "cargo test -p pyflame-core --test live_discovery",
