@@ -129,10 +129,9 @@ pub fn find_tstate_current(mem: &dyn RemoteMemory, regions: &[(u64, u64)], targe
     let mut walker = Walker::new(target.clone());
     let mut sample = Sample::default();
     let mut candidates: Vec<u64> = Vec::new();
-    let mut tstates: Vec<u64> = Vec::new();
     for _ in 0..20 {
         if walker.sample(mem, &mut sample).is_ok() {
-            tstates = sample.threads.iter().map(|t| t.tstate).collect();
+            let tstates: Vec<u64> = sample.threads.iter().map(|t| t.tstate).collect();
             for &(start, size) in regions {
                 let Ok(bytes) = mem.read_vec(start, size.min(MAX_SECTION) as usize) else { continue };
                 for (i, chunk) in bytes.chunks_exact(8).enumerate() {
@@ -161,9 +160,6 @@ pub fn find_tstate_current(mem: &dyn RemoteMemory, regions: &[(u64, u64)], targe
         if cleared.len() == 1 && candidates.len() > 1 {
             return Some((cleared[0], None));
         }
-    }
-    if std::env::var_os("PYFLAME_DEBUG_SCAN").is_some() {
-        eprintln!("tstate_current candidates {candidates:x?} seen_null {seen_null:?} tstates {tstates:x?}");
     }
     match candidates.as_slice() {
         [only] => Some((*only, None)),

@@ -260,9 +260,6 @@ impl PythonTarget {
             .collect();
         if target.is_none() && symbol_less {
             let candidates = super::scan::weak_candidates(&mem, &maps, &regions, &layout);
-            if std::env::var_os("PYFLAME_DEBUG_SCAN").is_some() {
-                eprintln!("scan regions {regions:x?}: {} weak candidates", candidates.len());
-            }
             let make = |head: u64| {
                 // 3.7+: the list head is a field of `_PyRuntime`, which places the runtime too.
                 let runtime = runtime_addr.or(o.runtime_interpreters_head.and_then(|off| head.checked_sub(off)));
