@@ -346,8 +346,3 @@ fn address_arithmetic_on_corrupt_pointers_does_not_panic() {
     failures.dedup_by_key(|f| f.rsplit(" at ").next().unwrap_or("").to_string());
     assert!(failures.is_empty(), "use wrapping_add/checked_add for remote addresses:\n{}", failures.join("\n"));
 }
-
-fn img_word(img: &Image, addr: u64) -> u64 {
-    let off = (addr - HEAP) as usize;
-    u64::from_le_bytes(img.heap[off..off + 8].try_into().unwrap())
-}
