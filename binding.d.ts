@@ -40,10 +40,27 @@ export interface DiscoverOptions {
 
 export declare function dump(pid: number, options?: DumpOptions | undefined | null): Promise<DumpResult>
 
+export interface DumpFrame {
+  name: string
+  filename: string
+  line: number
+  firstLine: number
+  /** With `locals`: the frame's local variables that are bound. */
+  locals?: Array<DumpLocal>
+}
+
+export interface DumpLocal {
+  name: string
+  /** Short repr (at most 80 characters): `42`, `'hello'`, `None`, or `<list>`. */
+  repr: string
+}
+
 export interface DumpOptions {
   /** Pause the threads while reading (default true: a consistent snapshot). */
   blocking?: boolean
   discover?: DiscoverOptions
+  /** Also read each frame's local variables. */
+  locals?: boolean
 }
 
 export interface DumpResult {
@@ -61,8 +78,10 @@ export interface DumpThread {
   holdsGil: boolean
   idle: boolean
   /** Innermost frame first. */
-  frames: Array<ProfileFrame>
+  frames: Array<DumpFrame>
   error?: string
+  /** With `locals`: why this thread's locals could not be read. */
+  localsError?: string
 }
 
 export interface ProcessSummary {

@@ -133,7 +133,8 @@ test.serial('bad arguments each give one line on stderr and exit 1', async (t) =
     for (const [args, code] of cases) await oneLineFailure(t, args, code)
 
     // A zombie: a child that exited and whose parent never waits for it.
-    const parent = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 60'])
+    // (Python forks and never waits; a shell may reap its background job before exec.)
+    const parent = spawn('python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)'])
     try {
       const zombie = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))))
       for (let i = 0; i < 100; i++) {

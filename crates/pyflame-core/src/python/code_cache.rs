@@ -9,10 +9,10 @@ use super::layout::Layout;
 use super::linetable::line_for_offset;
 use super::strings::{read_bytes, read_str};
 use crate::process::memory::{ReadError, ReadResult, RemoteMemory};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Samples between re-checks of a cached code object.
-const REVALIDATE_EVERY: u64 = 512;
+const REVALIDATE_EVERY: u64 = 32;
 /// Most distinct code objects kept; past this the cache starts over (bounded memory).
 const MAX_CODES: usize = 200_000;
 /// Most-recent (offset → line) answers remembered per code object.
@@ -32,7 +32,7 @@ pub struct CodeInfo {
     pub name_addr: u64,
     line_table: Vec<u8>,
     /// The pointers this entry was decoded from, compared on revalidation.
-    identity: [u64; 3],
+    identity: [u64; 4],
     checked_at: u64,
     line_memo: [(i64, u32); LINE_MEMO],
     memo_next: usize,
@@ -76,6 +76,17 @@ impl CodeCache {
         self.codes.is_empty()
     }
 
+    /// Bytecode length in code units (3.11+), for checking that an instruction pointer
+    /// really lies inside this code object.
+    pub fn code_units(&self, id: CodeId) -> u64 {
+        self.codes[id as usize].identity[3]
+    }
+
+    /// Drops the entry for `addr` (it no longer describes what lives there).
+    pub fn forget(&mut self, addr: u64) {
+        self.by_addr.remove(&addr);
+    }
+
     /// The id of the code object at `addr`, decoding it on first sight.
     pub fn lookup(
         &mut self,
@@ -111,7 +122,7 @@ impl CodeCache {
     }
 
     /// Reads the code object's header and returns (name, filename, line table) pointers.
-    fn read_identity(&mut self, mem: &dyn RemoteMemory, layout: &Layout, code_type: Option<u64>, addr: u64) -> ReadResult<[u64; 3]> {
+    fn read_identity(&mut self, mem: &dyn RemoteMemory, layout: &Layout, code_type: Option<u64>, addr: u64) -> ReadResult<[u64; 4]> {
         let o = &layout.offsets;
         if addr == 0 || addr % 8 != 0 {
             return Err(ReadError::Invalid("code pointer"));
@@ -128,7 +139,9 @@ impl CodeCache {
             }
         }
         let name = o.code_qualname.map_or_else(|| word(o.code_name), |q| word(q));
-        Ok([name, word(o.code_filename), word(o.code_linetable)])
+        // The fourth word is `ob_size` on 3.11+ (bytecode length in code units), a stable
+        // header word before: a new code object at a reused address rarely matches all four.
+        Ok([name, word(o.code_filename), word(o.code_linetable), word(o.bytes_size)])
     }
 
     fn decode(
@@ -144,7 +157,7 @@ impl CodeCache {
         let o = &layout.offsets;
         let off = o.code_firstlineno as usize;
         let first_line = self.buf.get(off..off + 4).map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap())).max(0) as u32;
-        let [name_ptr, filename_ptr, table_ptr] = identity;
+        let [name_ptr, filename_ptr, table_ptr, _] = identity;
         let name = read_str(mem, o, layout.string_format, name_ptr, str_type)?;
         let filename = read_str(mem, o, layout.string_format, filename_ptr, str_type)?;
         // A missing line table only costs line numbers, not the frame.

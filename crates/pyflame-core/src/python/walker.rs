@@ -73,11 +73,16 @@ pub struct Walker {
     frame_buf: Vec<u8>,
     chunk_buf: Vec<u8>,
     chunk_start: u64,
+    /// Offsets in `chunk_buf` of the frames a walk took from the copy, to re-check them.
+    chunk_frames: Vec<usize>,
+    chunk_check: Vec<u8>,
     /// Interpreter → address of its `_gil_runtime_state` (3.12+), which never moves.
     gil_state: HashMap<u64, u64>,
     /// pthread_t → kernel tid (≤3.10, which has no `native_thread_id`).
     pthread_tids: HashMap<u64, i32>,
     pthread_tid_offset: Option<u64>,
+    /// ≤3.10: pages of frame objects read during one walk.
+    pages: PageWindow,
     /// Kernel tids of the target, refreshed by the sampler; used to map pthread_t → tid.
     pub known_tids: Vec<i32>,
 }
@@ -93,9 +98,12 @@ impl Walker {
             frame_buf: Vec::new(),
             chunk_buf: Vec::new(),
             chunk_start: 0,
+            chunk_frames: Vec::new(),
+            chunk_check: Vec::new(),
             gil_state: HashMap::new(),
             pthread_tids: HashMap::new(),
             pthread_tid_offset: None,
+            pages: PageWindow::default(),
             known_tids: Vec::new(),
         }
     }
@@ -136,12 +144,9 @@ impl Walker {
                 Some(h) => h,
                 None => self.interpreter_gil_holder(mem, interp)?,
             };
-            let interp_id = match o.interp_id {
-                Some(off) => mem.read_u64(interp.wrapping_add(off)).unwrap_or(0) as i64,
-                None => 0,
-            };
-            self.sample_interpreter(mem, interp, interp_id, holder, out)?;
-            interp = mem.read_u64(interp.wrapping_add(o.interp_next))?;
+            let fields = read_interpreter_fields(mem, interp, &o)?;
+            self.sample_interpreter(mem, interp, fields.id, fields.tstate_head, holder, out)?;
+            interp = fields.next;
         }
         out.gil_held = out.threads.iter().any(|t| t.holds_gil);
         Ok(())
@@ -181,9 +186,9 @@ impl Walker {
         Ok(if locked { at(holder_off, 8) } else { 0 })
     }
 
-    fn sample_interpreter(&mut self, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, holder: u64, out: &mut Sample) -> ReadResult<()> {
+    fn sample_interpreter(&mut self, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, tstate_head: u64, holder: u64, out: &mut Sample) -> ReadResult<()> {
         let o = self.target.layout.offsets;
-        let mut tstate = mem.read_u64(interp.wrapping_add(o.interp_tstate_head))?;
+        let mut tstate = tstate_head;
         let mut count = 0;
         while tstate != 0 {
             count += 1;
@@ -244,27 +249,86 @@ impl Walker {
                 }
                 Err(ReadError::Invalid("stack changed while it was read"))
             }
-            FrameModel::CFrame => {
-                let cframe = word(&self.tstate_buf, o.tstate_frame);
-                if cframe == 0 {
-                    return Ok(());
+            FrameModel::CFrame | FrameModel::CurrentFrame => {
+                // The data stack is copied after the thread state was read: if the thread
+                // pushed or popped frames in between, the copy can mix two stacks. Re-read the
+                // top frame after the walk and start again (twice at most) when it moved.
+                let start = frames.len();
+                for attempt in 0..3 {
+                    if attempt > 0 {
+                        mem.read(tstate, &mut self.tstate_buf)?;
+                    }
+                    let Some(top) = self.current_top(mem)? else { return Ok(()) };
+                    // Two copies of the data stack and the top re-read back to back, so the
+                    // window in which the target can change them is as short as possible.
+                    self.copy_datastack(mem);
+                    let second_copy = self.copy_datastack_again(mem);
+                    let top_after = self.current_top_now(mem, tstate)?;
+                    frames.truncate(start);
+                    self.chunk_frames.clear();
+                    self.walk_interpreter_frames(mem, top, frames)?;
+                    if top_after == Some(top) && second_copy && self.chunk_frames_agree() {
+                        return Ok(());
+                    }
                 }
-                let top = mem.read_u64(cframe.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?;
-                self.copy_datastack(mem);
-                self.walk_interpreter_frames(mem, top, frames)
-            }
-            FrameModel::CurrentFrame => {
-                let top = word(&self.tstate_buf, o.tstate_frame);
-                self.copy_datastack(mem);
-                self.walk_interpreter_frames(mem, top, frames)
+                frames.truncate(start);
+                Err(ReadError::Invalid("stack changed while it was read"))
             }
         }
+    }
+
+    /// The copy of the data stack is taken while the target runs, so it can itself be torn
+    /// (a frame popped and another pushed in its place during the copy). A second copy taken
+    /// right after lets the walk check that every frame it used had the same code and
+    /// `previous` in both.
+    fn copy_datastack_again(&mut self, mem: &dyn RemoteMemory) -> bool {
+        if self.chunk_start == 0 {
+            return true;
+        }
+        self.chunk_check.resize(self.chunk_buf.len(), 0);
+        mem.read(self.chunk_start, &mut self.chunk_check).is_ok()
+    }
+
+    fn chunk_frames_agree(&self) -> bool {
+        let o = &self.target.layout.offsets;
+        self.chunk_frames.iter().all(|&off| {
+            [o.frame_code, o.frame_back].iter().all(|&field| {
+                let at = off + field as usize;
+                self.chunk_buf.get(at..at + 8) == self.chunk_check.get(at..at + 8)
+            })
+        })
+    }
+
+    /// 3.11+: the innermost frame named by the thread state in `tstate_buf` (None: no frames).
+    fn current_top(&self, mem: &dyn RemoteMemory) -> ReadResult<Option<u64>> {
+        let o = &self.target.layout.offsets;
+        let field = word(&self.tstate_buf, o.tstate_frame);
+        if self.target.layout.frame_model == FrameModel::CurrentFrame {
+            return Ok(Some(field).filter(|f| *f != 0));
+        }
+        // 3.11/3.12: the field is the `_PyCFrame` (on the C stack) holding `current_frame`.
+        if field == 0 {
+            return Ok(None);
+        }
+        Ok(Some(mem.read_u64(field.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?).filter(|f| *f != 0))
+    }
+
+    /// The innermost frame as the target has it right now (one or two reads).
+    fn current_top_now(&self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<Option<u64>> {
+        let o = &self.target.layout.offsets;
+        let field = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
+        if self.target.layout.frame_model == FrameModel::CurrentFrame || field == 0 {
+            return Ok(Some(field).filter(|f| *f != 0));
+        }
+        Ok(Some(mem.read_u64(field.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?).filter(|f| *f != 0))
     }
 
     fn walk_frame_objects(&mut self, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
         let layout = self.target.layout;
         let o = layout.offsets;
         self.frame_buf.resize(o.frame_size as usize, 0);
+        // Pages read for an earlier walk may be stale: each walk starts with none.
+        self.pages.clear();
         let mut frame = top;
         let mut depth = 0;
         while frame != 0 {
@@ -275,7 +339,7 @@ impl Walker {
             if frame % 8 != 0 {
                 return Err(ReadError::Invalid("frame pointer"));
             }
-            mem.read(frame, &mut self.frame_buf)?;
+            self.pages.read(mem, frame, &mut self.frame_buf)?;
             let back = word(&self.frame_buf, o.frame_back);
             let code_addr = word(&self.frame_buf, o.frame_code);
             let lasti = i32::from_le_bytes(self.frame_buf[o.frame_lasti as usize..o.frame_lasti as usize + 4].try_into().unwrap()) as i64;
@@ -315,6 +379,7 @@ impl Walker {
         let start = self.chunk_start;
         if start != 0 && frame >= start && frame.checked_add(len as u64).is_some_and(|end| end <= start + self.chunk_buf.len() as u64) {
             let off = (frame - start) as usize;
+            self.chunk_frames.push(off);
             return Ok(&self.chunk_buf[off..off + len]);
         }
         self.frame_buf.resize(len, 0);
@@ -354,7 +419,18 @@ impl Walker {
                 return Err(ReadError::Invalid("frame owner"));
             }
             if !is_shim && code_addr != 0 {
-                match self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick) {
+                let mut found = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick);
+                if let Ok(code) = found {
+                    // An instruction pointer past the cached code's end means the cached entry
+                    // describes a code object that was freed and its address reused: decode again.
+                    let units = self.codes.code_units(code);
+                    let start = code_addr.wrapping_add(o.code_code_adaptive.unwrap_or(0));
+                    if layout.tlbc.is_none() && units > 0 && units < (1 << 24) && instr >= start && (instr - start) / 2 >= units {
+                        self.codes.forget(code_addr);
+                        found = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick);
+                    }
+                }
+                match found {
                     Ok(code) => {
                         let adaptive = code_addr.wrapping_add(o.code_code_adaptive.unwrap_or(0));
                         // 3.14t: a thread may run its own copy of the bytecode (index 0 is the shared one).
@@ -445,3 +521,79 @@ fn word(buf: &[u8], off: u64) -> u64 {
     let off = off as usize;
     buf.get(off..off + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
 }
+
+/// Whole pages read during one ≤3.10 stack walk. Frame objects of one stack usually sit in the
+/// same few pymalloc pools, so reading the 4 KiB page around a frame serves the next frames
+/// too: a 50-frame walk takes a handful of reads instead of 50 (a 4 KiB read costs about 1.5×
+/// a 100-byte one). Each page is one consistent snapshot of the frames on it.
+#[derive(Default)]
+struct PageWindow {
+    /// (page address, bytes) for up to `PAGE_SLOTS` pages, most recent last.
+    slots: Vec<(u64, Box<[u8]>)>,
+}
+
+const PAGE: u64 = 4096;
+const PAGE_SLOTS: usize = 8;
+
+impl PageWindow {
+    fn clear(&mut self) {
+        self.slots.clear();
+    }
+
+    /// Fills `buf` with the bytes at `addr`, from a cached page when the range lies in one.
+    fn read(&mut self, mem: &dyn RemoteMemory, addr: u64, buf: &mut [u8]) -> ReadResult<()> {
+        let page = addr & !(PAGE - 1);
+        let offset = (addr - page) as usize;
+        if offset + buf.len() > PAGE as usize {
+            return mem.read(addr, buf);
+        }
+        if let Some((_, bytes)) = self.slots.iter().find(|(start, _)| *start == page) {
+            buf.copy_from_slice(&bytes[offset..offset + buf.len()]);
+            return Ok(());
+        }
+        let mut bytes = if self.slots.len() >= PAGE_SLOTS { self.slots.remove(0).1 } else { vec![0u8; PAGE as usize].into_boxed_slice() };
+        if mem.read(page, &mut bytes).is_err() {
+            // A synthetic image (or an odd mapping) may not cover the whole page.
+            return mem.read(addr, buf);
+        }
+        buf.copy_from_slice(&bytes[offset..offset + buf.len()]);
+        self.slots.push((page, bytes));
+        Ok(())
+    }
+}
+
+/// The interpreter fields read every sample.
+struct InterpreterFields {
+    next: u64,
+    id: i64,
+    tstate_head: u64,
+}
+
+/// Reads `next`, `id` and the thread list head of an interpreter, in one read when they are
+/// close together (they are within 100 bytes on every version), else field by field.
+fn read_interpreter_fields(mem: &dyn RemoteMemory, interp: u64, o: &super::offsets::VersionOffsets) -> ReadResult<InterpreterFields> {
+    let offsets = [Some(o.interp_next), o.interp_id, Some(o.interp_tstate_head)];
+    let low = offsets.iter().flatten().min().copied().unwrap_or(0);
+    let high = offsets.iter().flatten().max().copied().unwrap_or(0) + 8;
+    let span = (high - low) as usize;
+    let mut buf = [0u8; 256];
+    if span <= buf.len() {
+        let buf = &mut buf[..span];
+        mem.read(interp.wrapping_add(low), buf)?;
+        let at = |off: u64| word(buf, off - low);
+        return Ok(InterpreterFields {
+            next: at(o.interp_next),
+            id: o.interp_id.map_or(0, |off| at(off) as i64),
+            tstate_head: at(o.interp_tstate_head),
+        });
+    }
+    Ok(InterpreterFields {
+        next: mem.read_u64(interp.wrapping_add(o.interp_next))?,
+        id: match o.interp_id {
+            Some(off) => mem.read_u64(interp.wrapping_add(off)).unwrap_or(0) as i64,
+            None => 0,
+        },
+        tstate_head: mem.read_u64(interp.wrapping_add(o.interp_tstate_head))?,
+    })
+}
+
