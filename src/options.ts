@@ -22,7 +22,7 @@ export function parsePid(value: unknown): number {
 }
 
 /**
- * Parses a duration in seconds. `unlimited` (or a negative number) means until stopped;
+ * Parses a duration in seconds. `unlimited` means until stopped (a negative number is refused);
  * `0` means one sample, as in Pyflame.
  */
 export function parseSeconds(value: unknown): number {

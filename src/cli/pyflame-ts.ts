@@ -23,7 +23,26 @@ cli.register(TopCommand)
 cli.register(Builtins.HelpCommand)
 cli.register(Builtins.VersionCommand)
 
-runCli(cli, 'pyflame-ts', normaliseTraceArgs(process.argv.slice(2)))
+runCli(cli, 'pyflame-ts', normaliseTraceArgs(joinNegativeValues(process.argv.slice(2))))
+
+/**
+ * `-s -1` would read `-1` as an option; join a negative number to the option before it
+ * (`--seconds=-1`) so the value is checked and explained like any other.
+ */
+export function joinNegativeValues(args: string[]): string[] {
+  const longName: Record<string, string> = { '-s': '--seconds', '-r': '--rate', '-p': '--pid' }
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const name = longName[args[i]] ?? (['--seconds', '--duration', '--rate', '--hz', '--pid'].includes(args[i]) ? args[i] : undefined)
+    if (name !== undefined && /^-\d/.test(args[i + 1] ?? '')) {
+      out.push(`${name}=${args[i + 1]}`)
+      i++
+    } else {
+      out.push(args[i])
+    }
+  }
+  return out
+}
 
 /**
  * Pyflame's `-t` takes the rest of the command line as the command to run, options and all.
