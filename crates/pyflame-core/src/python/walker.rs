@@ -333,12 +333,7 @@ impl Walker {
         let mut depth = 0;
         while frame != 0 {
             depth += 1;
-            if depth > MAX_DEPTH {
-                return Err(ReadError::Invalid("stack too deep (cycle?)"));
-            }
-            if frame % 8 != 0 {
-                return Err(ReadError::Invalid("frame pointer"));
-            }
+            check_frame_step(frame, depth)?;
             self.pages.read(mem, frame, &mut self.frame_buf)?;
             let back = word(&self.frame_buf, o.frame_back);
             let code_addr = word(&self.frame_buf, o.frame_code);
@@ -396,12 +391,7 @@ impl Walker {
         let mut depth = 0;
         while frame != 0 {
             depth += 1;
-            if depth > MAX_DEPTH {
-                return Err(ReadError::Invalid("stack too deep (cycle?)"));
-            }
-            if frame % 8 != 0 {
-                return Err(ReadError::Invalid("frame pointer"));
-            }
+            check_frame_step(frame, depth)?;
             let bytes = self.frame_bytes(mem, frame, len)?;
             let previous = word(bytes, o.frame_back);
             let code_addr = word(bytes, o.frame_code) & !layout.executable_tag_mask;
@@ -597,3 +587,15 @@ fn read_interpreter_fields(mem: &dyn RemoteMemory, interp: u64, o: &super::offse
     })
 }
 
+
+/// The checks every step of a frame walk makes: bounded depth (a cycle or garbage otherwise)
+/// and an aligned frame pointer.
+fn check_frame_step(frame: u64, depth: usize) -> ReadResult<()> {
+    if depth > MAX_DEPTH {
+        return Err(ReadError::Invalid("stack too deep (cycle?)"));
+    }
+    if frame % 8 != 0 {
+        return Err(ReadError::Invalid("frame pointer"));
+    }
+    Ok(())
+}
