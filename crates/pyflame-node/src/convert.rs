@@ -9,33 +9,48 @@ pub fn to_js_error(err: pyflame_core::Error) -> napi::Error {
 
 #[napi(object)]
 pub struct ProfileFrame {
+    /// Function name: the qualified name (`Class.method`) where the Python version has one.
     pub name: String,
+    /// `co_filename` as the target has it.
     pub filename: String,
+    /// Line being executed, 0 when unknown.
     pub line: u32,
+    /// `co_firstlineno`: the line the function starts on.
     pub first_line: u32,
 }
 
 #[napi(object)]
 pub struct ProfileThread {
+    /// Process the thread belongs to.
     pub pid: i32,
+    /// Kernel thread id as the target sees it (its own PID namespace); 0 when unknown.
     pub tid: i32,
+    /// Python's `threading.get_ident()` value, as a decimal string (a 64-bit pthread_t).
     pub python_thread_id: String,
+    /// Sub-interpreter id (0 = main interpreter).
     pub interpreter_id: i64,
+    /// Thread name when known (the OS `comm` of the thread).
     pub name: Option<String>,
 }
 
 #[napi(object)]
 pub struct ProfileEntry {
+    /// Index into `stacks`.
     pub stack: u32,
+    /// Index into `threads`.
     pub thread: u32,
     pub count: f64,
+    /// The thread held the GIL in these samples.
     pub gil: bool,
+    /// The kernel did not report the thread as running (R) in these samples.
     pub idle: bool,
 }
 
 #[napi(object)]
 pub struct TimelineSample {
+    /// Microseconds since the recording started.
     pub time_us: f64,
+    /// Index into `threads`.
     pub thread: u32,
     pub stack: u32,
     pub gil: bool,
@@ -45,29 +60,44 @@ pub struct TimelineSample {
 #[napi(object)]
 pub struct ProcessSummary {
     pub pid: i32,
+    /// Exact version, e.g. `3.12.1`.
     pub python_version: String,
+    /// Executable path of the process (`/proc/PID/exe`).
     pub executable: String,
+    /// Sampling ticks that reached this process.
     pub ticks: f64,
+    /// Ticks where no thread held the GIL: Pyflame's `(idle)`.
     pub gil_idle_ticks: f64,
+    /// Ticks whose read failed validation (torn or unreadable stack).
     pub errors: f64,
 }
 
 #[napi(object)]
 pub struct RawProfile {
+    /// The PID that was asked for (the root with `subprocesses`).
     pub pid: i32,
     pub python_version: String,
+    /// Unix time in milliseconds when sampling started.
     pub start_time_ms: f64,
+    /// Wall time the recording lasted, in seconds.
     pub duration_secs: f64,
+    /// Requested interval between samples, in seconds.
     pub interval_secs: f64,
+    /// Sampling ticks taken (each tick samples every thread of every process once).
     pub ticks: f64,
+    /// Ticks with no GIL holder in the root process (Pyflame's `(idle)` count).
     pub gil_idle_ticks: f64,
+    /// Ticks that failed validation and were dropped.
     pub errors: f64,
     pub frames: Vec<ProfileFrame>,
+    /// Each stack is a list of frame indices, root (outermost) first.
     pub stacks: Vec<Vec<u32>>,
     pub threads: Vec<ProfileThread>,
     pub entries: Vec<ProfileEntry>,
     pub processes: Vec<ProcessSummary>,
+    /// Every sample with its time; only recorded with `timeline: true` (e.g. `--flamechart`).
     pub timeline: Option<Vec<TimelineSample>>,
+    /// Why the recording stopped: `duration`, `stopped` (Ctrl-C/stop()), `target-exited`.
     pub end_reason: String,
 }
 
