@@ -26,7 +26,9 @@ interface Pty {
 
 /** Runs `pyflame-ts args` inside a pseudo-terminal (script -e returns the command's status). */
 function inPty(args: string[]): Pty {
-  const command = [process.execPath, PYFLAME_TS, ...args].map((a) => `'${a}'`).join(' ')
+  // `exec`: script runs the command through $SHELL (dash when unset), which would otherwise stay
+  // between script and node, and a signal sent to "the child" would hit the shell.
+  const command = 'exec ' + [process.execPath, PYFLAME_TS, ...args].map((a) => `'${a}'`).join(' ')
   const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, COLUMNS: '120', LINES: '30' } })
   let out = ''
   const watchers: Array<() => void> = []
