@@ -52,6 +52,20 @@ pub trait RemoteMemory {
         Ok(u32::from_le_bytes(b))
     }
 
+    /// Reads several ranges, in order, as close together in time as the memory allows.
+    /// Returns how many leading parts were read whole; the rest are left as they were.
+    /// Only a vanished or forbidden process is an error.
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> ReadResult<usize> {
+        for (i, (addr, buf)) in parts.iter_mut().enumerate() {
+            match self.read(*addr, buf) {
+                Ok(()) => {}
+                Err(e @ (ReadError::Gone | ReadError::Denied)) => return Err(e),
+                Err(_) => return Ok(i),
+            }
+        }
+        Ok(parts.len())
+    }
+
     /// Reads `len` bytes into a new vector (bounded by the caller).
     fn read_vec(&self, addr: u64, len: usize) -> ReadResult<Vec<u8>> {
         let mut v = vec![0u8; len];
@@ -92,6 +106,42 @@ impl RemoteMemory for ProcessMemory {
             Err(Errno::EPERM) | Err(Errno::EACCES) => Err(ReadError::Denied),
             Err(_) => Err(ReadError::Unmapped(addr)),
         }
+    }
+
+    /// One `process_vm_readv` for all parts: the fixed cost of a call (finding the task,
+    /// the ptrace access check) is most of a small read's cost, so batching divides it.
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> ReadResult<usize> {
+        // The kernel stops at the first part that faults and returns the bytes before it.
+        const BATCH: usize = 64;
+        let mut done = 0;
+        let count = parts.len();
+        while done < count {
+            let batch = &mut parts[done..(done + BATCH).min(count)];
+            let lens: Vec<usize> = batch.iter().map(|(_, b)| b.len()).collect();
+            let remote: Vec<RemoteIoVec> = batch.iter().map(|(addr, b)| RemoteIoVec { base: *addr as usize, len: b.len() }).collect();
+            let mut local: Vec<IoSliceMut> = batch.iter_mut().map(|(_, b)| IoSliceMut::new(b)).collect();
+            let total: usize = lens.iter().sum();
+            let read = match process_vm_readv(Pid::from_raw(self.pid), &mut local, &remote) {
+                Ok(n) => n,
+                Err(Errno::ESRCH) => return Err(ReadError::Gone),
+                Err(Errno::EPERM) | Err(Errno::EACCES) => return Err(ReadError::Denied),
+                Err(_) => 0,
+            };
+            let mut whole = 0;
+            let mut bytes = 0;
+            for len in &lens {
+                if bytes + len > read {
+                    break;
+                }
+                bytes += len;
+                whole += 1;
+            }
+            done += whole;
+            if read < total {
+                return Ok(done);
+            }
+        }
+        Ok(done)
     }
 }
 
@@ -159,6 +209,24 @@ mod tests {
         assert_eq!(mem.read_u64(&value as *const u64 as u64).unwrap(), value);
         assert_eq!(mem.read_u64(0), Err(ReadError::Unmapped(0)));
         assert!(matches!(mem.read_u64(8), Err(ReadError::Unmapped(_))));
+    }
+
+    #[test]
+    fn read_many_reads_in_order_and_stops_at_the_first_hole() {
+        let values: [u64; 3] = [1, 2, 3];
+        let mem = ProcessMemory::new(std::process::id() as i32);
+        let (mut a, mut b, mut c) = ([0u8; 8], [0u8; 8], [0u8; 8]);
+        let addr = |i: usize| &values[i] as *const u64 as u64;
+        let mut parts: [(u64, &mut [u8]); 3] = [(addr(0), &mut a), (addr(2), &mut b), (addr(1), &mut c)];
+        assert_eq!(mem.read_many(&mut parts).unwrap(), 3);
+        assert_eq!((u64::from_le_bytes(a), u64::from_le_bytes(b), u64::from_le_bytes(c)), (1, 3, 2));
+        let (mut d, mut e, mut f) = ([0u8; 8], [0u8; 8], [0u8; 8]);
+        let mut parts: [(u64, &mut [u8]); 3] = [(addr(0), &mut d), (8, &mut e), (addr(1), &mut f)];
+        assert_eq!(mem.read_many(&mut parts).unwrap(), 1);
+        assert_eq!(u64::from_le_bytes(d), 1);
+        let img = ImageMemory::new();
+        let mut g = [0u8; 8];
+        assert_eq!(img.read_many(&mut [(0x1000, &mut g[..])]).unwrap(), 0);
     }
 
     #[test]

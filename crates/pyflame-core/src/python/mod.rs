@@ -7,6 +7,7 @@ pub mod linetable;
 pub mod locals;
 pub mod offsets;
 pub mod offsets_generated;
+pub mod prefetch;
 pub mod scan;
 pub mod strings;
 pub mod target;

@@ -7,6 +7,7 @@
 
 use super::code_cache::{CodeCache, CodeId};
 use super::layout::{FrameModel, GilModel, Layout};
+use super::prefetch::{FirstReads, Prefetch};
 use super::target::PythonTarget;
 use crate::process::memory::{ReadError, ReadResult, RemoteMemory};
 use std::collections::HashMap;
@@ -85,6 +86,8 @@ pub struct Walker {
     pages: PageWindow,
     /// Kernel tids of the target, refreshed by the sampler; used to map pthread_t → tid.
     pub known_tids: Vec<i32>,
+    /// The previous sample's first reads, replayed in one batch at the start of the next.
+    prefetch: Prefetch,
 }
 
 impl Walker {
@@ -105,6 +108,7 @@ impl Walker {
             pthread_tid_offset: None,
             pages: PageWindow::default(),
             known_tids: Vec::new(),
+            prefetch: Prefetch::default(),
         }
     }
 
@@ -117,14 +121,24 @@ impl Walker {
     pub fn sample(&mut self, mem: &dyn RemoteMemory, out: &mut Sample) -> ReadResult<()> {
         out.clear();
         self.tick += 1;
+        let mut prefetch = std::mem::take(&mut self.prefetch);
+        let result = prefetch.fetch(mem).and_then(|()| self.sample_with(&FirstReads::new(mem, &mut prefetch), mem, out));
+        prefetch.finish();
+        self.prefetch = prefetch;
+        result
+    }
+
+    /// `first` serves the reads that start a sample (batched); `mem` the re-reads that check
+    /// them, which must see the target as it is now.
+    fn sample_with(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, out: &mut Sample) -> ReadResult<()> {
         let o = self.target.layout.offsets;
         let holder_global = match self.target.layout.gil_model {
             GilModel::InterpreterGil => None,
             _ => Some(match (self.target.tstate_current_ptr, self.target.tstate_current_confirm_ptr) {
-                (Some(ptr), None) => mem.read_u64(ptr)?,
+                (Some(ptr), None) => first.read_u64(ptr)?,
                 (Some(ptr), Some(confirm)) => {
-                    let holder = mem.read_u64(ptr)?;
-                    if mem.read_u64(confirm)? == holder {
+                    let holder = first.read_u64(ptr)?;
+                    if first.read_u64(confirm)? == holder {
                         holder
                     } else {
                         0
@@ -133,7 +147,7 @@ impl Walker {
                 (None, _) => 0,
             }),
         };
-        let mut interp = mem.read_u64(self.target.interp_head_ptr)?;
+        let mut interp = first.read_u64(self.target.interp_head_ptr)?;
         let mut interp_count = 0;
         while interp != 0 {
             interp_count += 1;
@@ -142,10 +156,10 @@ impl Walker {
             }
             let holder = match holder_global {
                 Some(h) => h,
-                None => self.interpreter_gil_holder(mem, interp)?,
+                None => self.interpreter_gil_holder(first, interp)?,
             };
-            let fields = read_interpreter_fields(mem, interp, &o)?;
-            self.sample_interpreter(mem, interp, fields.id, fields.tstate_head, holder, out)?;
+            let fields = read_interpreter_fields(first, interp, &o)?;
+            self.sample_interpreter(first, mem, interp, fields.id, fields.tstate_head, holder, out)?;
             interp = fields.next;
         }
         out.gil_held = out.threads.iter().any(|t| t.holds_gil);
@@ -186,7 +200,8 @@ impl Walker {
         Ok(if locked { at(holder_off, 8) } else { 0 })
     }
 
-    fn sample_interpreter(&mut self, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, tstate_head: u64, holder: u64, out: &mut Sample) -> ReadResult<()> {
+    #[allow(clippy::too_many_arguments)]
+    fn sample_interpreter(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, tstate_head: u64, holder: u64, out: &mut Sample) -> ReadResult<()> {
         let o = self.target.layout.offsets;
         let mut tstate = tstate_head;
         let mut count = 0;
@@ -195,7 +210,7 @@ impl Walker {
             if count > MAX_THREADS {
                 return Err(ReadError::Invalid("thread list cycle"));
             }
-            if mem.read(tstate, &mut self.tstate_buf).is_err() {
+            if first.read(tstate, &mut self.tstate_buf).is_err() {
                 // The thread ended while we walked the list: the rest of the list is gone too.
                 break;
             }
@@ -209,7 +224,7 @@ impl Walker {
                 None => self.tid_of_pthread(mem, python_thread_id),
             };
             let start = out.frames.len();
-            let error = self.walk_thread(mem, tstate, &mut out.frames).err();
+            let error = self.walk_thread(first, mem, tstate, &mut out.frames).err();
             if error.is_some() {
                 out.frames.truncate(start);
             }
@@ -229,7 +244,7 @@ impl Walker {
     }
 
     /// Walks the frames of the thread state in `tstate_buf`, pushing them leaf first.
-    fn walk_thread(&mut self, mem: &dyn RemoteMemory, tstate: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+    fn walk_thread(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, tstate: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
         let layout = self.target.layout;
         let o = layout.offsets;
         match layout.frame_model {
@@ -255,15 +270,15 @@ impl Walker {
                 // top frame after the walk and start again (twice at most) when it moved.
                 let start = frames.len();
                 for attempt in 0..3 {
+                    let reader = if attempt == 0 { first } else { mem };
                     if attempt > 0 {
                         mem.read(tstate, &mut self.tstate_buf)?;
                     }
-                    let Some(top) = self.current_top(mem)? else { return Ok(()) };
+                    let Some(top) = self.current_top(reader)? else { return Ok(()) };
                     // Two copies of the data stack and the top re-read back to back, so the
                     // window in which the target can change them is as short as possible.
-                    self.copy_datastack(mem);
-                    let second_copy = self.copy_datastack_again(mem);
-                    let top_after = self.current_top_now(mem, tstate)?;
+                    self.copy_datastack(reader);
+                    let (second_copy, top_after) = self.read_again(mem, tstate)?;
                     frames.truncate(start);
                     self.chunk_frames.clear();
                     self.walk_interpreter_frames(mem, top, frames)?;
@@ -280,13 +295,42 @@ impl Walker {
     /// The copy of the data stack is taken while the target runs, so it can itself be torn
     /// (a frame popped and another pushed in its place during the copy). A second copy taken
     /// right after lets the walk check that every frame it used had the same code and
-    /// `previous` in both.
-    fn copy_datastack_again(&mut self, mem: &dyn RemoteMemory) -> bool {
-        if self.chunk_start == 0 {
-            return true;
-        }
+    /// `previous` in both; the innermost frame read again in the same batch tells whether the
+    /// stack moved at all. Returns (second copy taken, innermost frame now).
+    fn read_again(&mut self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<(bool, Option<u64>)> {
+        let o = self.target.layout.offsets;
+        let field_before = word(&self.tstate_buf, o.tstate_frame);
+        // 3.11/3.12: the C frame normally stays where it was, so read its `current_frame` in
+        // the same batch and check afterwards that the thread state still points to it.
+        let cframe_off = o.cframe_current_frame.unwrap_or(0);
+        let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
+        let (mut field, mut current) = ([0u8; 8], [0u8; 8]);
         self.chunk_check.resize(self.chunk_buf.len(), 0);
-        mem.read(self.chunk_start, &mut self.chunk_check).is_ok()
+        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(3);
+        parts.push((tstate.wrapping_add(o.tstate_frame), &mut field));
+        let with_cframe = through_cframe && field_before != 0;
+        if with_cframe {
+            parts.push((field_before.wrapping_add(cframe_off), &mut current));
+        }
+        let with_chunk = self.chunk_start != 0;
+        if with_chunk {
+            parts.push((self.chunk_start, &mut self.chunk_check));
+        }
+        let wanted = parts.len();
+        let read = mem.read_many(&mut parts)?;
+        drop(parts);
+        if read == 0 {
+            return Err(ReadError::Unmapped(tstate));
+        }
+        let field = u64::from_le_bytes(field);
+        let top = if !through_cframe || field == 0 {
+            field
+        } else if with_cframe && field == field_before && read >= 2 {
+            u64::from_le_bytes(current)
+        } else {
+            mem.read_u64(field.wrapping_add(cframe_off))?
+        };
+        Ok((!with_chunk || read == wanted, Some(top).filter(|f| *f != 0)))
     }
 
     fn chunk_frames_agree(&self) -> bool {
@@ -309,16 +353,6 @@ impl Walker {
         // 3.11/3.12: the field is the `_PyCFrame` (on the C stack) holding `current_frame`.
         if field == 0 {
             return Ok(None);
-        }
-        Ok(Some(mem.read_u64(field.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?).filter(|f| *f != 0))
-    }
-
-    /// The innermost frame as the target has it right now (one or two reads).
-    fn current_top_now(&self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<Option<u64>> {
-        let o = &self.target.layout.offsets;
-        let field = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
-        if self.target.layout.frame_model == FrameModel::CurrentFrame || field == 0 {
-            return Ok(Some(field).filter(|f| *f != 0));
         }
         Ok(Some(mem.read_u64(field.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?).filter(|f| *f != 0))
     }
