@@ -9,6 +9,21 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class FoldedMerger {
+  constructor(options: FoldedMergerOptions)
+  /** Starts a source (line numbers restart); `intoBefore`: its counts fill "before". */
+  beginSource(intoBefore?: boolean | undefined | null): void
+  /**
+   * Reads a chunk (cut anywhere); returns its malformed lines (without skipInvalid, the
+   * first one, after which the input is to be given up).
+   */
+  push(chunk: Uint8Array): Array<InvalidFoldedLine>
+  /** Ends the current source (its last line may lack a newline). */
+  endSource(): Array<InvalidFoldedLine>
+  /** Totals, pruning and layout; frees the tree. Call once. */
+  finish(options: FoldedLayoutOptions): FlamegraphLayout
+}
+
 export declare class Recording {
   constructor(options: RecordingOptions)
   /**
@@ -36,6 +51,16 @@ export interface DiscoverOptions {
   pythonVersion?: string
   /** Ignore the runtime symbols and find the interpreter by scanning (tests the stripped path). */
   forceScan?: boolean
+}
+
+export interface DrawnColumn {
+  /** Totals of the drawn frames in drawing units (samples × 10^scale). */
+  units: Float64Array
+  /** The same exactly, as decimal integers; only when a double cannot hold every total. */
+  unitsText?: Array<string>
+  scale: number
+  /** The column's total in samples, exactly (`2.5`). */
+  total: string
 }
 
 export declare function dump(pid: number, options?: DumpOptions | undefined | null): Promise<DumpResult>
@@ -82,6 +107,76 @@ export interface DumpThread {
   error?: string
   /** With `locals`: why this thread's locals could not be read. */
   localsError?: string
+}
+
+/**
+ * The drawn frames of a merged tree, in drawing order: depth first, the root first,
+ * siblings by name (or by time in a flame chart).
+ */
+export interface FlamegraphLayout {
+  depth: Int32Array
+  /** Index into `names`; -1 for the root. */
+  name: Int32Array
+  names: Array<string>
+  /** Distance from the left edge in drawing units. */
+  offset: Float64Array
+  /** The same exactly, only when the sample column is exact. */
+  offsetText?: Array<string>
+  samples: DrawnColumn
+  before?: DrawnColumn
+  maxDepth: number
+  stacks: number
+  invalidLines: number
+  mergedFrames: number
+  prunedFrames: number
+  prunedSamples: string
+  minUnits: number
+  differential: boolean
+  nameShares?: NameShares
+}
+
+export interface FoldedLayoutOptions {
+  /** Minimum width as a percentage of the total. */
+  minWidthPercent?: number
+  /** Minimum width in pixels of a `framesWidth`-pixel frames area. */
+  minWidthPx?: number
+  framesWidth: number
+  /** Also return each name's share of samples in both columns (`diff`). */
+  nameShares?: boolean
+}
+
+export interface FoldedMergerOptions {
+  /** Keep time order: a line merges only with the previous line's frames. */
+  flamechart?: boolean
+  /** Reverse each stack before merging. */
+  reverse?: boolean
+  /** Two counts per line (`stack before after`); omitted: decided by the first stack line. */
+  differential?: boolean
+  /** Keep a "before" column filled by whole sources (`beginSource(true)`), as `diff` does. */
+  beforeSources?: boolean
+  /** Set aside leading process/thread frames. */
+  dropRunLabels?: boolean
+  /** Count malformed lines and go on instead of stopping at the first. */
+  skipInvalid?: boolean
+}
+
+export interface InvalidFoldedLine {
+  /** 1-based, within its source. */
+  line: number
+  reason: string
+}
+
+/**
+ * True for frame labels that name a process or thread (`process 1234`, `thread (5678): Main`,
+ * `pid:1234`, `T5678`...) rather than code.
+ */
+export declare function isRunLabel(label: string): boolean
+
+export interface NameShares {
+  names: Array<string>
+  /** Percent of all samples whose stack holds the name (recursion counted once). */
+  samples: Float64Array
+  before: Float64Array
 }
 
 export interface ProcessSummary {

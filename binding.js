@@ -835,7 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.FoldedMerger = nativeBinding.FoldedMerger
 module.exports.Recording = nativeBinding.Recording
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.dump = nativeBinding.dump
+module.exports.isRunLabel = nativeBinding.isRunLabel
 module.exports.supportedPythonVersions = nativeBinding.supportedPythonVersions

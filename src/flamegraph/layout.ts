@@ -1,116 +1,49 @@
-// Which frames are drawn and where. Children are ordered by name (flame graph) or by first
-// appearance (flame chart); a frame narrower than the minimum width is left out with its
-// descendants, and its samples stay in the parent's width as unlabelled space. Positions are
-// integer sample offsets (`x` in units of the count column), so zoom and search stay exact.
+// Which frames are drawn and where. The native core (crates/pyflame-core/src/folded) merges
+// the folded input into a prefix tree, sums counts exactly, leaves out frames narrower than the
+// minimum width (their samples stay in the parent's width, at their place) and orders the
+// rest depth first, siblings by name or, in a flame chart, by time. What comes back is only
+// the drawn frames: depth, name, exact sample offset and width.
 
-import type { ResolvedOptions } from './options'
-import { ROOT, type StackTree } from './tree'
+import type { FlamegraphLayout } from '../../binding'
+import { linesSource, type NamedSource } from '../folded/line-reader'
+import { readFolded } from '../folded/reader'
+import { native } from '../native'
+import { NOMINAL_WIDTH, type FlamegraphOptions, type ResolvedOptions } from './options'
 
-export interface Layout {
-  /** Drawn nodes in depth-first order, root first. */
-  nodes: Int32Array
-  /** Sample offset of each drawn node from the left edge (drawing units). */
-  offsets: Float64Array
-  depths: Int32Array
-  count: number
-  maxDepth: number
-  /** Total of the root, in drawing units. */
-  total: number
-  /** Frames left out because they were narrower than the minimum width. */
-  prunedFrames: number
-  /** Samples (drawing units) in the outermost pruned frames: drawn as unlabelled parent space. */
-  prunedUnits: number
-  /** The threshold used, in drawing units. */
-  minUnits: number
+export type { FlamegraphLayout } from '../../binding'
+
+/** Folded input: lines (sync or async) or named sources (files, stdin). */
+export type FoldedInput = Iterable<string> | AsyncIterable<string> | { sources: NamedSource[] }
+
+export interface LayoutHooks {
+  /** Called for each skipped malformed line (skipInvalid). */
+  onInvalidLine?: (where: string, reason: string) => void
 }
 
-export function nominalFramesWidth(options: ResolvedOptions, nominalWidth: number): number {
-  return (options.width ?? nominalWidth) - 20
+export function toSources(input: FoldedInput, name?: string): NamedSource[] {
+  if ('sources' in input) return input.sources
+  return [linesSource(input, name)]
 }
 
-export function layoutTree(tree: StackTree, options: ResolvedOptions, nominalWidth: number): Layout {
-  const samples = tree.samples
-  const total = samples.units(ROOT)
-  const widthPerUnit = total > 0 ? nominalFramesWidth(options, nominalWidth) / total : 0
-  let minUnits = 0
-  if (options.minWidthPercent !== undefined) minUnits = (total * options.minWidthPercent) / 100
-  else if (options.minWidthPx !== undefined && widthPerUnit > 0) minUnits = options.minWidthPx / widthPerUnit
+/** Width of the frames area: the image width (1200 px when fluid) less the margins. */
+export function nominalFramesWidth(options: ResolvedOptions): number {
+  return (options.width ?? NOMINAL_WIDTH) - 20
+}
 
-  // Rank names once so sibling order is a numeric sort (stable across runs and inputs).
-  let rank: Int32Array | undefined
-  if (!options.flamechart) {
-    const order = tree.names.map((_, id) => id).sort((a, b) => (tree.names[a] < tree.names[b] ? -1 : tree.names[a] > tree.names[b] ? 1 : 0))
-    rank = new Int32Array(tree.names.length)
-    order.forEach((id, position) => (rank![id] = position))
-  }
+/** What the native layout needs to know of the drawing options. */
+export function layoutOptions(options: ResolvedOptions, nameShares = false) {
+  return { minWidthPercent: options.minWidthPercent, minWidthPx: options.minWidthPx, framesWidth: nominalFramesWidth(options), nameShares }
+}
 
-  let capacity = 1024
-  let nodes = new Int32Array(capacity)
-  let offsets = new Float64Array(capacity)
-  let depths = new Int32Array(capacity)
-  let count = 0
-  let maxDepth = 0
-  let prunedUnits = 0
-  const push = (node: number, offset: number, depth: number): void => {
-    if (count === capacity) {
-      capacity *= 2
-      const n = new Int32Array(capacity)
-      n.set(nodes)
-      nodes = n
-      const o = new Float64Array(capacity)
-      o.set(offsets)
-      offsets = o
-      const d = new Int32Array(capacity)
-      d.set(depths)
-      depths = d
-    }
-    nodes[count] = node
-    offsets[count] = offset
-    depths[count] = depth
-    count++
-    if (depth > maxDepth) maxDepth = depth
-  }
-
-  // Depth-first, children pushed in reverse so they come out in order.
-  const stackNode: number[] = [ROOT]
-  const stackOffset: number[] = [0]
-  const stackDepth: number[] = [0]
-  const children: number[] = []
-  const childOffsets: number[] = []
-  while (stackNode.length > 0) {
-    const node = stackNode.pop()!
-    const offset = stackOffset.pop()!
-    const depth = stackDepth.pop()!
-    push(node, offset, depth)
-    tree.children(node, children)
-    if (rank) children.sort((a, b) => rank![tree.name[a]] - rank![tree.name[b]])
-    childOffsets.length = 0
-    let x = offset
-    for (const child of children) {
-      childOffsets.push(x)
-      x += samples.units(child)
-    }
-    for (let i = children.length - 1; i >= 0; i--) {
-      const units = samples.units(children[i])
-      if (units <= 0) continue
-      if (units < minUnits) {
-        prunedUnits += units
-        continue
-      }
-      stackNode.push(children[i])
-      stackOffset.push(childOffsets[i])
-      stackDepth.push(depth + 1)
-    }
-  }
-  return {
-    nodes,
-    offsets,
-    depths,
-    count,
-    maxDepth,
-    total,
-    prunedFrames: tree.size - count,
-    prunedUnits,
-    minUnits,
-  }
+/** Reads folded input and lays out its flame graph. */
+export async function layoutFolded(input: FoldedInput, options: FlamegraphOptions, resolved: ResolvedOptions, hooks: LayoutHooks = {}): Promise<FlamegraphLayout> {
+  const merger = new native.FoldedMerger({
+    flamechart: resolved.flamechart,
+    reverse: resolved.reverse,
+    differential: options.differential === 'auto' ? undefined : options.differential,
+    dropRunLabels: options.keepRunLabels === false,
+    skipInvalid: options.skipInvalid,
+  })
+  await readFolded(toSources(input), merger, { skipInvalid: options.skipInvalid, onInvalidLine: hooks.onInvalidLine })
+  return merger.finish(layoutOptions(resolved))
 }

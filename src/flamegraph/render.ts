@@ -1,31 +1,28 @@
 // The flame graph emitter.
 //
 // One pass over the input, then one pass over the drawn frames:
-//  1. Folded lines stream in (files, stdin or lines in memory) and merge into a prefix tree
-//     keyed by (parent, name) held in typed arrays; only the current line and the tree live in
-//     memory, never the input text. Counts are summed exactly (see folded/count.ts).
-//  2. The layout walks the tree depth first, ordering siblings by name (or by time for a flame
-//     chart) and leaving out frames narrower than --minwidth, whose samples stay in the parent.
-//  3. The SVG streams out in bounded chunks: header, style, script, then one
+//  1. Folded input streams (files, stdin or lines in memory) as bytes into the native merger,
+//     which builds a prefix tree keyed by (parent, name), sums counts exactly, leaves out
+//     frames narrower than --minwidth (their samples stay in the parent) and lays out the rest
+//     (layout.ts). Only the tree lives in memory, never the input text.
+//  2. The SVG streams out in bounded chunks: header, style, script, then one
 //     <g><title/><rect/><text/></g> per drawn frame. Each rect carries its integer sample
 //     offset and width (fg:x, fg:w) so the embedded script zooms and computes Matched %
 //     exactly, and positions are percentages so the image can be fluid.
 // Every string from the profile or the user is escaped (escape.ts); none reaches the script.
 
-import { CountColumn, groupThousands, scaledToDecimal, type ParsedCount } from '../folded/count'
-import { displayLabel, isRunLabel } from '../folded/labels'
-import { linesSource, type NamedSource } from '../folded/line-reader'
-import { readFolded, type ReadFoldedSummary } from '../folded/reader'
+import type { DrawnColumn } from '../../binding'
+import { groupThousands, scaledToDecimal } from '../folded/count'
+import { displayLabel } from '../folded/labels'
 import { diffColor, frameColor } from './colors'
 import { escapeComment, escapeXml } from './escape'
-import { layoutTree, nominalFramesWidth, type Layout } from './layout'
-import { NOMINAL_WIDTH, resolveOptions, type FlamegraphOptions, type ResolvedOptions } from './options'
+import { layoutFolded, nominalFramesWidth, type FlamegraphLayout, type FoldedInput, type LayoutHooks } from './layout'
+import { resolveOptions, type FlamegraphOptions, type ResolvedOptions } from './options'
 import { FLAMEGRAPH_SCRIPT } from './script'
 import { ChunkedWriter, type Output } from './sink'
-import { ROOT, StackTree } from './tree'
 
-/** Folded input: lines (sync or async), named sources (files, stdin), or an already merged tree. */
-export type FlamegraphInput = Iterable<string> | AsyncIterable<string> | { sources: NamedSource[] } | StackTree
+/** Folded input: lines (sync or async) or named sources (files, stdin). */
+export type FlamegraphInput = FoldedInput
 
 export interface RenderSummary {
   /** Total samples, exact (a decimal string: counts may be fractional or beyond 2^53). */
@@ -48,61 +45,40 @@ export interface RenderSummary {
   bytes: number
 }
 
-export interface RenderHooks {
-  /** Called for each skipped malformed line (skipInvalid). */
-  onInvalidLine?: (where: string, reason: string) => void
-}
-
-function toSources(input: Exclude<FlamegraphInput, StackTree>): NamedSource[] {
-  if ('sources' in input) return input.sources
-  return [linesSource(input)]
-}
-
-/** Reads folded input into a merged tree. */
-export async function buildTree(input: Exclude<FlamegraphInput, StackTree>, options: FlamegraphOptions, hooks: RenderHooks = {}): Promise<{ tree: StackTree; read: ReadFoldedSummary }> {
-  const sources = toSources(input)
-  let tree: StackTree | undefined
-  const makeTree = (differential: boolean): StackTree =>
-    new StackTree({ flamechart: options.flamechart, reverse: options.reverse, differential, dropRoot: options.keepRunLabels === false ? isRunLabel : undefined })
-  // The tree needs to know whether a "before" column exists; the reader decides on the first line.
-  const lazy = {
-    addStack(text: string, start: number, end: number, count: ParsedCount, before?: ParsedCount): boolean {
-      tree ??= makeTree(before !== undefined)
-      return tree.addStack(text, start, end, count, before)
-    },
-  }
-  const read = await readFolded(sources, lazy, { differential: options.differential ?? 'auto', skipInvalid: options.skipInvalid, onInvalidLine: hooks.onInvalidLine })
-  return { tree: tree ?? makeTree(false), read }
-}
+export type RenderHooks = LayoutHooks
 
 export async function renderFlamegraph(input: FlamegraphInput, options: FlamegraphOptions, output: Output, hooks: RenderHooks = {}): Promise<RenderSummary> {
   const resolved = resolveOptions(options)
-  let tree: StackTree
-  let read: ReadFoldedSummary = { stacks: 0, invalid: 0, differential: false }
-  if (input instanceof StackTree) tree = input
-  else ({ tree, read } = await buildTree(input, options, hooks))
-  const layout = layoutTree(tree, resolved, NOMINAL_WIDTH)
+  return drawFlamegraph(await layoutFolded(input, options, resolved, hooks), resolved, output)
+}
+
+/** Writes the SVG of frames already laid out. */
+export async function drawFlamegraph(layout: FlamegraphLayout, options: ResolvedOptions, output: Output): Promise<RenderSummary> {
   const writer = new ChunkedWriter(output)
-  await writeSvg(tree, layout, resolved, writer)
+  await writeSvg(layout, options, writer)
   await writer.flush()
   return {
-    totalSamples: tree.samples.decimal(ROOT),
-    stacks: read.stacks,
-    invalidLines: read.invalid,
-    mergedFrames: tree.size - 1,
-    drawnFrames: layout.count,
+    totalSamples: layout.samples.total,
+    stacks: layout.stacks,
+    invalidLines: layout.invalidLines,
+    mergedFrames: layout.mergedFrames,
+    drawnFrames: layout.depth.length,
     prunedFrames: layout.prunedFrames,
-    prunedSamples: unitsToDecimal(tree.samples, layout.prunedUnits),
+    prunedSamples: layout.prunedSamples,
     maxDepth: layout.maxDepth,
-    differential: tree.before !== undefined,
+    differential: layout.before !== undefined,
     bytes: writer.bytes,
   }
 }
 
-function unitsToDecimal(column: CountColumn, units: number): string {
-  if (!column.exact) return String(units)
-  const scale = Math.round(Math.log10(column.unitsPerSample))
-  return scaledToDecimal(BigInt(Math.round(units)), scale)
+/** A frame's count in drawing units, exactly, as an integer string (for `fg:` attributes). */
+function unitsText(column: DrawnColumn, frame: number): string {
+  return column.unitsText ? column.unitsText[frame] : String(column.units[frame])
+}
+
+/** A frame's count in samples, exactly (`2.5`). */
+function samplesText(column: DrawnColumn, frame: number): string {
+  return column.unitsText ? scaledToDecimal(column.unitsText[frame], column.scale) : String(column.units[frame])
 }
 
 /** Shortest fixed-point text for a percentage (4 decimals: 0.0001% of 1200 px is nothing). */
@@ -125,19 +101,20 @@ export function fitLabel(name: string, widthPx: number, charWidth: number): stri
   return name.slice(0, end) + '..'
 }
 
-async function writeSvg(tree: StackTree, layout: Layout, options: ResolvedOptions, out: ChunkedWriter): Promise<void> {
+async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out: ChunkedWriter): Promise<void> {
   const { fontSize, frameHeight } = options
   const nl = options.pretty ? '\n' : ''
   const indent = options.pretty ? '  ' : ''
   const fluid = options.width === undefined
-  const framesWidth = nominalFramesWidth(options, NOMINAL_WIDTH)
+  const framesWidth = nominalFramesWidth(options)
   const ypad1 = fontSize * 3 + (options.subtitle ? fontSize * 2 : 0)
   const ypad2 = fontSize * 2 + 10
   const imageHeight = (layout.maxDepth + 1) * frameHeight + ypad1 + ypad2
   const widthAttr = fluid ? '100%' : String(options.width)
   const titleY = fontSize * 2
   const detailsY = imageHeight - ypad2 / 2 - 2
-  const total = layout.total
+  const samples = layout.samples
+  const total = samples.units[0]
 
   await out.write(
     `<?xml version="1.0" standalone="no"?>\n` +
@@ -163,59 +140,55 @@ async function writeSvg(tree: StackTree, layout: Layout, options: ResolvedOption
       `<text id="search" x="100%" dx="-40" y="${titleY}">Search</text>\n` +
       `<text id="ignorecase" x="100%" dx="-10" y="${titleY}">ic</text>\n` +
       `<text id="matched" x="100%" dx="-10" y="${detailsY}"> </text>\n` +
-      `<svg id="frames" x="10" width="${framesWidth}" fg:total="${tree.samples.unitsText(ROOT)}">\n`,
+      `<svg id="frames" x="10" width="${framesWidth}" fg:total="${unitsText(samples, 0)}">\n`,
   )
 
-  const samples = tree.samples
   const countName = escapeXml(options.countName)
   const charWidth = fontSize * options.fontWidth
   const pxPerUnit = total > 0 ? framesWidth / total : 0
   const colorOf: string[] = []
-  const diff = tree.before ? diffContext(tree, layout, options) : undefined
+  const diff = layout.before ? diffContext(layout, options) : undefined
 
-  for (let i = 0; i < layout.count; i++) {
-    const node = layout.nodes[i]
-    const depth = layout.depths[i]
-    const units = samples.units(node)
+  for (let i = 0; i < layout.depth.length; i++) {
+    const depth = layout.depth[i]
+    const units = samples.units[i]
+    const offset = layout.offset[i]
     const y = options.inverted ? ypad1 + depth * frameHeight : imageHeight - ypad2 - (depth + 1) * frameHeight
-    const x = total > 0 ? (layout.offsets[i] / total) * 100 : 0
+    const x = total > 0 ? (offset / total) * 100 : 0
     const width = total > 0 ? (units / total) * 100 : 0
-    const countText = groupThousands(samples.decimal(node))
+    const countText = groupThousands(samplesText(samples, i))
     let name: string
     let info: string
     let fill: string
-    if (node === ROOT) {
+    if (i === 0) {
       name = 'all'
       info = `all (${countText} ${countName}, 100%)`
       fill = 'rgb(250,250,250)'
     } else {
-      const nameId = tree.name[node]
-      const raw = tree.names[nameId]
+      const nameId = layout.name[i]
+      const raw = layout.names[nameId]
       name = displayLabel(raw)
       const share = total > 0 ? (100 * units) / total : 0
       info = `${escapeXml(name)} (${countText} ${countName}, ${share.toFixed(2)}%`
       if (diff) {
-        const change = diff.sharePointChange(node)
+        const change = diff.sharePointChange(i)
         info += `; ${change > 0 ? '+' : ''}${change.toFixed(2)}%`
       }
       info += ')'
-      fill = diff ? diff.color(node) : (colorOf[nameId] ??= frameColor(raw, options.colors, options.hash))
+      fill = diff ? diff.color(i) : (colorOf[nameId] ??= frameColor(raw, options.colors, options.hash))
     }
     const label = fitLabel(name, units * pxPerUnit, charWidth)
     const textY = y + (frameHeight + fontSize) / 2 - 2.5
     // Frames too narrow for a label get no <text>: the script adds one if a zoom widens them.
     const text = label === '' ? '' : `${nl}${indent}${indent}<text x="${pct(x)}%" y="${textY}">${escapeXml(label)}</text>`
+    const offsetText = layout.offsetText ? layout.offsetText[i] : String(offset)
     const chunk =
-      `${indent}<g>${nl}${indent}${indent}<title>${info}</title>${nl}${indent}${indent}<rect x="${pct(x)}%" y="${y}" width="${pct(width)}%" height="${frameHeight - 1}" fill="${fill}" fg:x="${offsetText(samples, layout.offsets[i])}" fg:w="${samples.unitsText(node)}"/>` +
+      `${indent}<g>${nl}${indent}${indent}<title>${info}</title>${nl}${indent}${indent}<rect x="${pct(x)}%" y="${y}" width="${pct(width)}%" height="${frameHeight - 1}" fill="${fill}" fg:x="${offsetText}" fg:w="${unitsText(samples, i)}"/>` +
       `${text}${nl}${indent}</g>\n`
     const pending = out.write(chunk)
     if (pending) await pending
   }
   await out.write('</svg>\n</svg>\n')
-}
-
-function offsetText(column: CountColumn, offset: number): string {
-  return column.exact && !Number.isSafeInteger(offset) ? BigInt(Math.round(offset)).toString() : String(offset)
 }
 
 function cssFont(family: string): string {
@@ -230,21 +203,23 @@ function cssFont(family: string): string {
  * Unlike flamegraph.pl, which colours only the frame where each line ends, every frame
  * shows the change of everything under it.
  */
-function diffContext(tree: StackTree, layout: Layout, options: ResolvedOptions) {
-  const after = tree.samples
-  const before = tree.before!
-  const totalAfter = after.units(ROOT) / after.unitsPerSample
-  const totalBefore = before.units(ROOT) / before.unitsPerSample
+function diffContext(layout: FlamegraphLayout, options: ResolvedOptions) {
+  const after = layout.samples
+  const before = layout.before!
+  const afterPerSample = 10 ** after.scale
+  const beforePerSample = 10 ** before.scale
+  const totalAfter = after.units[0] / afterPerSample
+  const totalBefore = before.units[0] / beforePerSample
   // Before counts scaled to the after total (difffolded.pl -n) when normalising.
   const scale = options.normalize && totalBefore > 0 ? totalAfter / totalBefore : 1
-  const delta = (node: number): number => after.units(node) / after.unitsPerSample - (before.units(node) / before.unitsPerSample) * scale
+  const delta = (frame: number): number => after.units[frame] / afterPerSample - (before.units[frame] / beforePerSample) * scale
   let max = 0
-  for (let i = 1; i < layout.count; i++) max = Math.max(max, Math.abs(delta(layout.nodes[i])))
+  for (let i = 1; i < layout.depth.length; i++) max = Math.max(max, Math.abs(delta(i)))
   return {
-    color: (node: number) => diffColor(delta(node), max, options.negate),
+    color: (frame: number) => diffColor(delta(frame), max, options.negate),
     /** The change as a percentage of all "after" samples (flamegraph.pl's `; +D.DD%`), sign flipped by negate. */
-    sharePointChange: (node: number) => {
-      const change = totalAfter > 0 ? (100 * delta(node)) / totalAfter : 0
+    sharePointChange: (frame: number) => {
+      const change = totalAfter > 0 ? (100 * delta(frame)) / totalAfter : 0
       return options.negate ? -change : change
     },
   }

@@ -1,11 +1,10 @@
-// Reading folded stacks (`a;b;c 12`) as Pyflame, py-spy, flamegraph.pl and austin write them.
+// Reading folded stacks (`a;b;c 12`) as Pyflame, py-spy, flamegraph.pl and austin write them:
+// the sources here, the parsing and merging in the native core (crates/pyflame-core/src/folded).
 
-export { parseCount, CountColumn, groupThousands, scaledToDecimal } from './count'
-export type { ParsedCount } from './count'
-export { parseFoldedLine, looksDifferential, parseLineAt } from './parse-line'
+export { groupThousands, scaledToDecimal } from './count'
 export { readFolded, FoldedSyntaxError } from './reader'
-export type { FoldedSink, ReadFoldedOptions, ReadFoldedSummary } from './reader'
-export { lineChunks, batchLines, linesSource, fileSource } from './line-reader'
+export type { ReadFoldedOptions } from './reader'
+export { batchLines, linesSource, fileSource } from './line-reader'
 export type { NamedSource } from './line-reader'
 export { parsePythonLabel, displayLabel, annotationOf, isRunLabel } from './labels'
 export type { PythonLabel } from './labels'

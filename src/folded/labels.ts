@@ -4,6 +4,8 @@
 // plus perf-style annotations `_[k]`, `_[j]`, `_[i]`, `_[w]` at the end, which flamegraph.pl
 // uses for colour and strips from what it shows.
 
+import { native } from '../native'
+
 export interface PythonLabel {
   func: string
   file?: string
@@ -37,14 +39,12 @@ export function parsePythonLabel(label: string): PythonLabel {
   return { func: shown }
 }
 
-/** Roots that name a process or thread, which differ from run to run (see `isRunLabel`). */
-const RUN_LABEL = /^(?:(?:process|thread|pid|tid)[ :]\s*\(?\d+\)?(?:\D.*)?|[PT]\d+)$/i
-
 /**
  * True for labels that identify a process or thread rather than code:
  * `process 1234`, `process 1234:"python app.py"` (py-spy), `thread 5678`, `thread 5678 (name)`,
  * `thread (5678): MainThread` (py-spy), `pid:1234`, `tid:5678`, and austin's `P1234` / `T5678`.
+ * The rule lives in the core (folded/labels.rs), which sets these roots aside when merging.
  */
 export function isRunLabel(label: string): boolean {
-  return RUN_LABEL.test(label)
+  return native.isRunLabel(label)
 }

@@ -1,51 +1,20 @@
-// Input arrives as text chunks that hold whole lines: a byte stream is decoded and cut after
-// its last '\n' (the unfinished tail waits for the next chunk), lines held in memory are joined
-// in batches. The reader then parses lines in place inside each chunk, so a line costs no
-// string of its own and no async step: only the chunk and the merged tree live in memory.
+// Input arrives as chunks cut anywhere: bytes from a file or stdin, handed to the native
+// merger undecoded (it splits lines itself, and a line may straddle two chunks), or lines held
+// in memory, joined in batches. Only the current chunk and the merged tree live in memory.
+// A chunk may be reused once the next one is asked for: consume each before going on.
 
 import * as fs from 'node:fs'
-import { StringDecoder } from 'node:string_decoder'
 
-/** A named input: its text as chunks of whole lines separated by '\n' ('\r\n' allowed). */
+/** A named input: its folded text as chunks (bytes, or strings of whole lines). */
 export interface NamedSource {
   name: string
-  chunks: AsyncIterable<string> | Iterable<string>
-}
-
-/** Cuts decoded text at line boundaries. */
-export async function* lineChunks(chunks: AsyncIterable<string | Uint8Array>): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8')
-  let pending = ''
-  for await (const chunk of chunks) {
-    const text = pending + (typeof chunk === 'string' ? chunk : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)))
-    const last = text.lastIndexOf('\n')
-    if (last === -1) {
-      pending = text
-      continue
-    }
-    pending = text.slice(last + 1)
-    yield text.slice(0, last + 1)
-  }
-  pending += decoder.end()
-  if (pending.length > 0) yield pending
+  chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>
 }
 
 const BATCH = 4096
 
 /** Lines given one by one (their own line ends, if any, are dropped), joined in batches. */
-export function* batchLines(lines: Iterable<string>): Generator<string> {
-  let batch: string[] = []
-  for (const line of lines) {
-    batch.push(line.endsWith('\n') ? line.slice(0, -1) : line)
-    if (batch.length === BATCH) {
-      yield batch.join('\n') + '\n'
-      batch = []
-    }
-  }
-  if (batch.length > 0) yield batch.join('\n') + '\n'
-}
-
-export async function* batchAsyncLines(lines: AsyncIterable<string>): AsyncGenerator<string> {
+export async function* batchLines(lines: Iterable<string> | AsyncIterable<string>): AsyncGenerator<string> {
   let batch: string[] = []
   for await (const line of lines) {
     batch.push(line.endsWith('\n') ? line.slice(0, -1) : line)
@@ -59,11 +28,32 @@ export async function* batchAsyncLines(lines: AsyncIterable<string>): AsyncGener
 
 /** Lines in memory (sync or async) as a source. */
 export function linesSource(lines: Iterable<string> | AsyncIterable<string>, name = '<input>'): NamedSource {
-  return { name, chunks: Symbol.asyncIterator in lines ? batchAsyncLines(lines as AsyncIterable<string>) : batchLines(lines as Iterable<string>) }
+  return { name, chunks: batchLines(lines) }
 }
 
-/** Opens a path ('-' = the given stdin), read in 1 MiB chunks. */
+const CHUNK = 1 << 20
+
+/**
+ * A file's bytes in 1 MiB chunks read into one reused buffer: each chunk is valid only until
+ * the next is asked for (the merger copies nothing it keeps), and no memory is allocated per
+ * chunk (fresh buffers cost page faults and garbage collection on a 2 GB input).
+ */
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const file = await fs.promises.open(path, 'r')
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK)
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, CHUNK, null)
+      if (bytesRead === 0) return
+      yield buffer.subarray(0, bytesRead)
+    }
+  } finally {
+    await file.close()
+  }
+}
+
+/** Opens a path ('-' = the given stdin). */
 export function fileSource(path: string, stdin: NodeJS.ReadableStream = process.stdin): NamedSource {
-  const stream = path === '-' ? stdin : fs.createReadStream(path, { highWaterMark: 1 << 20 })
-  return { name: path === '-' ? '<stdin>' : path, chunks: lineChunks(stream as AsyncIterable<string | Uint8Array>) }
+  if (path === '-') return { name: '<stdin>', chunks: stdin as AsyncIterable<Uint8Array | string> }
+  return { name: path, chunks: fileChunks(path) }
 }

@@ -4,9 +4,11 @@
 
 mod convert;
 mod dump_task;
+mod folded;
 mod recording;
 
 pub use dump_task::*;
+pub use folded::*;
 pub use recording::*;
 
 use napi_derive::napi;
