@@ -146,7 +146,10 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
   const countName = escapeXml(options.countName)
   const charWidth = fontSize * options.fontWidth
   const pxPerUnit = total > 0 ? framesWidth / total : 0
+  // Per name: its fill, its shown label and that label escaped (names repeat across frames).
   const colorOf: string[] = []
+  const shownOf: string[] = []
+  const escapedOf: string[] = []
   const diff = layout.before ? diffContext(layout, options) : undefined
 
   for (let i = 0; i < layout.depth.length; i++) {
@@ -154,22 +157,24 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
     const units = samples.units[i]
     const offset = layout.offset[i]
     const y = options.inverted ? ypad1 + depth * frameHeight : imageHeight - ypad2 - (depth + 1) * frameHeight
-    const x = total > 0 ? (offset / total) * 100 : 0
+    const x = total > 0 ? pct((offset / total) * 100) : '0'
     const width = total > 0 ? (units / total) * 100 : 0
     const countText = groupThousands(samplesText(samples, i))
     let name: string
+    let escaped: string
     let info: string
     let fill: string
     if (i === 0) {
-      name = 'all'
+      name = escaped = 'all'
       info = `all (${countText} ${countName}, 100%)`
       fill = 'rgb(250,250,250)'
     } else {
       const nameId = layout.name[i]
       const raw = layout.names[nameId]
-      name = displayLabel(raw)
+      name = shownOf[nameId] ??= displayLabel(raw)
+      escaped = escapedOf[nameId] ??= escapeXml(name)
       const share = total > 0 ? (100 * units) / total : 0
-      info = `${escapeXml(name)} (${countText} ${countName}, ${share.toFixed(2)}%`
+      info = `${escaped} (${countText} ${countName}, ${share.toFixed(2)}%`
       if (diff) {
         const change = diff.sharePointChange(i)
         info += `; ${change > 0 ? '+' : ''}${change.toFixed(2)}%`
@@ -180,10 +185,10 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
     const label = fitLabel(name, units * pxPerUnit, charWidth)
     const textY = y + (frameHeight + fontSize) / 2 - 2.5
     // Frames too narrow for a label get no <text>: the script adds one if a zoom widens them.
-    const text = label === '' ? '' : `${nl}${indent}${indent}<text x="${pct(x)}%" y="${textY}">${escapeXml(label)}</text>`
+    const text = label === '' ? '' : `${nl}${indent}${indent}<text x="${x}%" y="${textY}">${label === name ? escaped : escapeXml(label)}</text>`
     const offsetText = layout.offsetText ? layout.offsetText[i] : String(offset)
     const chunk =
-      `${indent}<g>${nl}${indent}${indent}<title>${info}</title>${nl}${indent}${indent}<rect x="${pct(x)}%" y="${y}" width="${pct(width)}%" height="${frameHeight - 1}" fill="${fill}" fg:x="${offsetText}" fg:w="${unitsText(samples, i)}"/>` +
+      `${indent}<g>${nl}${indent}${indent}<title>${info}</title>${nl}${indent}${indent}<rect x="${x}%" y="${y}" width="${pct(width)}%" height="${frameHeight - 1}" fill="${fill}" fg:x="${offsetText}" fg:w="${unitsText(samples, i)}"/>` +
       `${text}${nl}${indent}</g>\n`
     const pending = out.write(chunk)
     if (pending) await pending

@@ -15,8 +15,10 @@ export function scaledToDecimal(value: bigint | string, scale: number): string {
 
 /** `1234567.5` → `1,234,567.5` (flamegraph.pl groups thousands the same way). */
 export function groupThousands(decimal: string): string {
-  const point = decimal.indexOf('.')
-  const whole = point === -1 ? decimal : decimal.slice(0, point)
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
-  return point === -1 ? grouped : grouped + decimal.slice(point)
+  let point = decimal.indexOf('.')
+  if (point === -1) point = decimal.length
+  if (point <= 3) return decimal
+  let grouped = decimal.slice(0, point % 3 || 3)
+  for (let i = point % 3 || 3; i < point; i += 3) grouped += ',' + decimal.slice(i, i + 3)
+  return grouped + decimal.slice(point)
 }

@@ -81,27 +81,22 @@ fn drawn_column(totals: &Totals, drawn: &[u32]) -> DrawnColumn {
     }
 }
 
-/// Children lists as one array sliced by parent: `children[first[p]..first[p + 1]]`, in
-/// creation (time) order. Only nodes `wanted` are listed.
-fn children_of(tree: &Tree, wanted: impl Fn(usize) -> bool) -> (Vec<u32>, Vec<u32>) {
-    let nodes = tree.len();
-    let mut first = vec![0u32; nodes + 1];
-    for node in 1..nodes {
-        if wanted(node) {
-            first[tree.parent(node) + 1] += 1;
-        }
+/// Children lists as one array sliced by parent: the children of `p` are
+/// `children[first[p]..first[p + 1]]`, in the order of `nodes` (creation order when ascending).
+fn children_lists(nodes: &[u32], parent_slot: impl Fn(u32) -> usize, parents: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut first = vec![0u32; parents + 1];
+    for &node in nodes {
+        first[parent_slot(node) + 1] += 1;
     }
-    for i in 0..nodes {
+    for i in 0..parents {
         first[i + 1] += first[i];
     }
     let mut fill = first.clone();
-    let mut children = vec![0u32; first[nodes] as usize];
-    for node in 1..nodes {
-        if wanted(node) {
-            let p = tree.parent(node);
-            children[fill[p] as usize] = node as u32;
-            fill[p] += 1;
-        }
+    let mut children = vec![0u32; nodes.len()];
+    for &node in nodes {
+        let p = parent_slot(node);
+        children[fill[p] as usize] = node;
+        fill[p] += 1;
     }
     (first, children)
 }
@@ -127,50 +122,52 @@ impl Merger {
         };
 
         // parent[n] < n: one forward pass sees every parent's fate before its children's.
-        // Pruned frames right under a drawn one keep their place (their width is drawn empty).
-        let mut drawn = vec![false; nodes];
-        drawn[ROOT as usize] = true;
-        let mut placed = vec![false; nodes];
+        // `slot`: a drawn node's index among the drawn. Pruned frames right under a drawn one
+        // are `placed` too: they keep their place (their width is drawn empty).
+        let mut slot = vec![NONE; nodes];
+        slot[ROOT as usize] = 0;
+        let mut drawn = 1;
+        let mut placed = Vec::new();
         let mut pruned_tops = Vec::new();
         for node in 1..nodes {
-            if !drawn[tree.parent(node)] {
+            if slot[tree.parent(node)] == NONE {
                 continue;
             }
             let units = samples.units(node);
             if units <= 0.0 {
                 continue;
             }
-            placed[node] = true;
+            placed.push(node as u32);
             if units < min_units {
                 pruned_tops.push(node as u32);
             } else {
-                drawn[node] = true;
+                slot[node] = drawn;
+                drawn += 1;
             }
         }
-        let (first, mut children) = children_of(&tree, |n| placed[n]);
+        let parent_slot = |node: u32| slot[tree.parent(node as usize)] as usize;
+        let (first, mut children) = children_lists(&placed, parent_slot, drawn as usize);
         drop(placed);
         if !flamechart {
             let rank = name_ranks(&tree);
-            for p in 0..nodes {
-                if drawn[p] {
-                    children[first[p] as usize..first[p + 1] as usize].sort_by_key(|&c| rank[tree.nodes[c as usize].name as usize]);
-                }
+            for p in 0..drawn as usize {
+                children[first[p] as usize..first[p + 1] as usize].sort_by_key(|&c| rank[tree.nodes[c as usize].name as usize]);
             }
         }
 
-        let mut order = Vec::new();
-        let mut depth = Vec::new();
-        let mut offsets = Vec::new();
+        let mut order = Vec::with_capacity(drawn as usize);
+        let mut depth = Vec::with_capacity(drawn as usize);
+        let mut offsets = Vec::with_capacity(drawn as usize);
         let mut stack = vec![(ROOT, 0u32, samples.zero())];
         while let Some((node, level, offset)) = stack.pop() {
             order.push(node);
             depth.push(level);
             let mut x = offset.clone();
             offsets.push(offset);
-            let siblings = &children[first[node as usize] as usize..first[node as usize + 1] as usize];
+            let s = slot[node as usize] as usize;
             let start = stack.len();
-            for &child in siblings {
-                if drawn[child as usize] {
+            for &child in &children[first[s] as usize..first[s + 1] as usize] {
+                if slot[child as usize] != NONE {
                     stack.push((child, level + 1, x.clone()));
                 }
                 samples.add_to(&mut x, child as usize);
@@ -178,6 +175,7 @@ impl Merger {
             stack[start..].reverse();
         }
         drop(children);
+        drop(slot);
 
         let mut name_index = vec![NONE; tree.names.len()];
         let mut names = Vec::new();
@@ -230,7 +228,9 @@ fn name_ranks(tree: &Tree) -> Vec<u32> {
 
 /// Each name's share of both columns: a node counts unless an ancestor has the same name.
 fn name_shares(tree: &Tree, samples: &Totals, before: &Totals) -> NameShares {
-    let (first, children) = children_of(tree, |_| true);
+    let all: Vec<u32> = (1..tree.len() as u32).collect();
+    let (first, children) = children_lists(&all, |node| tree.parent(node as usize), tree.len());
+    drop(all);
     let count = tree.names.len();
     let mut sums = (vec![0.0f64; count], vec![0.0f64; count]);
     let mut open = vec![0u32; count];

@@ -7,7 +7,7 @@ use super::count::{Column, Count};
 use super::labels::is_run_label;
 use super::line::{looks_differential, parse_line, Line};
 use super::tree::{Tree, ROOT};
-use memchr::memchr;
+use memchr::{memchr, memchr_iter};
 
 #[derive(Clone, Debug, Default)]
 pub struct MergeOptions {
@@ -191,8 +191,7 @@ impl Merger {
     fn add_stack(&mut self, stack: &[u8], count: &Count, before: Option<&Count>) -> bool {
         self.frames.clear();
         let mut start = 0;
-        while start <= stack.len() {
-            let end = memchr(b';', &stack[start..]).map_or(stack.len(), |i| start + i);
+        for end in memchr_iter(b';', stack).chain([stack.len()]) {
             if end > start {
                 self.frames.push((start, end));
             }

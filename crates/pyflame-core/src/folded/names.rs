@@ -12,14 +12,19 @@ pub fn hash_name(name: &[u8]) -> u64 {
     hasher.finish()
 }
 
+/// The 64-bit hash hashbrown sees for 32 bits of one (its tag is the top 7 bits, its bucket
+/// the low ones: both come from the 32 bits), so an entry can carry its hash in 4 bytes.
+pub fn table_hash(hash: u32) -> u64 {
+    u64::from(hash) << 32 | u64::from(hash)
+}
+
 #[derive(Default)]
 pub struct Names {
     bytes: Vec<u8>,
     /// Where name `id` ends in `bytes` (it starts where `id - 1` ends).
     ends: Vec<usize>,
-    hashes: Vec<u64>,
-    /// Name ids, found by hash.
-    table: HashTable<u32>,
+    /// (name id, 32 bits of its hash): a probe compares hashes without reading elsewhere.
+    table: HashTable<(u32, u32)>,
 }
 
 impl Names {
@@ -33,26 +38,23 @@ impl Names {
         &self.bytes[start..self.ends[id]]
     }
 
-    /// The id of `name` (whose [`hash_name`] is `hash`), added when new.
-    pub fn intern_hashed(&mut self, name: &[u8], hash: u64) -> u32 {
-        let Names { bytes, ends, hashes, table } = self;
+    /// The id of `name`, added when new.
+    pub fn intern(&mut self, name: &[u8]) -> u32 {
+        let full = hash_name(name);
+        let hash = (full ^ (full >> 32)) as u32;
+        let Names { bytes, ends, table } = self;
         let get = |id: u32| {
             let id = id as usize;
             &bytes[if id == 0 { 0 } else { ends[id - 1] }..ends[id]]
         };
-        if let Some(&id) = table.find(hash, |&id| hashes[id as usize] == hash && get(id) == name) {
+        if let Some(&(id, _)) = table.find(table_hash(hash), |&(id, other)| other == hash && get(id) == name) {
             return id;
         }
         let id = ends.len() as u32;
         bytes.extend_from_slice(name);
         ends.push(bytes.len());
-        hashes.push(hash);
-        table.insert_unique(hash, id, |&other| hashes[other as usize]);
+        table.insert_unique(table_hash(hash), (id, hash), |&(_, hash)| table_hash(hash));
         id
-    }
-
-    pub fn intern(&mut self, name: &[u8]) -> u32 {
-        self.intern_hashed(name, hash_name(name))
     }
 
     /// The name as text (invalid UTF-8 shown as U+FFFD, as a JS decoder does).

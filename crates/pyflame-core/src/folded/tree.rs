@@ -8,7 +8,7 @@
 //! a million-line input stays a walk through mostly cached nodes. A node is 16 bytes (24 with
 //! its count). Parents are always created before their children: `parent[n] < n`.
 
-use super::names::Names;
+use super::names::{table_hash, Names};
 use hashbrown::HashTable;
 
 pub const ROOT: u32 = 0;
@@ -45,12 +45,6 @@ fn child_hash(parent: u32, name: u32) -> u32 {
     let key = u128::from(u64::from(parent) << 32 | u64::from(name)) * 0x9e37_79b9_7f4a_7c15;
     let folded = (key as u64) ^ ((key >> 64) as u64);
     (folded ^ (folded >> 32)) as u32
-}
-
-/// The 64-bit hash hashbrown sees for a 32-bit one (its tag is the top 7 bits, its bucket the
-/// low ones: both come from the 32 bits).
-fn table_hash(hash: u32) -> u64 {
-    u64::from(hash) << 32 | u64::from(hash)
 }
 
 impl Tree {
