@@ -130,3 +130,37 @@ test.serial('a signal sent to the target during a blocking recording still reach
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test.serial('the temporary file of a SIGKILLed recording is removed by the next recording to the same path', async (t) => {
+  if (!python) return t.pass('no Python 3 interpreter here')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-safety-'))
+  const counter = path.join(dir, 'counter')
+  const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_progress.py'), [counter])
+  const out = path.join(dir, 'profile.txt')
+  const temporaries = () => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))
+  try {
+    const killed = await pyflameTs(['record', '-p', String(target.pid), '-r', '0.001', '-s', '30', '-o', out], {
+      killAfterMs: 30_000,
+      onSpawn: (child) => {
+        // killed once sampling runs, i.e. after the temporary file was opened
+        const poll = setInterval(() => {
+          if (temporaries().length > 0) {
+            clearInterval(poll)
+            setTimeout(() => child.kill('SIGKILL'), 200)
+          }
+        }, 20)
+        child.once('exit', () => clearInterval(poll))
+      },
+    })
+    t.is(killed.signal, 'SIGKILL')
+    t.false(fs.existsSync(out), 'no partial profile')
+    t.is(temporaries().length, 1, 'SIGKILL cannot be handled: its temporary file stays for now')
+    const next = await pyflameTs(['record', '-p', String(target.pid), '-r', '0.001', '-s', '0.3', '-o', out], { killAfterMs: 30_000 })
+    t.is(next.code, 0, next.stderr)
+    t.true(isCompleteFolded(fs.readFileSync(out, 'utf8')), 'the next recording wrote its profile')
+    t.deepEqual(temporaries(), [], "the dead writer's temporary file was removed")
+  } finally {
+    await target.kill()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

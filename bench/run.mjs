@@ -46,7 +46,8 @@ const config = {
   maxHzPerProfiler: { 'py-spy': 2500 },
   rateTarget: { python: '3.12', depth: 50 },
   slowdownHz: [100, 1000],
-  workloadIterations: quick ? 20000 : 80000,
+  // ~3 s of work: long enough that a shared machine's speed drifts matter less than the profiler
+  workloadIterations: quick ? 20000 : 240000,
   attachWaitMs: 1500,
   accuracyHz: 1000,
   accuracySeconds: quick ? 2 : 5,
@@ -57,7 +58,7 @@ const config = {
 
 const both = (id) => [{ id, blocking: false }, { id, blocking: true }];
 const modes = {
-  cost: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, ...both('py-spy'), { id: 'austin', blocking: false }],
+  cost: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, ...both('py-spy'), { id: 'austin', blocking: false }, { id: 'timer-floor', blocking: false }],
   rate: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, { id: 'py-spy', blocking: false }, { id: 'austin', blocking: false }],
   slowdown: [...both('pyflame-ts'), ...both('py-spy'), { id: 'austin', blocking: false }],
   accuracy: [{ id: 'pyflame-ts', blocking: false }, { id: 'pyflame-ts', blocking: true }, ...both('py-spy'), { id: 'austin', blocking: false }],
@@ -110,10 +111,11 @@ async function main() {
 function chartOf(results) {
   const cost = results.figures.cost;
   if (!cost) return null;
-  const series = [...new Set(cost.rows.map((r) => r.mode))];
-  const groups = [...new Set(cost.rows.map((r) => `${r.python}|${r.target}`))].map((key) => {
+  const profiled = cost.rows.filter((r) => !r.baseline);
+  const series = [...new Set(profiled.map((r) => r.mode))];
+  const groups = [...new Set(profiled.map((r) => `${r.python}|${r.target}`))].map((key) => {
     const [python, target] = key.split('|');
-    const rows = cost.rows.filter((r) => r.python === python && r.target === target);
+    const rows = profiled.filter((r) => r.python === python && r.target === target);
     return {
       label: `${target} (${python.split('.').slice(0, 2).join('.')})`,
       bars: rows.map((r) => ({ series: r.mode, value: r.usPerSample.median, min: r.usPerSample.min, max: r.usPerSample.max })),

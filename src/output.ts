@@ -59,6 +59,7 @@ export class AtomicFile {
       const reason = (error as NodeJS.ErrnoException).code ?? String(error)
       throw new PyflameError('ERR_OUTPUT', `cannot write ${target} (${reason}): choose a writable path with -o`, { cause: error })
     }
+    removeStaleTemporaries(dir, path.basename(target))
   }
 
   write(chunk: string | Uint8Array): void {
@@ -83,5 +84,35 @@ export class AtomicFile {
       this.fd = undefined
     }
     fs.rmSync(this.tempPath, { force: true })
+  }
+}
+
+/**
+ * A writer killed with SIGKILL cannot remove its temporary file. The next write to the same
+ * target removes those whose writer process no longer exists (`.NAME.PID.tmp`).
+ */
+function removeStaleTemporaries(dir: string, base: string): void {
+  const prefix = `.${base}.`
+  let entries: string[]
+  try {
+    entries = fs.readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue
+    const pid = Number(entry.slice(prefix.length, -'.tmp'.length))
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue
+    fs.rmSync(path.join(dir, entry), { force: true })
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

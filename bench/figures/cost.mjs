@@ -7,11 +7,12 @@ import { modeName } from '../lib/profilers.mjs';
 
 export async function measureCost(ctx) {
   const { reps, durations, costHz, costTargets } = ctx.config;
-  const modes = ctx.modes.cost; // [{ id, blocking }]
   const rows = [];
   for (const target of costTargets) {
     const python = ctx.pythons[target.python];
     const t = startTarget(python.path, 'deep_busy.py', [target.depth, target.threads ?? 0]);
+    // the timer baseline does not depend on the target: measured once, beside the first one
+    const modes = ctx.modes.cost.filter((m) => !ctx.profilers[m.id].baseline || target === costTargets[0]);
     await t.ready;
     await sleep(300);
     const threads = target.threads ? target.threads + 1 : 0; // + the waiting main thread
@@ -58,6 +59,7 @@ export async function measureCost(ctx) {
         profiler: mode.id,
         mode: name,
         ours: ctx.profilers[mode.id].ours,
+        baseline: ctx.profilers[mode.id].baseline ?? false,
         usPerSample: summarize(perRep.map((x) => x.slopeUs)),
         usPerSampleWithStartup: summarize(perRep.map((x) => x.totalUs)),
         achievedHz: summarize(perRep.map((x) => x.rate)),

@@ -53,6 +53,8 @@ export async function measureRate(ctx) {
       ours: ctx.profilers[mode.id].ours,
       achievedHz: summarize(perRep.map((x) => x.hz)),
       cores: summarize(perRep.map((x) => x.cores)),
+      // CPU per sample when sampling back to back: no sleep, so no timer wake-up in it
+      usPerSample: summarize(perRep.map((x) => (x.cores / x.hz) * 1e6)),
       raw: runs[name],
     };
   });

@@ -13,8 +13,12 @@ export async function measureSlowdown(ctx) {
   const walls = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
   const cpus = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
   const adjusted = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
+  // per repetition: this condition's wall over the same repetition's no-profiler wall, so a
+  // slower or faster stretch of a shared machine affects both sides of each ratio
+  const paired = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
   ctx.log(`slowdown: Python ${python.version}, ${workloadIterations} iterations`);
   for (let rep = 0; rep < reps; rep++) {
+    const repWalls = {};
     for (const c of rotate(conditions, rep)) {
       const name = nameOf(c);
       const t = startTarget(python.path, 'workload.py', [workloadIterations], { stdinPipe: true });
@@ -36,6 +40,7 @@ export async function measureSlowdown(ctx) {
         walls[name].push(wall);
         cpus[name].push(cpu);
         adjusted[name].push(wall - wait);
+        repWalls[name] = wall;
         if (profiling) await profiling.catch((e) => ctx.log(`  ${name}: ${e.message.split('\n')[0]}`));
         ctx.log(`  rep ${rep + 1} ${name}: ${wall.toFixed(3)} s wall, ${(wall - wait).toFixed(3)} s without run-queue wait`);
       } catch (error) {
@@ -44,6 +49,8 @@ export async function measureSlowdown(ctx) {
         t.kill();
       }
     }
+    const base = repWalls['no profiler'];
+    if (base) for (const [name, wall] of Object.entries(repWalls)) paired[name].push((wall / base - 1) * 100);
   }
   const base = median(walls['no profiler']);
   const baseAdjusted = median(adjusted['no profiler']);
@@ -63,6 +70,7 @@ export async function measureSlowdown(ctx) {
       slowdownPctLessWait: summarize(adjusted[name].map((w) => (w / baseAdjusted - 1) * 100)),
       // slowdown in % of the no-profiler median, per repetition
       slowdownPct: summarize(walls[name].map((w) => (w / base - 1) * 100)),
+      slowdownPctPaired: summarize(paired[name]),
       // best run vs best baseline run: the least disturbed by other jobs on a shared machine
       slowdownPctOfBest: (Math.min(...walls[name]) / Math.min(...walls['no profiler']) - 1) * 100,
     };

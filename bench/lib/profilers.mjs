@@ -6,6 +6,7 @@ import { repoDir, benchDir } from './process.mjs';
 
 const venvBin = path.join(benchDir, '.venv', 'bin');
 export const exampleBinary = path.join(repoDir, 'target', 'release', 'examples', 'record');
+export const timerFloorBinary = path.join(repoDir, 'target', 'release', 'examples', 'timer_floor');
 const cli = path.join(repoDir, 'dist', 'cli', 'pyflame-ts.js');
 
 // folded "path:function:line;..." (pyflame-ts, austin) → function names
@@ -62,6 +63,17 @@ export const profilers = {
       args: [pid, seconds, 1 / hz, ...(threads ? ['--threads'] : []), ...(blocking ? ['--blocking'] : [])],
     }),
     stacks: (r) => parseFolded(r.stdout, colonFrames),
+    ticks: (r) => Number(/ticks (\d+)/.exec(r.stderr)?.[1] ?? NaN),
+  },
+  // Not a profiler: the sampler's timer alone, reading nothing. What waking up at the rate costs
+  // this machine's kernel, paid by every profiler that sleeps between samples.
+  'timer-floor': {
+    label: 'timer only (no reads)',
+    ours: false,
+    baseline: true,
+    blockingModes: [false],
+    command: ({ seconds, hz }) => ({ cmd: timerFloorBinary, args: [seconds, 1 / hz] }),
+    stacks: () => [],
     ticks: (r) => Number(/ticks (\d+)/.exec(r.stderr)?.[1] ?? NaN),
   },
   'py-spy': {

@@ -39,7 +39,7 @@ export function buildOurs(log, { skipBuild }) {
   }
   if (!skipBuild) {
     try {
-      run('cargo', ['build', '--release', '--example', 'record', '-p', 'pyflame-core'], log);
+      run('cargo', ['build', '--release', '--example', 'record', '--example', 'timer_floor', '-p', 'pyflame-core'], log);
     } catch (error) {
       if (!existsSync(exampleBinary)) throw error;
       log(`cargo build failed, using the existing ${exampleBinary}: ${error.message.split('\n')[0]}`);

@@ -281,7 +281,7 @@ impl Walker {
                     let (second_copy, top_after) = self.read_again(mem, tstate)?;
                     frames.truncate(start);
                     self.chunk_frames.clear();
-                    self.walk_interpreter_frames(mem, top, frames)?;
+                    self.walk_interpreter_frames(reader, mem, top, frames)?;
                     if top_after == Some(top) && second_copy && self.chunk_frames_agree() {
                         return Ok(());
                     }
@@ -404,7 +404,10 @@ impl Walker {
     }
 
     /// The bytes of one `_PyInterpreterFrame`: from the chunk copy when it lies there, else read.
-    fn frame_bytes(&mut self, mem: &dyn RemoteMemory, frame: u64, len: usize) -> ReadResult<&[u8]> {
+    /// A frame's bytes: from the data-stack copy when it lies inside, else read through
+    /// `outside` (the batched first reads on a first attempt: entry frames on the C stack and
+    /// generator frames usually sit where they sat in the previous sample).
+    fn frame_bytes(&mut self, outside: &dyn RemoteMemory, frame: u64, len: usize) -> ReadResult<&[u8]> {
         let start = self.chunk_start;
         if start != 0 && frame >= start && frame.checked_add(len as u64).is_some_and(|end| end <= start + self.chunk_buf.len() as u64) {
             let off = (frame - start) as usize;
@@ -412,11 +415,11 @@ impl Walker {
             return Ok(&self.chunk_buf[off..off + len]);
         }
         self.frame_buf.resize(len, 0);
-        mem.read(frame, &mut self.frame_buf)?;
+        outside.read(frame, &mut self.frame_buf)?;
         Ok(&self.frame_buf)
     }
 
-    fn walk_interpreter_frames(&mut self, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+    fn walk_interpreter_frames(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
         let layout = self.target.layout;
         let o = layout.offsets;
         let len = o.frame_size as usize;
@@ -426,7 +429,7 @@ impl Walker {
         while frame != 0 {
             depth += 1;
             check_frame_step(frame, depth)?;
-            let bytes = self.frame_bytes(mem, frame, len)?;
+            let bytes = self.frame_bytes(outside, frame, len)?;
             let previous = word(bytes, o.frame_back);
             let code_addr = word(bytes, o.frame_code) & !layout.executable_tag_mask;
             let instr = word(bytes, o.frame_lasti);

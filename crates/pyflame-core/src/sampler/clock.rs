@@ -1,6 +1,7 @@
-//! A drift-free periodic timer: deadlines are `start + k * interval`, waited for with an
-//! absolute `clock_nanosleep` so sleeping does not accumulate error. A tick that falls
-//! behind skips the missed deadlines instead of sampling in a burst.
+//! A drift-free periodic timer: deadlines are `start + k * interval`, and each wait sleeps
+//! for what is left until the deadline (the clock is read again after every wake-up), so
+//! late wake-ups do not accumulate. A tick that falls behind skips the missed deadlines
+//! instead of sampling in a burst.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
