@@ -6,6 +6,7 @@
 //   cargo install inferno                  # optional: inferno-flamegraph on PATH (or INFERNO_FLAMEGRAPH=)
 //   node bench/render.mjs --lines 10000,100000 [--seed 42] [--write bench/RENDER_RESULTS.md]
 //     [--perl-max-lines 100000]   # flamegraph.pl is skipped above this (1M lines: ~7 min, 11 GiB)
+//     [--repeat 3]                # runs per tool (flamegraph.pl: 1), interleaved; the median-CPU run is reported
 //
 // Every tool runs in its own process under /usr/bin/time: wall time, CPU time (user + sys: the
 // fairer figure on a shared machine), peak RSS, SVG size and frames drawn. Default options
@@ -81,23 +82,39 @@ const inferno = process.env.INFERNO_FLAMEGRAPH ?? which('inferno-flamegraph')
 if (!existsSync(path.join(dist, 'flamegraph', 'render.js'))) throw new Error(`no built pyflame-ts in ${dist}: run npm run build:ts (or set PYFLAME_DIST)`)
 mkdirSync(RESULTS, { recursive: true })
 
+const repeat = Number(argument('repeat', '1'))
+
+/** The run with the median CPU time of `runs`. */
+function median(runs) {
+  return [...runs].sort((a, b) => a.cpu - b.cpu)[Math.floor((runs.length - 1) / 2)]
+}
+
 const rows = []
 for (const lines of lineCounts) {
   const input = await writeInput(lines, seed)
   const inputMB = statSync(input).size / 1e6
-  const ours = measure([process.execPath, fileURLToPath(import.meta.url), '--child', dist, input, '/dev/stdout'], path.join(RESULTS, `render-${lines}.pyflame-ts.svg`))
-  const summary = JSON.parse(ours.stderr.trim().split('\n').pop())
-  rows.push({ lines, inputMB, tool: 'pyflame-ts', ...ours, samples: summary.totalSamples, merged: summary.mergedFrames })
-  console.error(`${lines} lines: pyflame-ts ${ours.wall}s wall, ${ours.cpu.toFixed(2)}s CPU`)
-  if (inferno) {
-    const run = measure([inferno, input], path.join(RESULTS, `render-${lines}.inferno.svg`))
-    rows.push({ lines, inputMB, tool: 'inferno-flamegraph', ...run })
-    console.error(`${lines} lines: inferno ${run.wall}s wall, ${run.cpu.toFixed(2)}s CPU`)
+  const tools = [
+    { tool: 'pyflame-ts', argv: [process.execPath, fileURLToPath(import.meta.url), '--child', dist, input, '/dev/stdout'], file: 'pyflame-ts' },
+    ...(inferno ? [{ tool: 'inferno-flamegraph', argv: [inferno, input], file: 'inferno' }] : []),
+    ...(existsSync(flamegraphPl) && lines <= perlMaxLines ? [{ tool: 'flamegraph.pl', argv: ['perl', flamegraphPl, input], file: 'flamegraph-pl' }] : []),
+  ]
+  const runs = new Map(tools.map((t) => [t.tool, []]))
+  for (let round = 0; round < repeat; round++) {
+    for (const { tool, argv, file } of tools) {
+      // flamegraph.pl takes minutes a run and is 10× off: once is enough.
+      if (tool === 'flamegraph.pl' && round > 0) continue
+      const run = measure(argv, path.join(RESULTS, `render-${lines}.${file}.svg`))
+      if (tool === 'pyflame-ts') {
+        const summary = JSON.parse(run.stderr.trim().split('\n').pop())
+        Object.assign(run, { samples: summary.totalSamples, merged: summary.mergedFrames })
+      }
+      runs.get(tool).push(run)
+      console.error(`${lines} lines: ${tool} ${run.wall}s wall, ${run.cpu.toFixed(2)}s CPU`)
+    }
   }
-  if (existsSync(flamegraphPl) && lines <= perlMaxLines) {
-    const run = measure(['perl', flamegraphPl, input], path.join(RESULTS, `render-${lines}.flamegraph-pl.svg`))
-    rows.push({ lines, inputMB, tool: 'flamegraph.pl', ...run })
-    console.error(`${lines} lines: flamegraph.pl ${run.wall}s wall, ${run.cpu.toFixed(2)}s CPU`)
+  for (const { tool } of tools) {
+    const all = runs.get(tool)
+    rows.push({ lines, inputMB, tool, ...median(all), cpus: all.map((r) => r.cpu) })
   }
 }
 
@@ -106,10 +123,15 @@ let table = '| Lines | Input | Tool | Wall | CPU (user+sys) | Peak RSS | SVG | F
 for (const r of rows) {
   const base = perl.get(r.lines)
   const speedup = base && r.tool !== 'flamegraph.pl' ? `${(base.cpu / r.cpu).toFixed(1)}× faster` : '—'
-  table += `| ${r.lines.toLocaleString('en-US')} | ${r.inputMB.toFixed(1)} MB | ${r.tool} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.rssMiB.toFixed(0)} MiB | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.drawn.toLocaleString('en-US')} | ${speedup} |\n`
+  const cpu = r.cpus.length > 1 ? `${r.cpu.toFixed(2)} s (${r.cpus.map((c) => c.toFixed(2)).join(', ')})` : `${r.cpu.toFixed(2)} s`
+  table += `| ${r.lines.toLocaleString('en-US')} | ${r.inputMB.toFixed(1)} MB | ${r.tool} | ${r.wall.toFixed(2)} s | ${cpu} | ${r.rssMiB.toFixed(0)} MiB | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.drawn.toLocaleString('en-US')} | ${speedup} |\n`
 }
 const extra = rows.filter((r) => r.tool === 'pyflame-ts').map((r) => `- ${r.lines.toLocaleString('en-US')} lines: ${Number(r.samples).toLocaleString('en-US')} samples, ${r.merged.toLocaleString('en-US')} merged frames.`).join('\n')
-const report = `${table}\n${extra}\n`
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+const header =
+  `\`node bench/render.mjs --lines ${lineCounts.join(',')} --repeat ${repeat}\` (seed ${seed}), ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ` +
+  `Node ${process.version}, load average at the end ${load}. CPU is user + sys; with several runs the row is the run with the median CPU, all runs' CPU in brackets.\n\n`
+const report = `${header}${table}\n${extra}\n`
 process.stdout.write(report)
 const write = argument('write', undefined)
 if (write) writeFileSync(path.resolve(write), report)

@@ -76,18 +76,33 @@ function unitsText(column: DrawnColumn, frame: number): string {
   return column.unitsText ? column.unitsText[frame] : String(column.units[frame])
 }
 
-/** A frame's count in samples, exactly (`2.5`). */
-function samplesText(column: DrawnColumn, frame: number): string {
-  return column.unitsText ? scaledToDecimal(column.unitsText[frame], column.scale) : String(column.units[frame])
+/**
+ * `value` (≥ 0) rounded to `digits` decimals (up to 4), as text: with `trim`, the shortest
+ * (`12.5`, `3`); else with all the digits (`12.50`). Integer arithmetic: a number's own
+ * toString/toFixed is the costliest step of writing a frame.
+ */
+function fixed(value: number, digits: number, trim: boolean): string {
+  const unit = FIXED_UNITS[digits]
+  const scaled = Math.round(value * unit)
+  const whole = Math.floor(scaled / unit)
+  let fraction = scaled - whole * unit
+  if (trim) {
+    if (fraction === 0) return String(whole)
+    let width = digits
+    while (fraction % 10 === 0) {
+      fraction /= 10
+      width--
+    }
+    return `${whole}.${String(fraction).padStart(width, '0')}`
+  }
+  return `${whole}.${String(fraction).padStart(digits, '0')}`
 }
+
+const FIXED_UNITS = [1, 10, 100, 1000, 10000]
 
 /** Shortest fixed-point text for a percentage (4 decimals: 0.0001% of 1200 px is nothing). */
 function pct(value: number): string {
-  const text = value.toFixed(4)
-  let end = text.length
-  while (text.charCodeAt(end - 1) === 48) end--
-  if (text.charCodeAt(end - 1) === 46) end--
-  return text.slice(0, end)
+  return fixed(value, 4, true)
 }
 
 /** Cuts a label to what fits, flamegraph.pl style (`..` when cut, nothing below 3 chars). */
@@ -152,14 +167,23 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
   const escapedOf: string[] = []
   const diff = layout.before ? diffContext(layout, options) : undefined
 
+  // Per depth: the rect's and the label's y.
+  const rectY: string[] = []
+  const textY: string[] = []
+  for (let depth = 0; depth <= layout.maxDepth; depth++) {
+    const y = options.inverted ? ypad1 + depth * frameHeight : imageHeight - ypad2 - (depth + 1) * frameHeight
+    rectY.push(String(y))
+    textY.push(String(y + (frameHeight + fontSize) / 2 - 2.5))
+  }
+
   for (let i = 0; i < layout.depth.length; i++) {
     const depth = layout.depth[i]
     const units = samples.units[i]
     const offset = layout.offset[i]
-    const y = options.inverted ? ypad1 + depth * frameHeight : imageHeight - ypad2 - (depth + 1) * frameHeight
     const x = total > 0 ? pct((offset / total) * 100) : '0'
     const width = total > 0 ? (units / total) * 100 : 0
-    const countText = groupThousands(samplesText(samples, i))
+    const fgW = unitsText(samples, i)
+    const countText = groupThousands(samples.unitsText ? scaledToDecimal(fgW, samples.scale) : fgW)
     let name: string
     let escaped: string
     let info: string
@@ -174,7 +198,7 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
       name = shownOf[nameId] ??= displayLabel(raw)
       escaped = escapedOf[nameId] ??= escapeXml(name)
       const share = total > 0 ? (100 * units) / total : 0
-      info = `${escaped} (${countText} ${countName}, ${share.toFixed(2)}%`
+      info = `${escaped} (${countText} ${countName}, ${fixed(share, 2, false)}%`
       if (diff) {
         const change = diff.sharePointChange(i)
         info += `; ${change > 0 ? '+' : ''}${change.toFixed(2)}%`
@@ -183,12 +207,11 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
       fill = diff ? diff.color(i) : (colorOf[nameId] ??= frameColor(raw, options.colors, options.hash))
     }
     const label = fitLabel(name, units * pxPerUnit, charWidth)
-    const textY = y + (frameHeight + fontSize) / 2 - 2.5
     // Frames too narrow for a label get no <text>: the script adds one if a zoom widens them.
-    const text = label === '' ? '' : `${nl}${indent}${indent}<text x="${x}%" y="${textY}">${label === name ? escaped : escapeXml(label)}</text>`
+    const text = label === '' ? '' : `${nl}${indent}${indent}<text x="${x}%" y="${textY[depth]}">${label === name ? escaped : escapeXml(label)}</text>`
     const offsetText = layout.offsetText ? layout.offsetText[i] : String(offset)
     const chunk =
-      `${indent}<g>${nl}${indent}${indent}<title>${info}</title>${nl}${indent}${indent}<rect x="${x}%" y="${y}" width="${pct(width)}%" height="${frameHeight - 1}" fill="${fill}" fg:x="${offsetText}" fg:w="${unitsText(samples, i)}"/>` +
+      `${indent}<g>${nl}${indent}${indent}<title>${info}</title>${nl}${indent}${indent}<rect x="${x}%" y="${rectY[depth]}" width="${pct(width)}%" height="${frameHeight - 1}" fill="${fill}" fg:x="${offsetText}" fg:w="${fgW}"/>` +
       `${text}${nl}${indent}</g>\n`
     const pending = out.write(chunk)
     if (pending) await pending
