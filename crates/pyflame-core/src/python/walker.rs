@@ -253,9 +253,12 @@ impl Walker {
                 // NULL: when the top frame moved while we walked, read again (twice at most).
                 let start = frames.len();
                 let mut top = word(&self.tstate_buf, o.tstate_frame);
-                for _ in 0..3 {
+                for attempt in 0..3 {
                     frames.truncate(start);
-                    self.walk_frame_objects(mem, top, frames)?;
+                    // First attempt: the pages holding the previous sample's frames come with
+                    // the batched first reads (a long-lived stack keeps its frame objects).
+                    let reader = if attempt == 0 { first } else { mem };
+                    self.walk_frame_objects(reader, mem, top, frames)?;
                     let now = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
                     if now == top {
                         return Ok(());
@@ -357,7 +360,9 @@ impl Walker {
         Ok(Some(mem.read_u64(field.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?).filter(|f| *f != 0))
     }
 
-    fn walk_frame_objects(&mut self, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+    /// ≤3.10: follows `f_back` from `top`; frame bytes come through `pages` (read with
+    /// `frame_reader`), code objects through the cache (read with `mem`).
+    fn walk_frame_objects(&mut self, frame_reader: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
         let layout = self.target.layout;
         let o = layout.offsets;
         self.frame_buf.resize(o.frame_size as usize, 0);
@@ -368,7 +373,7 @@ impl Walker {
         while frame != 0 {
             depth += 1;
             check_frame_step(frame, depth)?;
-            self.pages.read(mem, frame, &mut self.frame_buf)?;
+            self.pages.read(frame_reader, frame, &mut self.frame_buf)?;
             let back = word(&self.frame_buf, o.frame_back);
             let code_addr = word(&self.frame_buf, o.frame_code);
             let lasti = i32::from_le_bytes(self.frame_buf[o.frame_lasti as usize..o.frame_lasti as usize + 4].try_into().unwrap()) as i64;
@@ -403,7 +408,6 @@ impl Walker {
         }
     }
 
-    /// The bytes of one `_PyInterpreterFrame`: from the chunk copy when it lies there, else read.
     /// A frame's bytes: from the data-stack copy when it lies inside, else read through
     /// `outside` (the batched first reads on a first attempt: entry frames on the C stack and
     /// generator frames usually sit where they sat in the previous sample).
