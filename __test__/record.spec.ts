@@ -4,6 +4,7 @@
 import test from 'ava'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
+import { spawnSync } from 'node:child_process'
 import * as path from 'node:path'
 import { sample } from '../src/index'
 import { inclusiveCount, leafCount, parseFolded, pyflameTs, ROOT } from './helpers/cli'
@@ -210,5 +211,34 @@ test.serial('an unwritable output path fails before sampling', async (t) => {
     t.regex(run.stderr, /cannot write \/nonexistent-dir\/out\.txt.*\(ERR_OUTPUT\)/)
   } finally {
     target.kill()
+  }
+})
+
+test.serial('on a terminal, record shows a progress line and ends with a summary line; piped, stderr stays silent', async (t) => {
+  const target = await spawnPython(pythons[0].path, path.join(PROGRAMS, 'busy.py'))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-ts-'))
+  try {
+    const out = path.join(dir, 'p.txt')
+    const cli = path.join(ROOT, 'dist', 'cli', 'pyflame-ts.js')
+    // `script` gives the command a pseudo-terminal; `exec` keeps the shell out of the way.
+    const command = `exec '${process.execPath}' '${cli}' record -p ${target.pid} -s 1.5 -r 0.01 -o '${out}'`
+    const session = spawnSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', timeout: 60_000 })
+    t.is(session.status, 0, session.stdout)
+    const screen = session.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '')
+    const progress = [...screen.matchAll(/Sampling \S+ ([\d.]+)\/1\.5s \| (\d+) samples \| (\d+) errors \| (\d+) Hz \(target 100 Hz\)/g)]
+    t.true(progress.length >= 3, `progress updates: ${progress.length}\n${screen.slice(-400)}`)
+    const counts = progress.map((m) => Number(m[2]))
+    t.true(counts[counts.length - 1] > counts[0], `samples grow while recording: ${counts.join(', ')}`)
+    const summary = /(\d+) samples \((\d+) errors, ([\d.]+)% idle\) of Python \S+ in ([\d.]+) s → (.+)/.exec(screen)
+    t.truthy(summary, screen.slice(-400))
+    const written = [...parseFolded(fs.readFileSync(out, 'utf8')).values()].reduce((a, b) => a + b, 0)
+    t.is(Number(summary![1]), written, 'the summary counts the samples in the file')
+    t.is(summary![5].trim(), out)
+    const piped = await pyflameTs(['record', '-p', String(target.pid), '-s', '0.3', '-o', out])
+    t.is(piped.code, 0)
+    t.is(piped.stderr, '', 'not a terminal: nothing on stderr')
+  } finally {
+    target.kill()
+    fs.rmSync(dir, { recursive: true, force: true })
   }
 })

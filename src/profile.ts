@@ -1,13 +1,11 @@
 // The typed profile returned by `sample()`, with conversions to every output format.
 
-import { chromeTraceJson, toChromeTrace, type ChromeTrace } from './writers/chrometrace'
+import type { ChromeTrace } from './writers/chrometrace'
 import { foldedLines, type FoldedOptions } from './writers/folded'
-import { toPprof } from './writers/pprof'
-import { toSpeedscope, type SpeedscopeFile } from './writers/speedscope'
+import type { SpeedscopeFile } from './writers/speedscope'
 import type { ViewOptions } from './writers/view-options'
 import type { FlamegraphOptions } from './flamegraph/options'
 import type { RawProfile } from './types'
-import { writeProfile } from './writers'
 
 export class Profile {
   constructor(readonly raw: RawProfile) {}
@@ -71,26 +69,27 @@ export class Profile {
 
   /** speedscope's file format (one sampled profile per thread, shared frames). */
   toSpeedscope(options: ViewOptions = {}): SpeedscopeFile {
-    return toSpeedscope(this.raw, options)
+    return (require('./writers/speedscope') as typeof import('./writers/speedscope')).toSpeedscope(this.raw, options)
   }
 
   /** Chrome trace events (chrome://tracing, Perfetto). */
   toChromeTrace(options: ViewOptions = {}): ChromeTrace {
-    return toChromeTrace(this.raw, options)
+    return chromeTrace().toChromeTrace(this.raw, options)
   }
 
   toChromeTraceJson(options: ViewOptions = {}): string {
-    return chromeTraceJson(this.raw, options)
+    return chromeTrace().chromeTraceJson(this.raw, options)
   }
 
   /** gzip-compressed pprof `profile.proto` (for `go tool pprof`). */
   toPprof(options: ViewOptions = {}): Buffer {
-    return toPprof(this.raw, options)
+    return (require('./writers/pprof') as typeof import('./writers/pprof')).toPprof(this.raw, options)
   }
 
   /** An interactive SVG flame graph (hover, click to zoom, regex search with Matched %). */
   async toSvg(options: FoldedOptions & { flamegraph?: FlamegraphOptions; flamechart?: boolean } = {}): Promise<string> {
     let svg = ''
+    const { writeProfile } = await import('./writers')
     await writeProfile(this, 'svg', options, { write: (chunk) => (svg += String(chunk)) }, { flamegraph: options.flamegraph, flamechart: options.flamechart })
     return svg
   }
@@ -98,4 +97,10 @@ export class Profile {
   toJSON(): RawProfile {
     return this.raw
   }
+}
+
+// The writers of other formats load on first use: `dump`, `--version` and folded output start
+// faster without them (pprof's protobuf encoder alone is ~10 ms of module loading).
+function chromeTrace(): typeof import('./writers/chrometrace') {
+  return require('./writers/chrometrace') as typeof import('./writers/chrometrace')
 }

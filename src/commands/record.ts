@@ -6,7 +6,6 @@ import { PyflameError } from '../errors'
 import { parseHertz, parseInterval, parsePid, parseSeconds } from '../options'
 import { AtomicFile, defaultFileName, formatFromPath, parseFormat, type Format } from '../output'
 import { recordThenWrite } from '../record-flow'
-import { writeProfile } from '../writers'
 import type { FoldedOptions } from '../writers/folded'
 
 export default class RecordCommand extends PyflameCommand {
@@ -98,6 +97,7 @@ export default class RecordCommand extends PyflameCommand {
         },
         write: async (recorded, file) => {
           const effectiveFormat = this.output === undefined && this.format === undefined && outputPath !== undefined ? 'svg' : format
+          const { writeProfile } = await import('../writers')
           await writeProfile(recorded, effectiveFormat, view, file ?? this.context.stdout, { flamechart: this.flamechart })
           file?.commit()
         },
