@@ -99,6 +99,17 @@ test('several files merge', async (t) => {
   )
 })
 
+test('input is read as bytes: a line, and a character, may be cut between two chunks', async (t) => {
+  const bytes = Buffer.from('main;caf\u00e9 2\r\nmain;na\u00efve;\ud83d\udd25 3\nmain;caf\u00e9 1')
+  const chunks = [...Array(bytes.length).keys()].filter((i) => i % 3 === 0).map((i) => bytes.subarray(i, i + 3))
+  const { svg, summary } = await renderToString({ sources: [{ name: 'cut', chunks }] }, { minWidth: 0 })
+  t.deepEqual(
+    framesOf(svg).map((f) => `${f.name}=${f.count}`),
+    ['all=6', 'main=6', 'café=3', 'naïve=3', '🔥=3'],
+  )
+  t.is(summary.stacks, 3)
+})
+
 test('a malformed line stops the render with its line number; --skip-invalid warns and counts', async (t) => {
   const bad = 'a;b 3\n# fine\nno-count-here\na;c 2\nbad count x\n'
   const failed = await runCommand(['render', '-'], bad)
