@@ -2,8 +2,6 @@
 // functions whose share of samples changed most.
 
 import { Command, Option } from 'clipanion'
-import { fileSource } from '../folded/line-reader'
-import { diffFolded, formatDiffSummary } from '../flamegraph/diff'
 import { invalidArgument } from '../errors'
 import { FlamegraphOptionsCommand } from './render'
 
@@ -37,6 +35,8 @@ export default class DiffCommand extends FlamegraphOptionsCommand {
     if (this.before === '-' && this.after === '-') throw invalidArgument('only one of the two profiles can come from stdin (-)')
     const options = { ...this.drawingOptions(), normalize: this.normalize, keepRunLabels: this.keepRunLabels, top }
     const reporter = this.invalidLineReporter()
+    const { fileSource } = await import('../folded/line-reader')
+    const { diffFolded, formatDiffSummary } = await import('../flamegraph/diff')
     const result = await this.withOutput((output) =>
       diffFolded({ sources: [fileSource(this.before, this.context.stdin)] }, { sources: [fileSource(this.after, this.context.stdin)] }, options, output, reporter),
     )

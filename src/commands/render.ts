@@ -4,9 +4,7 @@
 import { Command, Option } from 'clipanion'
 import { PyflameCommand } from './base'
 import { invalidArgument } from '../errors'
-import { fileSource } from '../folded/line-reader'
 import { PALETTES, type FlamegraphOptions, type Palette } from '../flamegraph/options'
-import { renderFlamegraph } from '../flamegraph/render'
 import type { Output } from '../flamegraph/sink'
 import { AtomicFile } from '../output'
 
@@ -117,6 +115,9 @@ export default class RenderCommand extends FlamegraphOptionsCommand {
   async run(): Promise<number> {
     const options = this.drawingOptions()
     const files = this.files.length > 0 ? this.files : ['-']
+    // Loaded here, not at the top: every other command starts faster without the emitter.
+    const { fileSource } = await import('../folded/line-reader')
+    const { renderFlamegraph } = await import('../flamegraph/render')
     const sources = files.map((file) => fileSource(file, this.context.stdin))
     const reporter = this.invalidLineReporter()
     const summary = await this.withOutput((output) => renderFlamegraph({ sources }, options, output, reporter))
