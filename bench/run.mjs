@@ -141,7 +141,7 @@ function publish(markdown, svg) {
   const start = '<!-- results:start (written by npm run bench -- --publish) -->';
   const end = '<!-- results:end -->';
   const render = path.join(benchDir, 'RENDER_RESULTS.md');
-  const renderPart = existsSync(render) ? `\n### 4. Rendering (from bench/RENDER_RESULTS.md)\n\n${readFileSync(render, 'utf8').replace(/^# .*\n/, '')}\n` : '';
+  const renderPart = existsSync(render) ? `\n### 4. Rendering (from bench/RENDER_RESULTS.md)\n\n${readFileSync(render, 'utf8').replace(/^# .*\n/, '').replace(/^## /gm, '#### ')}\n` : '';
   const generated = `${start}\n${markdown}${renderPart}\n${end}`;
   const current = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${start}\n${end}\n`;
   const next = current.includes(start) ? current.replace(new RegExp(`${escape(start)}[\\s\\S]*${escape(end)}`), generated) : `${current}\n${generated}\n`;
