@@ -27,6 +27,8 @@ pub struct Prefetch {
     starts: Vec<usize>,
     /// How many leading ranges of the plan were read whole.
     fetched: usize,
+    /// Where in the plan the next read is expected: reads usually come in the plan's order.
+    cursor: usize,
     /// The ranges this sample asked for: the next sample's plan.
     used: Vec<(u64, usize)>,
 }
@@ -36,6 +38,7 @@ impl Prefetch {
     pub fn fetch(&mut self, mem: &dyn RemoteMemory) -> ReadResult<()> {
         self.used.clear();
         self.fetched = 0;
+        self.cursor = 0;
         self.starts.clear();
         let total: usize = self.plan.iter().map(|(_, len)| len).sum();
         self.data.resize(total, 0);
@@ -62,9 +65,16 @@ impl Prefetch {
     /// Serves `buf` from the batch when a replayed range starts at `addr` and covers it,
     /// else reads it from `mem`; either way the range joins the next plan.
     fn read(&mut self, mem: &dyn RemoteMemory, addr: u64, buf: &mut [u8]) -> ReadResult<()> {
-        let hit = self.plan[..self.fetched].iter().position(|&(a, len)| a == addr && len >= buf.len());
+        let covers = |&(a, len): &(u64, usize)| a == addr && len >= buf.len();
+        let plan = &self.plan[..self.fetched];
+        let hit = match plan.get(self.cursor) {
+            Some(range) if covers(range) => Some(self.cursor),
+            // out of order (a thread list that changed): search, bounded by MAX_PARTS
+            _ => plan.iter().position(covers),
+        };
         match hit {
             Some(i) => {
+                self.cursor = i + 1;
                 let start = self.starts[i];
                 buf.copy_from_slice(&self.data[start..start + buf.len()]);
             }
