@@ -18,6 +18,10 @@ export async function measureSlowdown(ctx) {
   const paired = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
   // per repetition: the profiled workload over its unprofiled twin running at the same time
   const twinRatios = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
+  // per run: the share of the workload's time it was neither running nor waiting for a CPU
+  // (wall − run-queue wait − CPU). The workload never sleeps, so this is the time a blocking
+  // profiler held it stopped; a drift of the machine's speed moves wall and CPU together.
+  const heldOff = Object.fromEntries(conditions.map((c) => [nameOf(c), []]));
   ctx.log(`slowdown: Python ${python.version}, ${workloadIterations} iterations`);
   for (let rep = 0; rep < reps; rep++) {
     const repWalls = {};
@@ -49,6 +53,7 @@ export async function measureSlowdown(ctx) {
         cpus[name].push(cpu);
         adjusted[name].push(wall - wait);
         repWalls[name] = wall;
+        heldOff[name].push(((wall - wait - cpu) / (wall - wait)) * 100);
         // wall − run-queue wait of both: the profiler's own CPU use is the machine's load, not a
         // slowdown of the target; the time a blocking profiler holds the target stopped stays in.
         twinRatios[name].push(((wall - wait) / (other.wall - other.runqueue_wait) - 1) * 100);
@@ -87,6 +92,7 @@ export async function measureSlowdown(ctx) {
       // own difference): what the goals use
       slowdownPctTwin: summarize(twinRatios[name].map((r) => r - median(twinRatios['no profiler']))),
       twinRatioPct: summarize(twinRatios[name]),
+      heldOffPct: summarize(heldOff[name]),
       // best run vs best baseline run: the least disturbed by other jobs on a shared machine
       slowdownPctOfBest: (Math.min(...walls[name]) / Math.min(...walls['no profiler']) - 1) * 100,
     };

@@ -69,10 +69,10 @@ export function slowdownTable(slow) {
       const best = bestPeer(peers, (p) => p.wall.median);
       ratio = best ? `${ratioLower(r.wall.median, best.wall.median)} vs ${best.mode}` : '—';
     }
-    return [r.condition, spread(r.twinRatioPct, 1), r.profiler ? spread(r.slowdownPctTwin, 1) : '0 (baseline)', spread(r.wall, 3), r.profiler ? spread(r.slowdownPct, 1) : '0 (baseline)', r.profiler ? spread(r.slowdownPctPaired, 1) : '', r.profiler ? f(r.slowdownPctOfBest, 1) : '',
+    return [r.condition, spread(r.heldOffPct, 2), spread(r.twinRatioPct, 1), r.profiler ? spread(r.slowdownPctTwin, 1) : '0 (baseline)', spread(r.wall, 3), r.profiler ? spread(r.slowdownPct, 1) : '0 (baseline)', r.profiler ? spread(r.slowdownPctPaired, 1) : '', r.profiler ? f(r.slowdownPctOfBest, 1) : '',
       spread(r.wallLessWait, 3), r.profiler ? spread(r.slowdownPctLessWait, 1) : '0 (baseline)', ratio];
   });
-  return table(['condition', 'vs twin %', 'slowdown vs twin %', 'wall s', 'slowdown %', 'paired slowdown %', 'best run vs best baseline %', 'wall − run-queue wait s', 'slowdown % without run-queue wait', 'wall / best peer (same mode)'], rows);
+  return table(['condition', 'held off the CPU %', 'vs twin %', 'slowdown vs twin %', 'wall s', 'slowdown %', 'paired slowdown %', 'best run vs best baseline %', 'wall − run-queue wait s', 'slowdown % without run-queue wait', 'wall / best peer (same mode)'], rows);
 }
 
 export function accuracyTable(acc) {
@@ -139,6 +139,8 @@ export function goals(results) {
     for (const [blocking, hz, limit] of [[false, 100, 1], [false, 1000, 3], [true, 100, 2], [true, 1000, 10]]) {
       const r = slow.rows.find((x) => x.profiler === 'pyflame-ts' && x.blocking === blocking && x.hz === hz);
       verdict(`Target slowdown ${blocking ? '--blocking' : 'non-blocking'} at ${hz} Hz < ${limit} % (vs an unprofiled twin run at the same time)`, r?.slowdownPctTwin?.median, limit, '%');
+      verdict(`Target slowdown ${blocking ? '--blocking' : 'non-blocking'} at ${hz} Hz < ${limit} % (time held off the CPU, less the no-profiler runs')`,
+        r?.heldOffPct?.median - (slow.rows.find((x) => !x.profiler)?.heldOffPct?.median ?? NaN), limit, '%');
       verdict(`Target slowdown ${blocking ? '--blocking' : 'non-blocking'} at ${hz} Hz < ${limit} % (wall, paired with each repetition's baseline)`, r?.slowdownPctPaired?.median, limit, '%');
       verdict(`Target slowdown ${blocking ? '--blocking' : 'non-blocking'} at ${hz} Hz < ${limit} % (wall − run-queue wait)`, r?.slowdownPctLessWait.median, limit, '%');
     }
@@ -179,7 +181,7 @@ export function fullReport(results) {
   }
   if (figures.slowdown) {
     parts.push(`### 2. Target slowdown (fixed CPU-bound workload, Python ${figures.slowdown.python}, baseline ${f(figures.slowdown.baselineWall, 3)} s)`, '',
-      'Each run starts two copies of the workload at the same moment, one per core, and profiles only the first. "vs twin" is the first copy\'s wall − run-queue wait over its twin\'s, so the drift of a shared machine\'s speed cancels; "slowdown vs twin" subtracts the median of the same ratio with no profiler (the goals use it). Slowdown % is per repetition against the median of the no-profiler runs; "paired" compares each run with the no-profiler run of the same repetition. "Without run-queue wait" subtracts the time the target was runnable but waited for a CPU (`/proc/self/schedstat`): it removes the other jobs of a shared machine, and keeps the time a blocking profiler held the target stopped.', '',
+      '"Held off the CPU" is the share of the workload\'s time in which it was neither running nor waiting for a CPU (wall − run-queue wait − its own CPU time): the workload never sleeps, so that is the time a profiler kept it stopped, and a drift of the machine\'s speed moves wall and CPU time together. Each run starts two copies of the workload at the same moment, one per core, and profiles only the first. "vs twin" is the first copy\'s wall − run-queue wait over its twin\'s, so the drift of a shared machine\'s speed cancels; "slowdown vs twin" subtracts the median of the same ratio with no profiler (the goals use it). Slowdown % is per repetition against the median of the no-profiler runs; "paired" compares each run with the no-profiler run of the same repetition. "Without run-queue wait" subtracts the time the target was runnable but waited for a CPU (`/proc/self/schedstat`): it removes the other jobs of a shared machine, and keeps the time a blocking profiler held the target stopped.', '',
       slowdownTable(figures.slowdown), '');
   }
   if (figures.accuracy) {
