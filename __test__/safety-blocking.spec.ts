@@ -137,7 +137,8 @@ test.serial('the temporary file of a SIGKILLed recording is removed by the next 
   const counter = path.join(dir, 'counter')
   const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_progress.py'), [counter])
   const out = path.join(dir, 'profile.txt')
-  const temporaries = () => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))
+  // the profiler's temporaries only (the target keeps its own counter.tmp in the same folder)
+  const temporaries = () => fs.readdirSync(dir).filter((f) => f.startsWith('.profile.txt.') && f.endsWith('.tmp'))
   try {
     const killed = await pyflameTs(['record', '-p', String(target.pid), '-r', '0.001', '-s', '30', '-o', out], {
       killAfterMs: 30_000,

@@ -77,7 +77,8 @@ if (!python) {
     const target = await spawnPython(python.path, path.join(PROGRAMS, 'busy.py'))
     try {
       const pty = inPty(['top', '-p', String(target.pid), '--refresh', '0.3'])
-      await pty.waitFor(/heavy \([^)]*busy\.py:\d+\)/)
+      // A screen arrives in several writes: wait for its last row of interest too.
+      await pty.waitFor(/heavy \([^)]*busy\.py:\d+\)[\s\S]*<module> \(/)
       const screen = pty.output()
       t.regex(screen, /%Own\*\s+%Total\s+OwnTime\s+TotalTime\s+Function \(filename:line\)/, 'sorted by %Own at first')
       t.regex(screen, /\d+\.\d%\s+\d+\.\d%\s+\d+\.\d\ds\s+\d+\.\d\ds\s+heavy \(/)
