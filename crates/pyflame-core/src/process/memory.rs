@@ -117,10 +117,9 @@ impl RemoteMemory for ProcessMemory {
         let count = parts.len();
         while done < count {
             let batch = &mut parts[done..(done + BATCH).min(count)];
-            let lens: Vec<usize> = batch.iter().map(|(_, b)| b.len()).collect();
             let remote: Vec<RemoteIoVec> = batch.iter().map(|(addr, b)| RemoteIoVec { base: *addr as usize, len: b.len() }).collect();
             let mut local: Vec<IoSliceMut> = batch.iter_mut().map(|(_, b)| IoSliceMut::new(b)).collect();
-            let total: usize = lens.iter().sum();
+            let total: usize = remote.iter().map(|r| r.len).sum();
             let read = match process_vm_readv(Pid::from_raw(self.pid), &mut local, &remote) {
                 Ok(n) => n,
                 Err(Errno::ESRCH) => return Err(ReadError::Gone),
@@ -129,11 +128,11 @@ impl RemoteMemory for ProcessMemory {
             };
             let mut whole = 0;
             let mut bytes = 0;
-            for len in &lens {
-                if bytes + len > read {
+            for part in &remote {
+                if bytes + part.len > read {
                     break;
                 }
-                bytes += len;
+                bytes += part.len;
                 whole += 1;
             }
             done += whole;
