@@ -93,3 +93,34 @@ export async function waitTraced(pid: number, withinMs = 15_000): Promise<boolea
   }
   return false
 }
+
+/**
+ * Splits the stacks sampled from `programs/safety_recursion.py` into real call paths and
+ * invented ones. The program's only paths are `<module>` → `main` → `rec`… → `leaf`, and
+ * `main` → random's internals; anything else (a root missing, `leaf` under `main`, `rec`
+ * under random) was made up from a torn read.
+ */
+export function checkRecursionStacks(stacks: Map<string, number>): { checked: number; invented: string[] } {
+  const program = 'safety_recursion.py'
+  let checked = 0
+  const invented: string[] = []
+  for (const [stack, count] of stacks) {
+    const frames = stack.split(';').map((f) => {
+      const parts = f.split(':')
+      return { file: parts.slice(0, -2).join(':'), fn: parts[parts.length - 2] }
+    })
+    const ours = (i: number) => frames[i].file.endsWith(program)
+    let ok = frames.length >= 2 && ours(0) && frames[0].fn === '<module>' && ours(1) && frames[1].fn === 'main'
+    for (let i = 2; ok && i < frames.length; i++) {
+      const caller = frames[i - 1]
+      const frame = frames[i]
+      if (!ours(i)) ok = caller.fn === 'main' || !caller.file.endsWith(program) // random.randint and what it calls
+      else if (frame.fn === 'rec') ok = ours(i - 1) && (caller.fn === 'rec' || caller.fn === 'main')
+      else if (frame.fn === 'leaf') ok = ours(i - 1) && caller.fn === 'rec'
+      else ok = false
+    }
+    checked += count
+    if (!ok) invented.push(`${count} × ${stack}`)
+  }
+  return { checked, invented }
+}

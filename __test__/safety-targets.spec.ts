@@ -9,8 +9,8 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { sample } from '../src/index'
 import { parseFolded, pyflameTs } from './helpers/cli'
-import { spawnPython } from './helpers/pythons'
-import { PROGRAMS, harmedTasks, isCompleteFolded, newestPython3, sleep } from './safety-support'
+import { findPythons, spawnPython } from './helpers/pythons'
+import { PROGRAMS, checkRecursionStacks, harmedTasks, isCompleteFolded, newestPython3, sleep } from './safety-support'
 
 const python = newestPython3()
 
@@ -139,53 +139,31 @@ for (const mode of ['nonblocking', 'blocking'] as const) {
   })
 }
 
-test.serial('non-blocking reads of a stack that changes all the time rarely invent frames (at most 5 %)', async (t) => {
-  if (!python) return t.pass('no Python 3 interpreter here')
-  const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_recursion.py'))
-  try {
-    const profile = await sample({ pid: target.pid, seconds: 3, rate: 0.0005 })
-    const stacks = parseFolded(profile.toFolded({ excludeIdle: true }))
-    const program = 'safety_recursion.py'
-    let checked = 0
-    const bad: string[] = []
-    for (const [stack, count] of stacks) {
-      const frames = stack.split(';').map((f) => {
-        const parts = f.split(':')
-        return { file: parts.slice(0, -2).join(':'), fn: parts[parts.length - 2] }
-      })
-      // The program's real call structure: <module> → main → (rec → ... → rec → leaf | random's internals).
-      const ours = (i: number) => frames[i].file.endsWith(program)
-      let ok = frames.length >= 2 && ours(0) && frames[0].fn === '<module>' && ours(1) && frames[1].fn === 'main'
-      for (let i = 2; ok && i < frames.length; i++) {
-        const caller = frames[i - 1]
-        const frame = frames[i]
-        if (!ours(i)) ok = caller.fn === 'main' || !caller.file.endsWith(program) // random.randint and what it calls
-        else if (frame.fn === 'rec') ok = ours(i - 1) && (caller.fn === 'rec' || caller.fn === 'main')
-        else if (frame.fn === 'leaf') ok = ours(i - 1) && caller.fn === 'rec'
-        else ok = false
-      }
-      checked += count
-      if (!ok) bad.push(`${count} × ${stack}`)
+// Every installed interpreter: each generation of frames (heap frame objects up to 3.10, the
+// data stack from 3.11) has its own validation, so each is attacked.
+for (const py of findPythons()) {
+  test.serial(`${py.label}: non-blocking reads of a stack that changes all the time never invent frames`, async (t) => {
+    const target = await spawnPython(py.path, path.join(PROGRAMS, 'safety_recursion.py'))
+    try {
+      const profile = await sample({ pid: target.pid, seconds: 3, rate: 0.0005 })
+      const { checked, invented } = checkRecursionStacks(parseFolded(profile.toFolded({ excludeIdle: true })))
+      const errorRate = profile.errors / Math.max(1, profile.samples)
+      t.log(`${profile.samples} samples, ${checked} stacks checked, ${invented.length} invented, ${profile.errors} reads counted as errors (${(100 * errorRate).toFixed(1)}%)`)
+      // Almost every read of this program is torn (the stack moves every ~100 ns): what matters
+      // is that the few accepted are real, and that some are accepted at all.
+      t.true(checked >= 3, `only ${checked} stacks accepted`)
+      t.deepEqual(invented.slice(0, 5), [], `${invented.length} invented stacks of ${checked}`)
+    } finally {
+      await target.kill()
     }
-    const errorRate = profile.errors / (profile.samples + profile.errors)
-    t.log(`${profile.samples} samples, ${checked} stacks checked, ${bad.length} invented, ${profile.errors} errors counted (${(100 * errorRate).toFixed(2)}% of reads)`)
-    const invented = bad.reduce((sum, line) => sum + Number(line.split(' ')[0]), 0)
-    t.true(checked > 100, `only ${checked} samples`)
-    // Without pausing, a stack that unwinds and regrows within microseconds can change and change
-    // back between the reads of one sample, so a torn stack can pass every check; they must stay
-    // rare (measured 0-3 % of the valid samples of this adversarial program, see docs/safety.md).
-    // --blocking reads are exact.
-    t.true(invented <= Math.max(2, checked * 0.05), `${invented} invented stacks of ${checked}:\n${bad.slice(0, 5).join('\n')}`)
-  } finally {
-    await target.kill()
-  }
-})
+  })
+}
 
 test.serial('a long fast recording keeps the profiler\'s memory flat (RSS growth bound)', async (t) => {
   if (!python) return t.pass('no Python 3 interpreter here')
   // The full measurement (60 s at 2 kHz) is in docs/safety.md; this is a short guard against
   // a gross leak: RSS between the first and last quarter of a 6 s, 5 kHz recording.
-  const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_recursion.py'))
+  const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_many_stacks.py'))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-rss-'))
   try {
     const points: number[] = []

@@ -1,6 +1,8 @@
 # A stack that changes all the time: recursion that goes deep and unwinds, over and over, to
-# varying depths. The only call paths are <module> -> main -> rec -> rec ... -> rec -> leaf.
+# varying depths. The only call paths are <module> -> main -> rec -> rec ... -> rec -> leaf
+# (and main -> random's internals). Runs on 2.7 and every 3.x.
 import random
+import sys
 
 
 def leaf():
@@ -18,7 +20,8 @@ def rec(depth):
 
 def main():
     rng = random.Random(7)
-    print("ready", flush=True)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
     while True:
         rec(rng.randint(1, 60))
 

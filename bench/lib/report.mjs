@@ -53,6 +53,12 @@ export function costWithStartupTable(cost) {
   })) + `\n\n(CPU of a whole ${longest} s recording including start-up, divided by its samples.)`;
 }
 
+/** The issue's CPU-per-sample limit for a version: 20 µs on 3.11+, 60 µs on ≤ 3.10. */
+const backToBackLimit = (version) => {
+  const [major, minor] = version.split('.').map(Number);
+  return major > 3 || (major === 3 && minor >= 11) ? 20 : 60;
+};
+
 export function rateTable(rate) {
   const best = bestPeerHigh(rate.rows, (r) => r.achievedHz.median);
   return table(['profiler', 'sustained rate, Hz', 'cores used', 'CPU per sample µs', 'rate / best peer'], rate.rows.map((r) => [
@@ -128,10 +134,13 @@ export function goals(results) {
       const r = rate.rows.find((x) => x.profiler === id);
       if (!r) continue;
       const cores = r.cores.median;
-      verdict(`Sustained 50 kHz on a 50-frame ${rate.python} stack within one core (${id})`, r.achievedHz.median, 50_000, 'Hz', false,
-        `, ${f(cores, 2)} cores${cores > 1 ? ' (over one core)' : ''}`);
-      if (cores > 1) out.at(-1).met = false;
-      verdict(`CPU per sample, ${rate.depth} frames, Python ${rate.python}, sampling back to back (${id}) ≤ 20 µs`, r.usPerSample?.median, 20, 'µs');
+      // The 50 kHz goal is a 3.11+ goal (frames read in bulk from the data stack).
+      if (backToBackLimit(rate.python) === 20) {
+        verdict(`Sustained 50 kHz on a 50-frame ${rate.python} stack within one core (${id})`, r.achievedHz.median, 50_000, 'Hz', false,
+          `, ${f(cores, 2)} cores${cores > 1 ? ' (over one core)' : ''}`);
+        if (cores > 1) out.at(-1).met = false;
+      }
+      verdict(`CPU per sample, ${rate.depth} frames, Python ${rate.python}, sampling back to back (${id}) ≤ ${backToBackLimit(rate.python)} µs`, r.usPerSample?.median, backToBackLimit(rate.python), 'µs');
     }
   }
   const slow = results.figures.slowdown;

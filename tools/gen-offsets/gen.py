@@ -115,9 +115,15 @@ def field_exprs(ver):
     e["frame_lasti"] = "offsetof(%s, %s)" % (frame_type, lasti)
     e["frame_owner"] = "offsetof(%s, owner)" % frame_type if v >= (3, 11) else None
     e["frame_is_entry"] = "offsetof(%s, is_entry)" % frame_type if v == (3, 11) else None
+    e["frame_executing"] = (
+        "offsetof(PyFrameObject, f_executing)" if (3, 6) <= v <= (3, 9)
+        else "offsetof(PyFrameObject, f_state)" if v == (3, 10) else None)
+    e["frame_specials_size"] = (
+        "FRAME_SPECIALS_SIZE * sizeof(PyObject *)" if v >= (3, 11) else None)
     # End of the last used frame field: the walker reads just this many bytes per frame.
     used = [back, code, lasti] + (["owner"] if v >= (3, 11) else []) + (
-        ["is_entry"] if v == (3, 11) else [])
+        ["is_entry"] if v == (3, 11) else []) + (
+        ["f_executing"] if (3, 6) <= v <= (3, 9) else ["f_state"] if v == (3, 10) else [])
     e["frame_size"] = "MAX_END(%s, %s)" % (frame_type, ", ".join(used)) if len(used) else None
     # PyCodeObject
     e["code_filename"] = "offsetof(PyCodeObject, co_filename)"
@@ -129,6 +135,8 @@ def field_exprs(ver):
         else "offsetof(PyCodeObject, co_linetable)")
     e["code_code_adaptive"] = (
         "offsetof(PyCodeObject, co_code_adaptive)" if v >= (3, 11) else None)
+    e["code_stacksize"] = "offsetof(PyCodeObject, co_stacksize)" if v >= (3, 11) else None
+    e["code_nlocalsplus"] = "offsetof(PyCodeObject, co_nlocalsplus)" if v >= (3, 11) else None
     e["code_size"] = "sizeof(PyCodeObject)"
     # str
     if py2:

@@ -296,6 +296,10 @@ impl Builder {
         self.img.write_u64(addr + self.s.code_filename, file);
         self.img.write_u64(addr + self.s.code_linetable, table);
         self.img.write_u32(addr + self.s.code_firstlineno, first_line);
+        // `co_stacksize` and `co_nlocalsplus`, the ints around `co_firstlineno`: one word each,
+        // so a frame of this code takes FRAME_SPECIALS + 2 words of the data stack.
+        self.img.write_u32(addr + self.s.code_firstlineno - 4, 1);
+        self.img.write_u32(addr + self.s.code_firstlineno + 4, 1);
         // `ob_size`: the bytecode length in code units (code objects are var-sized since 3.11).
         self.img.write_u64(addr + self.s.bytes_size, index + 8);
         addr
@@ -383,9 +387,11 @@ fn build(s: Shape, gil: Option<bool>) -> Image {
     let outer = b.code("outer", FILE, 19, 2, 20);
     let spin = b.code("spin", FILE, 13, 5, 16);
     let chunk = b.alloc(0x1000);
-    let frames: Vec<u64> = (0..5).map(|i| chunk + 24 + i * s.frame_size.max(96)).collect();
+    // Frames tile the chunk as CPython pushes them: each `co_framesize` bytes after its caller.
+    let frame_bytes = (s.frame_size - 1) / 8 * 8 + 16;
+    let frames: Vec<u64> = (0..5).map(|i| chunk + 24 + i * frame_bytes).collect();
     b.img.write_u64(main_ts + s.datastack_chunk, chunk);
-    b.img.write_u64(main_ts + s.datastack_chunk + 8, frames[4] + s.frame_size); // datastack_top
+    b.img.write_u64(main_ts + s.datastack_chunk + 8, frames[4] + frame_bytes); // datastack_top
     b.frame(frames[0], NONE, 0, 0, s.shim_owner, 0); // interpreter entry frame
     b.frame(frames[1], module, b.instr(module, 12), frames[0], 0, 0);
     b.frame(frames[2], main_fn, b.instr(main_fn, 9), frames[1], 0, 0);

@@ -31,6 +31,9 @@ pub struct CodeInfo {
     /// Address of the name `str` object (for learning the str type without symbols).
     pub name_addr: u64,
     line_table: Vec<u8>,
+    /// Bytes a frame of this code takes on the 3.11+ data stack (`co_framesize` words); 0 when
+    /// unknown. The walker checks that the frames of a stack tile the data stack with it.
+    pub frame_bytes: u64,
     /// The pointers this entry was decoded from, compared on revalidation.
     identity: [u64; 4],
     checked_at: u64,
@@ -47,6 +50,19 @@ impl CodeInfo {
         self.line_memo[self.memo_next] = (offset, line);
         self.memo_next = (self.memo_next + 1) % LINE_MEMO;
         line
+    }
+}
+
+/// CPython's `co_framesize` in bytes (3.11+): the frame header plus one word per local, cell,
+/// free variable and value-stack slot. 0 when the layout lacks the fields or the ints are absurd.
+fn data_stack_frame_bytes(header: &[u8], o: &super::offsets::VersionOffsets) -> u64 {
+    let (Some(specials), Some(stack_off), Some(locals_off)) = (o.frame_specials_size, o.code_stacksize, o.code_nlocalsplus) else {
+        return 0;
+    };
+    let int_at = |off: u64| header.get(off as usize..off as usize + 4).map(|b| i32::from_le_bytes(b.try_into().unwrap()));
+    match (int_at(stack_off), int_at(locals_off)) {
+        (Some(stack), Some(locals)) if (0..1 << 20).contains(&stack) && (0..1 << 20).contains(&locals) => specials + 8 * (stack as u64 + locals as u64),
+        _ => 0,
     }
 }
 
@@ -157,6 +173,7 @@ impl CodeCache {
         let o = &layout.offsets;
         let off = o.code_firstlineno as usize;
         let first_line = self.buf.get(off..off + 4).map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap())).max(0) as u32;
+        let frame_bytes = data_stack_frame_bytes(&self.buf, o);
         let [name_ptr, filename_ptr, table_ptr, _] = identity;
         let name = read_str(mem, o, layout.string_format, name_ptr, str_type)?;
         let filename = read_str(mem, o, layout.string_format, filename_ptr, str_type)?;
@@ -169,6 +186,7 @@ impl CodeCache {
             addr,
             name_addr: name_ptr,
             line_table,
+            frame_bytes,
             identity,
             checked_at: tick,
             line_memo: [(i64::MIN, 0); LINE_MEMO],

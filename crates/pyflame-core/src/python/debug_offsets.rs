@@ -685,6 +685,9 @@ impl DebugOffsets {
             frame_lasti: fr.instr_ptr,
             frame_owner: Some(fr.owner),
             frame_is_entry: None,
+            frame_executing: None,
+            // `FRAME_SPECIALS_SIZE` is `(sizeof(_PyInterpreterFrame) - 1) / sizeof(PyObject *)` words.
+            frame_specials_size: Some((fr.size.saturating_sub(1) / 8) * 8),
             frame_size: (fr.previous + 8).max(fr.executable + 8).max(fr.instr_ptr + 8).max(fr.owner + 1),
             code_filename: c.filename,
             code_name: c.name,
@@ -692,6 +695,8 @@ impl DebugOffsets {
             code_firstlineno: c.firstlineno,
             code_linetable: c.linetable,
             code_code_adaptive: Some(c.co_code_adaptive),
+            code_stacksize: code_int_beside_firstlineno(base.code_stacksize, base, c.firstlineno),
+            code_nlocalsplus: code_int_beside_firstlineno(base.code_nlocalsplus, base, c.firstlineno),
             code_size: c.size,
             unicode_length: u.length,
             unicode_state: Some(u.state),
@@ -702,6 +707,13 @@ impl DebugOffsets {
             object_type: self.pyobject.ob_type,
         })
     }
+}
+
+/// `co_stacksize` and `co_nlocalsplus` are not in the table; they are the ints just before and
+/// after `co_firstlineno` in 3.11 to 3.14 (`co_stacksize, co_firstlineno, co_nlocalsplus`), so
+/// the base's distance from `co_firstlineno` places them in the target.
+fn code_int_beside_firstlineno(base_field: Option<u64>, base: &VersionOffsets, firstlineno: u64) -> Option<u64> {
+    base_field.map(|f| firstlineno.wrapping_add(f.wrapping_sub(base.code_firstlineno)))
 }
 
 fn flavour(free_threaded: bool) -> &'static str {

@@ -66,6 +66,12 @@ pub struct VersionOffsets {
     pub frame_owner: Option<u64>,
     /// `is_entry` (3.11 only)
     pub frame_is_entry: Option<u64>,
+    /// `f_executing` (char, 3.6–3.9: non-zero while the frame runs) / `f_state` (char, 3.10:
+    /// `FRAME_EXECUTING` = 0). A frame that returned, or sits on a free list, fails it.
+    pub frame_executing: Option<u64>,
+    /// `FRAME_SPECIALS_SIZE` in bytes (3.11+): a data-stack frame is this header, then
+    /// `co_nlocalsplus + co_stacksize` words.
+    pub frame_specials_size: Option<u64>,
     /// Bytes to read to cover every field above.
     pub frame_size: u64,
 
@@ -79,6 +85,10 @@ pub struct VersionOffsets {
     pub code_linetable: u64,
     /// `co_code_adaptive` (3.11+): inline bytecode, instruction offsets are relative to it.
     pub code_code_adaptive: Option<u64>,
+    /// `co_stacksize` and `co_nlocalsplus` (ints, 3.11+): with `frame_specials_size` they give
+    /// the bytes a frame of this code takes on the data stack (CPython's `co_framesize`).
+    pub code_stacksize: Option<u64>,
+    pub code_nlocalsplus: Option<u64>,
     pub code_size: u64,
 
     // str objects: PyUnicodeObject (3.x) / PyStringObject (2.7)

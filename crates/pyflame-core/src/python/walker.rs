@@ -250,7 +250,8 @@ impl Walker {
         match layout.frame_model {
             FrameModel::FrameObjects => {
                 // A return during the walk can leave a truncated chain that still ends in
-                // NULL: when the top frame moved while we walked, read again (twice at most).
+                // NULL, or lead into freed frames: when the top frame moved while we walked, or
+                // a frame was not live, read again (twice at most).
                 let start = frames.len();
                 let mut top = word(&self.tstate_buf, o.tstate_frame);
                 for attempt in 0..3 {
@@ -258,13 +259,14 @@ impl Walker {
                     // First attempt: the pages holding the previous sample's frames come with
                     // the batched first reads (a long-lived stack keeps its frame objects).
                     let reader = if attempt == 0 { first } else { mem };
-                    self.walk_frame_objects(reader, mem, top, frames)?;
+                    let live = self.walk_frame_objects(reader, mem, top, frames)?;
                     let now = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
-                    if now == top {
+                    if live && now == top {
                         return Ok(());
                     }
                     top = now;
                 }
+                frames.truncate(start);
                 Err(ReadError::Invalid("stack changed while it was read"))
             }
             FrameModel::CFrame | FrameModel::CurrentFrame => {
@@ -281,11 +283,12 @@ impl Walker {
                     // Two copies of the data stack and the top re-read back to back, so the
                     // window in which the target can change them is as short as possible.
                     self.copy_datastack(reader);
-                    let (second_copy, top_after) = self.read_again(mem, tstate)?;
+                    let again = self.read_again(mem, tstate)?;
                     frames.truncate(start);
                     self.chunk_frames.clear();
-                    self.walk_interpreter_frames(reader, mem, top, frames)?;
-                    if top_after == Some(top) && second_copy && self.chunk_frames_agree() {
+                    let tiled = self.walk_interpreter_frames(reader, mem, top, frames)?;
+                    let data_top = o.tstate_datastack_top.map(|off| word(&self.tstate_buf, off));
+                    if tiled && again.second_copy && again.top == Some(top) && again.data_top == data_top && self.chunk_frames_agree() {
                         return Ok(());
                     }
                 }
@@ -296,44 +299,53 @@ impl Walker {
     }
 
     /// The copy of the data stack is taken while the target runs, so it can itself be torn
-    /// (a frame popped and another pushed in its place during the copy). A second copy taken
-    /// right after lets the walk check that every frame it used had the same code and
-    /// `previous` in both; the innermost frame read again in the same batch tells whether the
-    /// stack moved at all. Returns (second copy taken, innermost frame now).
-    fn read_again(&mut self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<(bool, Option<u64>)> {
+    /// (a frame popped and another pushed in its place during the copy). A second copy lets the
+    /// walk check that every frame it used had the same code and `previous` in both. The
+    /// innermost frame and the data-stack top are read again in the same batch, right after
+    /// that copy: with the thread state read just before the first copy, both copies lie
+    /// between two sightings of the same stack extent.
+    fn read_again(&mut self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<ReadAgain> {
         let o = self.target.layout.offsets;
         let field_before = word(&self.tstate_buf, o.tstate_frame);
         // 3.11/3.12: the C frame normally stays where it was, so read its `current_frame` in
         // the same batch and check afterwards that the thread state still points to it.
         let cframe_off = o.cframe_current_frame.unwrap_or(0);
         let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
-        let (mut field, mut current) = ([0u8; 8], [0u8; 8]);
+        let (mut field, mut current, mut data_top) = ([0u8; 8], [0u8; 8], [0u8; 8]);
         self.chunk_check.resize(self.chunk_buf.len(), 0);
-        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(3);
+        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(4);
+        let with_chunk = self.chunk_start != 0;
+        if with_chunk {
+            parts.push((self.chunk_start, &mut self.chunk_check));
+        }
         parts.push((tstate.wrapping_add(o.tstate_frame), &mut field));
         let with_cframe = through_cframe && field_before != 0;
         if with_cframe {
             parts.push((field_before.wrapping_add(cframe_off), &mut current));
         }
-        let with_chunk = self.chunk_start != 0;
-        if with_chunk {
-            parts.push((self.chunk_start, &mut self.chunk_check));
+        if let Some(off) = o.tstate_datastack_top {
+            parts.push((tstate.wrapping_add(off), &mut data_top));
         }
         let wanted = parts.len();
         let read = mem.read_many(&mut parts)?;
         drop(parts);
-        if read == 0 {
-            return Err(ReadError::Unmapped(tstate));
+        if read != wanted {
+            // The chunk was freed or the thread state went away: try again from the start.
+            return Ok(ReadAgain { second_copy: false, top: None, data_top: None });
         }
         let field = u64::from_le_bytes(field);
         let top = if !through_cframe || field == 0 {
             field
-        } else if with_cframe && field == field_before && read >= 2 {
+        } else if with_cframe && field == field_before {
             u64::from_le_bytes(current)
         } else {
             mem.read_u64(field.wrapping_add(cframe_off))?
         };
-        Ok((!with_chunk || read == wanted, Some(top).filter(|f| *f != 0)))
+        Ok(ReadAgain {
+            second_copy: true,
+            top: Some(top).filter(|f| *f != 0),
+            data_top: o.tstate_datastack_top.map(|_| u64::from_le_bytes(data_top)),
+        })
     }
 
     fn chunk_frames_agree(&self) -> bool {
@@ -361,8 +373,10 @@ impl Walker {
     }
 
     /// ≤3.10: follows `f_back` from `top`; frame bytes come through `pages` (read with
-    /// `frame_reader`), code objects through the cache (read with `mem`).
-    fn walk_frame_objects(&mut self, frame_reader: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+    /// `frame_reader`), code objects through the cache (read with `mem`). Returns false when a
+    /// frame on the way is not live: a chain read while the stack changes can run into frames
+    /// that returned (zombie and free-list frames keep their old `f_back` and `f_code`).
+    fn walk_frame_objects(&mut self, frame_reader: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
         let layout = self.target.layout;
         let o = layout.offsets;
         self.frame_buf.resize(o.frame_size as usize, 0);
@@ -370,10 +384,14 @@ impl Walker {
         self.pages.clear();
         let mut frame = top;
         let mut depth = 0;
+        let mut frame_type = None;
         while frame != 0 {
             depth += 1;
             check_frame_step(frame, depth)?;
             self.pages.read(frame_reader, frame, &mut self.frame_buf)?;
+            if !frame_object_is_live(&self.frame_buf, &layout, &mut frame_type) {
+                return Ok(false);
+            }
             let back = word(&self.frame_buf, o.frame_back);
             let code_addr = word(&self.frame_buf, o.frame_code);
             let lasti = i32::from_le_bytes(self.frame_buf[o.frame_lasti as usize..o.frame_lasti as usize + 4].try_into().unwrap()) as i64;
@@ -386,7 +404,7 @@ impl Walker {
             frames.push(RawFrame { code, line });
             frame = back;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Copies the used part of the thread's current data-stack chunk (3.11+) in one read.
@@ -423,16 +441,26 @@ impl Walker {
         Ok(&self.frame_buf)
     }
 
-    fn walk_interpreter_frames(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+    /// 3.11+: follows `previous` from `top`. Returns false when the frames taken from the data
+    /// stack copy do not tile it: CPython pushes each frame at `datastack_top`, right after its
+    /// caller's `co_framesize` words (frames outside the chunk, of generators and C entry
+    /// points, take no data-stack space), and the innermost one ends at `datastack_top`. A copy
+    /// that mixes two moments of a changing stack breaks that chain of sizes.
+    fn walk_interpreter_frames(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
         let layout = self.target.layout;
         let o = layout.offsets;
         let len = o.frame_size as usize;
         let owner_off = o.frame_owner.map(|v| v as usize);
+        // The data-stack frame the previous step came from, which must start where this one ends.
+        let mut callee = None;
+        let data_top = o.tstate_datastack_top.map(|off| word(&self.tstate_buf, off));
+        let mut tiled = true;
         let mut frame = top;
         let mut depth = 0;
         while frame != 0 {
             depth += 1;
             check_frame_step(frame, depth)?;
+            let chunk_frames_before = self.chunk_frames.len();
             let bytes = self.frame_bytes(outside, frame, len)?;
             let previous = word(bytes, o.frame_back);
             let code_addr = word(bytes, o.frame_code) & !layout.executable_tag_mask;
@@ -442,6 +470,7 @@ impl Walker {
                 let off = t.frame_tlbc_index as usize;
                 bytes.get(off..off + 4).map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap()))
             });
+            let in_chunk = self.chunk_frames.len() > chunk_frames_before;
             if previous == frame {
                 return Err(ReadError::Invalid("frame points to itself"));
             }
@@ -449,6 +478,7 @@ impl Walker {
             if owner > 4 {
                 return Err(ReadError::Invalid("frame owner"));
             }
+            let mut frame_bytes = 0;
             if !is_shim && code_addr != 0 {
                 let mut found = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick);
                 if let Ok(code) = found {
@@ -471,7 +501,9 @@ impl Walker {
                         };
                         // Index in 2-byte code units; before the first instruction means "not started".
                         let index = if instr >= base { ((instr - base) / 2) as i64 } else { -1 };
-                        let line = self.codes.get_mut(code).line_for(&layout, index);
+                        let info = self.codes.get_mut(code);
+                        frame_bytes = info.frame_bytes;
+                        let line = info.line_for(&layout, index);
                         frames.push(RawFrame { code, line });
                     }
                     // 3.13+: `f_executable` may be a non-code object; skip such frames.
@@ -479,9 +511,20 @@ impl Walker {
                     Err(e) => return Err(e),
                 }
             }
+            if in_chunk {
+                if frame_bytes > 0 {
+                    let end = frame.wrapping_add(frame_bytes);
+                    let expected_end = if depth == 1 { data_top } else { callee };
+                    tiled &= expected_end.is_none_or(|e| e == end);
+                }
+                callee = Some(frame);
+            } else if depth == 1 {
+                // An innermost frame outside the chunk (a generator's) says nothing of its end.
+                callee = None;
+            }
             frame = previous;
         }
-        Ok(())
+        Ok(tiled)
     }
 
     /// ≤3.10: the kernel tid of a thread from its pthread_t, by finding where glibc keeps
@@ -593,6 +636,16 @@ impl PageWindow {
     }
 }
 
+/// What `Walker::read_again` saw right after the second copy of the data stack.
+struct ReadAgain {
+    /// The second copy was taken (the chunk was still mapped).
+    second_copy: bool,
+    /// The innermost frame now.
+    top: Option<u64>,
+    /// `datastack_top` now (3.11+).
+    data_top: Option<u64>,
+}
+
 /// The interpreter fields read every sample.
 struct InterpreterFields {
     next: u64,
@@ -628,6 +681,30 @@ fn read_interpreter_fields(mem: &dyn RemoteMemory, interp: u64, o: &super::offse
     })
 }
 
+
+/// ≤3.10: whether the `PyFrameObject` in `bytes` is part of a running stack: referenced
+/// (a freed frame has a zero count), of the same type as the other frames of the chain, and
+/// executing (3.6–3.9 `f_executing`; 3.10 `f_state` EXECUTING or UNWINDING).
+fn frame_object_is_live(bytes: &[u8], layout: &Layout, frame_type: &mut Option<u64>) -> bool {
+    let o = &layout.offsets;
+    if word(bytes, 0) as i64 <= 0 {
+        return false;
+    }
+    let ty = word(bytes, o.object_type);
+    if *frame_type.get_or_insert(ty) != ty {
+        return false;
+    }
+    let Some(state) = o.frame_executing.and_then(|off| bytes.get(off as usize)).map(|b| *b as i8) else {
+        return true;
+    };
+    const FRAME_EXECUTING: i8 = 0;
+    const FRAME_UNWINDING: i8 = 2;
+    if layout.version.minor >= 10 {
+        state == FRAME_EXECUTING || state == FRAME_UNWINDING
+    } else {
+        state != 0
+    }
+}
 
 /// The checks every step of a frame walk makes: bounded depth (a cycle or garbage otherwise)
 /// and an aligned frame pointer.

@@ -75,6 +75,8 @@ impl RemoteMemory for CountingMemory<'_> {
 
 pub const CODE_TYPE: u64 = 0x1000;
 pub const STR_TYPE: u64 = 0x1100;
+/// `ob_type` of the synthetic ≤3.10 frame objects (all frames of a chain share one type).
+pub const FRAME_TYPE: u64 = 0x1200;
 pub const HEAP: u64 = 0x10_0000;
 pub const HEAP_LEN: usize = 64 << 10;
 
@@ -194,6 +196,11 @@ fn code_object(img: &mut Image, layout: &Layout, (name, file, first_line): (&str
     img.pointer(addr + o.code_filename, file_addr);
     img.pointer(addr + o.code_linetable, bytes_addr);
     img.value(addr + o.code_firstlineno, &first_line.to_le_bytes());
+    // 3.11+: one local and a value stack of two, so a frame takes FRAME_SPECIALS + 3 words.
+    if let (Some(stack), Some(locals)) = (o.code_stacksize, o.code_nlocalsplus) {
+        img.value(addr + stack, &2i32.to_le_bytes());
+        img.value(addr + locals, &1i32.to_le_bytes());
+    }
     addr
 }
 
@@ -224,13 +231,22 @@ pub fn build_image(layout: Layout, threads: usize) -> (Image, PythonTarget) {
         if let Some(n) = o.tstate_native_thread_id {
             img.put_u64(ts + n, 1000 + t as u64);
         }
-        let frame_len = (o.frame_size.max(o.frame_owner.unwrap_or(0) + 8) + 7) & !7;
+        // 3.11+: frames are `co_framesize` apart on the data stack (see `code_object`).
+        let frame_len = o.frame_specials_size.map_or((o.frame_size.max(o.frame_owner.unwrap_or(0) + 8) + 7) & !7, |specials| specials + 24);
         let mut back = 0u64;
         let mut frames = Vec::new();
         // 3.11+: frames live in a data-stack chunk the walker copies in one read.
         let chunk = if layout.frame_model == FrameModel::FrameObjects { 0 } else { img.alloc(16 + frame_len * 5 + 64) };
         for (i, code) in codes.iter().enumerate() {
             let frame = if chunk != 0 { chunk + 16 + frame_len * i as u64 } else { img.alloc(frame_len) };
+            if layout.frame_model == FrameModel::FrameObjects {
+                // A live frame object: referenced, of the frame type, executing.
+                img.put_u64(frame, 1);
+                img.put_u64(frame + o.object_type, FRAME_TYPE);
+                if let Some(executing) = o.frame_executing {
+                    img.put(frame + executing, &[if layout.version.minor >= 10 { 0 } else { 1 }]);
+                }
+            }
             img.pointer(frame + o.frame_back, back);
             img.pointer(frame + o.frame_code, *code | if layout.executable_tag_mask != 0 { 1 } else { 0 });
             match layout.frame_model {
