@@ -258,13 +258,21 @@ impl Walker {
                     frames.truncate(start);
                     // First attempt: the pages holding the previous sample's frames come with
                     // the batched first reads (a long-lived stack keeps its frame objects).
+                    // Later ones read the top again and the pages the last walk used in one
+                    // batch, so a retry is as quick as the first walk.
                     let reader = if attempt == 0 { first } else { mem };
-                    let live = self.walk_frame_objects(reader, mem, top, frames)?;
-                    let now = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
-                    if live && now == top {
-                        return Ok(());
+                    if attempt > 0 {
+                        top = self.pages.refresh(mem, tstate.wrapping_add(o.tstate_frame))?;
                     }
-                    top = now;
+                    let walked = self.walk_frame_objects(reader, mem, top, frames, attempt > 0);
+                    let now = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
+                    match walked {
+                        Ok(true) if now == top => return Ok(()),
+                        // Garbage met on a stack that did not move is a real error; on one
+                        // that moved, it came from the change: read again.
+                        Err(e) if now == top => return Err(e),
+                        _ => {}
+                    }
                 }
                 frames.truncate(start);
                 Err(ReadError::Invalid("stack changed while it was read"))
@@ -286,10 +294,15 @@ impl Walker {
                     let again = self.read_again(mem, tstate)?;
                     frames.truncate(start);
                     self.chunk_frames.clear();
-                    let tiled = self.walk_interpreter_frames(reader, mem, top, frames)?;
+                    let walked = self.walk_interpreter_frames(reader, mem, top, frames);
                     let data_top = o.tstate_datastack_top.map(|off| word(&self.tstate_buf, off));
-                    if tiled && again.second_copy && again.top == Some(top) && again.data_top == data_top && self.chunk_frames_agree() {
-                        return Ok(());
+                    let unmoved = again.second_copy && again.top == Some(top) && again.data_top == data_top;
+                    match walked {
+                        Ok(true) if unmoved && self.chunk_frames_agree() => return Ok(()),
+                        // Garbage met in a copy of a stack that did not move is a real error;
+                        // in one that moved (a code pointer read mid-change), read again.
+                        Err(e) if unmoved => return Err(e),
+                        _ => {}
                     }
                 }
                 frames.truncate(start);
@@ -376,12 +389,15 @@ impl Walker {
     /// `frame_reader`), code objects through the cache (read with `mem`). Returns false when a
     /// frame on the way is not live: a chain read while the stack changes can run into frames
     /// that returned (zombie and free-list frames keep their old `f_back` and `f_code`).
-    fn walk_frame_objects(&mut self, frame_reader: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
+    fn walk_frame_objects(&mut self, frame_reader: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>, pages_fresh: bool) -> ReadResult<bool> {
         let layout = self.target.layout;
         let o = layout.offsets;
         self.frame_buf.resize(o.frame_size as usize, 0);
-        // Pages read for an earlier walk may be stale: each walk starts with none.
-        self.pages.clear();
+        // Pages read for an earlier walk may be stale: a walk starts with none, unless they
+        // were just read again (`PageWindow::refresh`).
+        if !pages_fresh {
+            self.pages.clear();
+        }
         let mut frame = top;
         let mut depth = 0;
         let mut frame_type = None;
@@ -612,6 +628,22 @@ const PAGE_SLOTS: usize = 8;
 impl PageWindow {
     fn clear(&mut self) {
         self.slots.clear();
+    }
+
+    /// Reads the word at `top_field` (the thread's top frame pointer), then every page held,
+    /// in one batch; pages that could not be read are dropped. Returns the top frame pointer.
+    fn refresh(&mut self, mem: &dyn RemoteMemory, top_field: u64) -> ReadResult<u64> {
+        let mut top = [0u8; 8];
+        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(1 + self.slots.len());
+        parts.push((top_field, &mut top));
+        parts.extend(self.slots.iter_mut().map(|(page, bytes)| (*page, &mut bytes[..])));
+        let read = mem.read_many(&mut parts)?;
+        drop(parts);
+        if read == 0 {
+            return Err(ReadError::Unmapped(top_field));
+        }
+        self.slots.truncate(read - 1);
+        Ok(u64::from_le_bytes(top))
     }
 
     /// Fills `buf` with the bytes at `addr`, from a cached page when the range lies in one.
