@@ -20,6 +20,8 @@ pub const MAX_THREADS: usize = 4096;
 pub const MAX_INTERPRETERS: usize = 256;
 /// Largest data-stack chunk we copy in one read.
 const MAX_CHUNK_COPY: u64 = 1 << 20;
+/// Most bytes of data-stack copies held at once for the threads of one interpreter.
+const MAX_BATCHED_COPY: usize = 32 << 20;
 
 /// One Python frame of a sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +90,14 @@ pub struct Walker {
     pub known_tids: Vec<i32>,
     /// The previous sample's first reads, replayed in one batch at the start of the next.
     prefetch: Prefetch,
+    /// Per-thread buffers (by position in the thread list) and the threads of the interpreter
+    /// being sampled, between the passes of `sample_interpreter`.
+    pool: Vec<ThreadBuffers>,
+    pending: Vec<PendingThread>,
+    /// ≤3.10: the frames of the thread whose buffers are swapped in, walked before their check.
+    stash: Vec<RawFrame>,
+    /// Bytes of the data-stack copies taken so far for the interpreter being sampled.
+    batched_copy_bytes: usize,
 }
 
 impl Walker {
@@ -109,6 +119,10 @@ impl Walker {
             pages: PageWindow::default(),
             known_tids: Vec::new(),
             prefetch: Prefetch::default(),
+            pool: Vec::new(),
+            pending: Vec::new(),
+            stash: Vec::new(),
+            batched_copy_bytes: 0,
         }
     }
 
@@ -202,74 +216,201 @@ impl Walker {
 
     #[allow(clippy::too_many_arguments)]
     fn sample_interpreter(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, tstate_head: u64, holder: u64, out: &mut Sample) -> ReadResult<()> {
+        // Three passes, so that the reads checking every thread's stack go in one batch
+        // (one syscall for 16 threads instead of 16): first reads of each thread, the batched
+        // re-reads, then each thread's verdict (and its retries, one by one).
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.clear();
+        self.batched_copy_bytes = 0;
+        let listed = self.first_reads(first, mem, interp, tstate_head, &mut pending);
+        if listed.is_ok() {
+            self.read_again_all(mem, &mut pending)?;
+            for (slot, thread) in pending.iter_mut().enumerate() {
+                self.swap_buffers(slot);
+                let start = out.frames.len();
+                let error = match thread.error.take() {
+                    Some(e) => Some(e),
+                    None => self.finish_thread(first, mem, thread, &mut out.frames, slot).err(),
+                };
+                self.swap_buffers(slot);
+                if error.is_some() {
+                    out.frames.truncate(start);
+                }
+                out.frames[start..].reverse();
+                out.threads.push(ThreadSnapshot {
+                    tstate: thread.tstate,
+                    python_thread_id: thread.python_thread_id,
+                    native_tid: thread.native_tid,
+                    interpreter_id: interp_id,
+                    holds_gil: holder != 0 && holder == thread.tstate,
+                    frames: start..out.frames.len(),
+                    error,
+                });
+            }
+        }
+        self.pending = pending;
+        listed
+    }
+
+    /// Pass 1: the thread list, each thread state, and each thread's first look at its stack
+    /// (3.11+: the innermost frame and a copy of the data stack; ≤3.10: a whole walk, kept in
+    /// the thread's buffers until its check).
+    fn first_reads(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, interp: u64, tstate_head: u64, pending: &mut Vec<PendingThread>) -> ReadResult<()> {
         let o = self.target.layout.offsets;
         let mut tstate = tstate_head;
-        let mut count = 0;
         while tstate != 0 {
-            count += 1;
-            if count > MAX_THREADS {
+            if pending.len() >= MAX_THREADS {
                 return Err(ReadError::Invalid("thread list cycle"));
             }
-            if first.read(tstate, &mut self.tstate_buf).is_err() {
-                // The thread ended while we walked the list: the rest of the list is gone too.
-                break;
+            let slot = pending.len();
+            if self.pool.len() <= slot {
+                self.pool.push(ThreadBuffers { tstate_buf: vec![0; self.tstate_buf.len()], ..ThreadBuffers::default() });
             }
-            let next = word(&self.tstate_buf, o.tstate_next);
-            if word(&self.tstate_buf, o.tstate_interp) != interp {
-                return Err(ReadError::Invalid("thread state does not belong to its interpreter"));
-            }
-            let python_thread_id = word(&self.tstate_buf, o.tstate_thread_id);
-            let native_tid = match o.tstate_native_thread_id {
-                Some(off) => Some(word(&self.tstate_buf, off) as i32).filter(|t| *t > 0),
-                None => self.tid_of_pthread(mem, python_thread_id),
-            };
-            let start = out.frames.len();
-            let error = self.walk_thread(first, mem, tstate, &mut out.frames).err();
-            if error.is_some() {
-                out.frames.truncate(start);
-            }
-            out.frames[start..].reverse();
-            out.threads.push(ThreadSnapshot {
-                tstate,
-                python_thread_id,
-                native_tid,
-                interpreter_id: interp_id,
-                holds_gil: holder != 0 && holder == tstate,
-                frames: start..out.frames.len(),
-                error,
-            });
-            tstate = next;
+            self.swap_buffers(slot);
+            let thread = self.first_reads_of(first, mem, interp, tstate);
+            self.swap_buffers(slot);
+            let Some(thread) = thread? else { break };
+            tstate = word(&self.pool[slot].tstate_buf, o.tstate_next);
+            pending.push(thread);
         }
         Ok(())
     }
 
-    /// Walks the frames of the thread state in `tstate_buf`, pushing them leaf first.
-    fn walk_thread(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, tstate: u64, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+    /// Pass 1 for one thread, whose buffers are swapped in. None: the thread ended while we
+    /// walked the list (the rest of the list is gone too).
+    fn first_reads_of(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, interp: u64, tstate: u64) -> ReadResult<Option<PendingThread>> {
         let layout = self.target.layout;
         let o = layout.offsets;
+        if first.read(tstate, &mut self.tstate_buf).is_err() {
+            return Ok(None);
+        }
+        if word(&self.tstate_buf, o.tstate_interp) != interp {
+            return Err(ReadError::Invalid("thread state does not belong to its interpreter"));
+        }
+        let python_thread_id = word(&self.tstate_buf, o.tstate_thread_id);
+        let native_tid = match o.tstate_native_thread_id {
+            Some(off) => Some(word(&self.tstate_buf, off) as i32).filter(|t| *t > 0),
+            None => self.tid_of_pthread(mem, python_thread_id),
+        };
+        let mut thread = PendingThread { tstate, python_thread_id, native_tid, error: None, top: None, walked: None, checks: 0..0 };
+        self.stash.clear();
+        match layout.frame_model {
+            FrameModel::FrameObjects => {
+                // The pages holding the previous sample's frames come with the batched first
+                // reads (a long-lived stack keeps its frame objects).
+                let top = word(&self.tstate_buf, o.tstate_frame);
+                thread.top = Some(top);
+                let mut frames = std::mem::take(&mut self.stash);
+                thread.walked = Some(self.walk_frame_objects(first, mem, top, &mut frames, false));
+                self.stash = frames;
+            }
+            FrameModel::CFrame | FrameModel::CurrentFrame => match self.current_top(first) {
+                Ok(top) => {
+                    thread.top = top;
+                    // Copies wait in their threads' buffers until pass 3: past a budget (a
+                    // target with thousands of deep threads), a thread reads its frames one by one.
+                    if top.is_some() && self.batched_copy_bytes < MAX_BATCHED_COPY {
+                        self.copy_datastack(first);
+                        self.batched_copy_bytes += self.chunk_buf.len();
+                    } else {
+                        self.chunk_start = 0;
+                        self.chunk_buf.clear();
+                    }
+                }
+                Err(e) => thread.error = Some(e),
+            },
+        }
+        Ok(Some(thread))
+    }
+
+    /// Swaps slot `slot`'s buffers with the walker's working ones (the walk code uses those).
+    fn swap_buffers(&mut self, slot: usize) {
+        let bufs = &mut self.pool[slot];
+        std::mem::swap(&mut self.tstate_buf, &mut bufs.tstate_buf);
+        std::mem::swap(&mut self.chunk_buf, &mut bufs.chunk_buf);
+        std::mem::swap(&mut self.chunk_check, &mut bufs.chunk_check);
+        std::mem::swap(&mut self.chunk_start, &mut bufs.chunk_start);
+        std::mem::swap(&mut self.stash, &mut bufs.stash);
+    }
+
+    /// Pass 2: every thread's re-reads in one batch. 3.11+: the second copy of the data stack,
+    /// then the innermost frame and the data-stack top (right after that copy: with the thread
+    /// state read just before the first copy, both copies lie between two sightings of the same
+    /// stack extent). ≤3.10: the top frame pointer, after the walk.
+    fn read_again_all(&mut self, mem: &dyn RemoteMemory, pending: &mut [PendingThread]) -> ReadResult<()> {
+        let o = self.target.layout.offsets;
+        let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
+        let cframe_off = o.cframe_current_frame.unwrap_or(0);
+        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(4 * pending.len());
+        for (thread, bufs) in pending.iter_mut().zip(self.pool.iter_mut()) {
+            let begin = parts.len();
+            if thread.error.is_none() && thread.top.is_some() {
+                let [field, current, data_top] = &mut bufs.again;
+                if self.target.layout.frame_model == FrameModel::FrameObjects {
+                    parts.push((thread.tstate.wrapping_add(o.tstate_frame), field));
+                } else {
+                    bufs.chunk_check.resize(bufs.chunk_buf.len(), 0);
+                    if bufs.chunk_start != 0 {
+                        parts.push((bufs.chunk_start, &mut bufs.chunk_check[..]));
+                    }
+                    parts.push((thread.tstate.wrapping_add(o.tstate_frame), field));
+                    let field_before = word(&bufs.tstate_buf, o.tstate_frame);
+                    if through_cframe && field_before != 0 {
+                        parts.push((field_before.wrapping_add(cframe_off), current));
+                    }
+                    if let Some(off) = o.tstate_datastack_top {
+                        parts.push((thread.tstate.wrapping_add(off), data_top));
+                    }
+                }
+            }
+            thread.checks = begin..parts.len();
+        }
+        let read = mem.read_many(&mut parts)?;
+        drop(parts);
+        for thread in pending.iter_mut() {
+            // A thread whose re-reads were not all read checks itself again (it may have ended).
+            if thread.checks.end > read {
+                thread.checks = 0..0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pass 3 for one thread, whose buffers are swapped in: accepts the first look at its stack
+    /// if the re-reads agree with it, else reads again (twice at most). Pushes frames leaf first.
+    fn finish_thread(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, thread: &PendingThread, frames: &mut Vec<RawFrame>, slot: usize) -> ReadResult<()> {
+        let layout = self.target.layout;
+        let o = layout.offsets;
+        let tstate = thread.tstate;
+        let checked = !thread.checks.is_empty();
+        let again = &self.pool[slot].again;
         match layout.frame_model {
             FrameModel::FrameObjects => {
                 // A return during the walk can leave a truncated chain that still ends in
                 // NULL, or lead into freed frames: when the top frame moved while we walked, or
-                // a frame was not live, read again (twice at most).
+                // a frame was not live, read again.
                 let start = frames.len();
-                let mut top = word(&self.tstate_buf, o.tstate_frame);
-                for attempt in 0..3 {
-                    frames.truncate(start);
-                    // First attempt: the pages holding the previous sample's frames come with
-                    // the batched first reads (a long-lived stack keeps its frame objects).
-                    // Later ones read the top again and the pages the last walk used in one
-                    // batch, so a retry is as quick as the first walk.
-                    let reader = if attempt == 0 { first } else { mem };
-                    if attempt > 0 {
-                        top = self.pages.refresh(mem, tstate.wrapping_add(o.tstate_frame))?;
+                let top = thread.top.unwrap_or(0);
+                let now = if checked { u64::from_le_bytes(again[0]) } else { mem.read_u64(tstate.wrapping_add(o.tstate_frame))? };
+                match &thread.walked {
+                    Some(Ok(true)) if now == top => {
+                        frames.extend_from_slice(&self.stash);
+                        return Ok(());
                     }
-                    let walked = self.walk_frame_objects(reader, mem, top, frames, attempt > 0);
+                    // Garbage met on a stack that did not move is a real error; on one that
+                    // moved, it came from the change: read again.
+                    Some(Err(e)) if now == top => return Err(e.clone()),
+                    _ => {}
+                }
+                for _ in 1..3 {
+                    frames.truncate(start);
+                    // Read the top again and the pages the last walk used in one batch, so a
+                    // retry is as quick as the first walk.
+                    let top = self.pages.refresh(mem, tstate.wrapping_add(o.tstate_frame))?;
+                    let walked = self.walk_frame_objects(mem, mem, top, frames, true);
                     let now = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
                     match walked {
                         Ok(true) if now == top => return Ok(()),
-                        // Garbage met on a stack that did not move is a real error; on one
-                        // that moved, it came from the change: read again.
                         Err(e) if now == top => return Err(e),
                         _ => {}
                     }
@@ -278,66 +419,68 @@ impl Walker {
                 Err(ReadError::Invalid("stack changed while it was read"))
             }
             FrameModel::CFrame | FrameModel::CurrentFrame => {
+                let Some(top) = thread.top else { return Ok(()) };
+                let again = if checked { self.read_again_result(mem, again)? } else { ReadAgain { second_copy: false, top: None, data_top: None } };
+                if self.accept_data_stack(first, mem, top, &again, frames)? {
+                    return Ok(());
+                }
                 // The data stack is copied after the thread state was read: if the thread
-                // pushed or popped frames in between, the copy can mix two stacks. Re-read the
-                // top frame after the walk and start again (twice at most) when it moved.
-                let start = frames.len();
-                for attempt in 0..3 {
-                    let reader = if attempt == 0 { first } else { mem };
-                    if attempt > 0 {
-                        mem.read(tstate, &mut self.tstate_buf)?;
-                    }
-                    let Some(top) = self.current_top(reader)? else { return Ok(()) };
-                    // Two copies of the data stack and the top re-read back to back, so the
-                    // window in which the target can change them is as short as possible.
-                    self.copy_datastack(reader);
+                // pushed or popped frames in between, the copy can mix two stacks. Start again.
+                for _ in 1..3 {
+                    mem.read(tstate, &mut self.tstate_buf)?;
+                    let Some(top) = self.current_top(mem)? else { return Ok(()) };
+                    self.copy_datastack(mem);
                     let again = self.read_again(mem, tstate)?;
-                    frames.truncate(start);
-                    self.chunk_frames.clear();
-                    let walked = self.walk_interpreter_frames(reader, mem, top, frames);
-                    let data_top = o.tstate_datastack_top.map(|off| word(&self.tstate_buf, off));
-                    let unmoved = again.second_copy && again.top == Some(top) && again.data_top == data_top;
-                    match walked {
-                        Ok(true) if unmoved && self.chunk_frames_agree() => return Ok(()),
-                        // Garbage met in a copy of a stack that did not move is a real error;
-                        // in one that moved (a code pointer read mid-change), read again.
-                        Err(e) if unmoved => return Err(e),
-                        _ => {}
+                    if self.accept_data_stack(mem, mem, top, &again, frames)? {
+                        return Ok(());
                     }
                 }
-                frames.truncate(start);
                 Err(ReadError::Invalid("stack changed while it was read"))
             }
         }
     }
 
-    /// The copy of the data stack is taken while the target runs, so it can itself be torn
-    /// (a frame popped and another pushed in its place during the copy). A second copy lets the
-    /// walk check that every frame it used had the same code and `previous` in both. The
-    /// innermost frame and the data-stack top are read again in the same batch, right after
-    /// that copy: with the thread state read just before the first copy, both copies lie
-    /// between two sightings of the same stack extent.
+    /// 3.11+: walks the first copy from `top` into `frames` and keeps it when the re-reads say
+    /// the stack did not move, the two copies agree on every frame used and the frames tile the
+    /// data stack. `outside` serves frames outside the copy. False: read again.
+    fn accept_data_stack(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, again: &ReadAgain, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
+        let o = self.target.layout.offsets;
+        let start = frames.len();
+        self.chunk_frames.clear();
+        let walked = self.walk_interpreter_frames(outside, mem, top, frames);
+        let data_top = o.tstate_datastack_top.map(|off| word(&self.tstate_buf, off));
+        let unmoved = again.second_copy && again.top == Some(top) && again.data_top == data_top;
+        match walked {
+            Ok(true) if unmoved && self.chunk_frames_agree() => Ok(true),
+            // Garbage met in a copy of a stack that did not move is a real error; in one that
+            // moved (a code pointer read mid-change), read again.
+            Err(e) if unmoved => Err(e),
+            _ => {
+                frames.truncate(start);
+                Ok(false)
+            }
+        }
+    }
+
+    /// One thread's re-reads on their own (retries): the same reads as in `read_again_all`.
     fn read_again(&mut self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<ReadAgain> {
         let o = self.target.layout.offsets;
         let field_before = word(&self.tstate_buf, o.tstate_frame);
-        // 3.11/3.12: the C frame normally stays where it was, so read its `current_frame` in
-        // the same batch and check afterwards that the thread state still points to it.
         let cframe_off = o.cframe_current_frame.unwrap_or(0);
         let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
-        let (mut field, mut current, mut data_top) = ([0u8; 8], [0u8; 8], [0u8; 8]);
+        let mut words = [[0u8; 8]; 3];
+        let [field, current, data_top] = &mut words;
         self.chunk_check.resize(self.chunk_buf.len(), 0);
         let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(4);
-        let with_chunk = self.chunk_start != 0;
-        if with_chunk {
+        if self.chunk_start != 0 {
             parts.push((self.chunk_start, &mut self.chunk_check));
         }
-        parts.push((tstate.wrapping_add(o.tstate_frame), &mut field));
-        let with_cframe = through_cframe && field_before != 0;
-        if with_cframe {
-            parts.push((field_before.wrapping_add(cframe_off), &mut current));
+        parts.push((tstate.wrapping_add(o.tstate_frame), field));
+        if through_cframe && field_before != 0 {
+            parts.push((field_before.wrapping_add(cframe_off), current));
         }
         if let Some(off) = o.tstate_datastack_top {
-            parts.push((tstate.wrapping_add(off), &mut data_top));
+            parts.push((tstate.wrapping_add(off), data_top));
         }
         let wanted = parts.len();
         let read = mem.read_many(&mut parts)?;
@@ -346,18 +489,29 @@ impl Walker {
             // The chunk was freed or the thread state went away: try again from the start.
             return Ok(ReadAgain { second_copy: false, top: None, data_top: None });
         }
-        let field = u64::from_le_bytes(field);
+        self.read_again_result(mem, &words)
+    }
+
+    /// Decodes the re-read words (thread state's frame field, 3.11/3.12 `cframe->current_frame`,
+    /// `datastack_top`) of the thread whose buffers are swapped in.
+    fn read_again_result(&self, mem: &dyn RemoteMemory, words: &[[u8; 8]; 3]) -> ReadResult<ReadAgain> {
+        let o = self.target.layout.offsets;
+        let field_before = word(&self.tstate_buf, o.tstate_frame);
+        let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
+        let field = u64::from_le_bytes(words[0]);
         let top = if !through_cframe || field == 0 {
             field
-        } else if with_cframe && field == field_before {
-            u64::from_le_bytes(current)
+        } else if field == field_before {
+            // 3.11/3.12: the C frame normally stays where it was, so its `current_frame` was
+            // read in the same batch.
+            u64::from_le_bytes(words[1])
         } else {
-            mem.read_u64(field.wrapping_add(cframe_off))?
+            mem.read_u64(field.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?
         };
         Ok(ReadAgain {
             second_copy: true,
             top: Some(top).filter(|f| *f != 0),
-            data_top: o.tstate_datastack_top.map(|_| u64::from_le_bytes(data_top)),
+            data_top: o.tstate_datastack_top.map(|_| u64::from_le_bytes(words[2])),
         })
     }
 
@@ -666,6 +820,35 @@ impl PageWindow {
         self.slots.push((page, bytes));
         Ok(())
     }
+}
+
+/// One thread between the passes of `Walker::sample_interpreter`.
+struct PendingThread {
+    tstate: u64,
+    python_thread_id: u64,
+    native_tid: Option<i32>,
+    /// The first reads already failed.
+    error: Option<ReadError>,
+    /// The innermost frame the first reads named (3.11+: None means no frames; ≤3.10: the
+    /// `frame` field the first walk started from).
+    top: Option<u64>,
+    /// ≤3.10: how the first walk went (its frames wait in the thread's `stash`).
+    walked: Option<ReadResult<bool>>,
+    /// This thread's re-reads in the batch (empty: not read; the thread reads them itself).
+    checks: std::ops::Range<usize>,
+}
+
+/// A thread's buffers, kept between samples so a sample allocates nothing.
+#[derive(Default)]
+struct ThreadBuffers {
+    tstate_buf: Vec<u8>,
+    chunk_buf: Vec<u8>,
+    chunk_check: Vec<u8>,
+    chunk_start: u64,
+    /// ≤3.10: the first walk's frames, until its check.
+    stash: Vec<RawFrame>,
+    /// The re-read words: the thread state's frame field, `cframe->current_frame`, `datastack_top`.
+    again: [[u8; 8]; 3],
 }
 
 /// What `Walker::read_again` saw right after the second copy of the data stack.

@@ -89,7 +89,18 @@ impl Drop for Spawned {
 /// Starts `command` and waits for its `ready` line.
 pub fn spawn_ready(mut command: Command) -> Spawned {
     command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let mut child = command.spawn().expect("spawn");
+    // A test that has just written an executable can see ETXTBSY (26): another test thread's
+    // fork holds the write descriptor open until that child execs. Wait it out.
+    let mut tries = 0;
+    let mut child = loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.expect("spawn"),
+        }
+    };
     let stdout = child.stdout.take().unwrap();
     let spawned = Spawned { child };
     let mut line = String::new();
