@@ -2,12 +2,10 @@
 // `npm run bench`: pyflame-ts vs py-spy and austin, measured in the same run, interleaved.
 // Not part of the test suite. Options:
 //   --quick            short runs to check the harness (1 repetition, fewer targets)
-//   --only=a,b         figures to run: cost, rate, slowdown, accuracy, dump, longrun
+//   --only=a,b         figures to run: cost, rate, rate310, slowdown, accuracy, dump, longrun
 //   --reps=N           repetitions (default 3)
 //   --skip-build       do not rebuild the Rust example binary
 //   --publish          also write bench/cpu-per-sample.svg and the results section of BENCHMARKS.md
-//   --rate-python=X.Y  the interpreter of the highest-rate figure (default 3.12; 3.10 measures the
-//                      frame-object walker back to back)
 import { mkdirSync, writeFileSync, readFileSync, existsSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,7 +44,9 @@ const config = {
   maxHz: 100_000,
   // py-spy takes duration × rate samples however long that takes: ask it a rate it can nearly reach
   maxHzPerProfiler: { 'py-spy': 2500 },
-  rateTarget: { python: option('rate-python') ?? '3.12', depth: 50 },
+  rateTarget: { python: '3.12', depth: 50 },
+  // the same back-to-back measurement on the ≤ 3.10 frame-object walker
+  rateTargetFrameObjects: { python: '3.10', depth: 50 },
   slowdownHz: [100, 1000],
   // ~3 s of work: long enough that a shared machine's speed drifts matter less than the profiler
   workloadIterations: quick ? 20000 : 240000,
@@ -70,6 +70,7 @@ const modes = {
 const figures = [
   ['cost', measureCost],
   ['rate', measureRate],
+  ['rate310', (ctx) => measureRate(ctx, ctx.config.rateTargetFrameObjects)],
   ['slowdown', measureSlowdown],
   ['accuracy', measureAccuracy],
   ['dump', measureDump],

@@ -5,8 +5,8 @@ import { runProfiler, rotate } from '../lib/runner.mjs';
 import { summarize } from '../lib/stats.mjs';
 import { modeName } from '../lib/profilers.mjs';
 
-export async function measureRate(ctx) {
-  const { reps, rateDurations: durations, maxHz, rateTarget } = ctx.config;
+export async function measureRate(ctx, rateTarget = ctx.config.rateTarget) {
+  const { reps, rateDurations: durations, maxHz } = ctx.config;
   const modes = ctx.modes.rate;
   const python = ctx.pythons[rateTarget.python];
   const t = startTarget(python.path, 'deep_busy.py', [rateTarget.depth]);
