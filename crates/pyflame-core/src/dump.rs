@@ -79,8 +79,8 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let mut locals: Vec<std::result::Result<Vec<Vec<LocalVariable>>, String>> = Vec::new();
     let mut last_error = None;
     for _ in 0..ATTEMPTS {
-        let mut read = |walker: &mut Walker, sample: &mut Sample| {
-            let result = walker.sample(&mem, sample);
+        let mut read = |walker: &mut Walker, sample: &mut Sample, paused: bool| {
+            let result = if paused { walker.sample_paused(&mem, sample) } else { walker.sample(&mem, sample) };
             // Locals are read in the same pause as the stacks, so the two describe one moment.
             locals.clear();
             if let (Ok(()), Some(reader)) = (&result, locals_reader.as_mut()) {
@@ -93,9 +93,9 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         let result = match lock.as_mut() {
             Some(l) => {
                 let _paused = l.pause()?;
-                read(&mut walker, &mut sample)
+                read(&mut walker, &mut sample, true)
             }
-            None => read(&mut walker, &mut sample),
+            None => read(&mut walker, &mut sample, false),
         };
         match result {
             // Without pausing, a stack can move between the two reads: that is torn too.

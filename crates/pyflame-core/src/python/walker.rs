@@ -98,6 +98,8 @@ pub struct Walker {
     stash: Vec<RawFrame>,
     /// Bytes of the data-stack copies taken so far for the interpreter being sampled.
     batched_copy_bytes: usize,
+    /// Set by `sample_paused` for the sample it takes.
+    target_paused: bool,
 }
 
 impl Walker {
@@ -123,11 +125,21 @@ impl Walker {
             pending: Vec::new(),
             stash: Vec::new(),
             batched_copy_bytes: 0,
+            target_paused: false,
         }
     }
 
     pub fn layout(&self) -> &Layout {
         &self.target.layout
+    }
+
+    /// `sample` for a target whose threads are all stopped (blocking mode): every read is of
+    /// one moment, so states that only a running target makes suspicious are accepted.
+    pub fn sample_paused(&mut self, mem: &dyn RemoteMemory, out: &mut Sample) -> ReadResult<()> {
+        self.target_paused = true;
+        let result = self.sample(mem, out);
+        self.target_paused = false;
+        result
     }
 
     /// Takes one sample into `out` (cleared first). Errors here mean the whole process could
@@ -222,9 +234,8 @@ impl Walker {
         let mut pending = std::mem::take(&mut self.pending);
         pending.clear();
         self.batched_copy_bytes = 0;
-        let listed = self.first_reads(first, mem, interp, tstate_head, &mut pending);
-        if listed.is_ok() {
-            self.read_again_all(mem, &mut pending)?;
+        let result = self.first_reads(first, mem, interp, tstate_head, &mut pending).and_then(|()| self.read_again_all(mem, &mut pending));
+        if result.is_ok() {
             for (slot, thread) in pending.iter_mut().enumerate() {
                 self.swap_buffers(slot);
                 let start = out.frames.len();
@@ -249,7 +260,7 @@ impl Walker {
             }
         }
         self.pending = pending;
-        listed
+        result
     }
 
     /// Pass 1: the thread list, each thread state, and each thread's first look at its stack
@@ -684,8 +695,17 @@ impl Walker {
             if in_chunk {
                 if frame_bytes > 0 {
                     let end = frame.wrapping_add(frame_bytes);
-                    let expected_end = if depth == 1 { data_top } else { callee };
-                    tiled &= expected_end.is_none_or(|e| e == end);
+                    tiled &= if depth == 1 {
+                        // A callee being pushed (not yet current) or popped (its locals being
+                        // cleared) may sit above the innermost frame. Read while the target
+                        // runs, refuse that moment: it is a common one, and an unwind and
+                        // rewind that ends in it again would pass the other checks (the
+                        // adversarial test found one). From a paused target, where the moment
+                        // lasts and every read is of it, accept it.
+                        data_top.is_none_or(|top| if self.target_paused { end <= top } else { end == top })
+                    } else {
+                        callee.is_none_or(|c| c == end)
+                    };
                 }
                 callee = Some(frame);
             } else if depth == 1 {
@@ -899,7 +919,9 @@ fn read_interpreter_fields(mem: &dyn RemoteMemory, interp: u64, o: &super::offse
 
 /// ≤3.10: whether the `PyFrameObject` in `bytes` is part of a running stack: referenced
 /// (a freed frame has a zero count), of the same type as the other frames of the chain, and
-/// executing (3.6–3.9 `f_executing`; 3.10 `f_state` EXECUTING or UNWINDING).
+/// running (3.6–3.9 `f_executing`; 3.10 `f_state` from EXECUTING to RAISED: a tracer's return
+/// event runs while its frame is already RETURNED, and a returned frame that is no longer
+/// referenced fails the count).
 fn frame_object_is_live(bytes: &[u8], layout: &Layout, frame_type: &mut Option<u64>) -> bool {
     let o = &layout.offsets;
     if word(bytes, 0) as i64 <= 0 {
@@ -913,9 +935,9 @@ fn frame_object_is_live(bytes: &[u8], layout: &Layout, frame_type: &mut Option<u
         return true;
     };
     const FRAME_EXECUTING: i8 = 0;
-    const FRAME_UNWINDING: i8 = 2;
+    const FRAME_RAISED: i8 = 3;
     if layout.version.minor >= 10 {
-        state == FRAME_EXECUTING || state == FRAME_UNWINDING
+        (FRAME_EXECUTING..=FRAME_RAISED).contains(&state)
     } else {
         state != 0
     }

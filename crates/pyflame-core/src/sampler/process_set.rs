@@ -119,7 +119,7 @@ impl Tracked {
         }
         let result = match self.lock.as_mut() {
             Some(lock) => match lock.pause() {
-                Ok(_paused) => self.walker.sample(&self.mem, sample),
+                Ok(_paused) => self.walker.sample_paused(&self.mem, sample),
                 Err(_) => Err(ReadError::Gone),
             },
             None => self.walker.sample(&self.mem, sample),
