@@ -410,7 +410,7 @@ impl Walker {
                     }
                     // Garbage met on a stack that did not move is a real error; on one that
                     // moved, it came from the change: read again.
-                    Some(Err(e)) if now == top => return Err(e.clone()),
+                    Some(Err(e)) if now == top => return Err(*e),
                     _ => {}
                 }
                 for _ in 1..3 {
