@@ -148,7 +148,10 @@ for (const python of pythons) {
       const totals = profile.threadTotals()
       const main = totals.find((th) => th.tid === target.pid)
       t.truthy(main, 'main thread has its kernel tid')
-      t.is(main!.gilSamples, 0)
+      // It holds the GIL for microseconds every 0.2 s, longer when a loaded machine preempts it
+      // while it holds it (CI once caught it in 1 of 50 samples); all of them would mean the
+      // GIL view counts every thread.
+      t.true(main!.gilSamples <= Math.max(2, profile.samples * 0.05), `main thread held the GIL in ${main!.gilSamples} of ${profile.samples} samples`)
     } finally {
       target.kill()
     }

@@ -160,9 +160,10 @@ for (const py of findPythons()) {
         invented.push(...result.invented)
       }
       t.log(`${samples} samples, ${checked} stacks checked, ${invented.length} invented, ${errors} reads counted as errors (${(100 * errors / Math.max(1, samples)).toFixed(1)}%)`)
+      for (const stack of invented.slice(0, 3)) t.log(`invented: ${stack}`)
       t.true(checked >= 3, `only ${checked} stacks accepted`)
       // Validation without pausing cannot be absolute (docs/safety.md, "Torn stacks"): across
-      // the runs measured there, 0 invented stacks in 8,499 accepted. One is tolerated here so
+      // the runs measured there, 1 invented stack in 10,464 accepted. One is tolerated here so
       // that a once-in-thousands event does not fail a run; two mean validation has a hole.
       t.true(invented.length <= 1, `${invented.length} invented stacks of ${checked}:\n${invented.slice(0, 5).join('\n')}`)
     } finally {
