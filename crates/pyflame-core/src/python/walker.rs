@@ -344,34 +344,28 @@ impl Walker {
         std::mem::swap(&mut self.stash, &mut bufs.stash);
     }
 
-    /// Pass 2: every thread's re-reads in one batch. 3.11+: the second copy of the data stack,
-    /// then the innermost frame and the data-stack top (right after that copy: with the thread
-    /// state read just before the first copy, both copies lie between two sightings of the same
-    /// stack extent). ≤3.10: the top frame pointer, after the walk.
+    /// Pass 2: every thread's re-reads in one batch. 3.11+: a sighting of the stack's extent
+    /// (innermost frame, data-stack top), the second copy of the data stack, and another
+    /// sighting; with the thread state read just before the first copy, each copy lies between
+    /// two sightings, and all three must agree. ≤3.10: the top frame pointer, after the walk.
     fn read_again_all(&mut self, mem: &dyn RemoteMemory, pending: &mut [PendingThread]) -> ReadResult<()> {
         let o = self.target.layout.offsets;
         let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
-        let cframe_off = o.cframe_current_frame.unwrap_or(0);
-        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(4 * pending.len());
+        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(7 * pending.len());
         for (thread, bufs) in pending.iter_mut().zip(self.pool.iter_mut()) {
             let begin = parts.len();
             if thread.error.is_none() && thread.top.is_some() {
-                let [field, current, data_top] = &mut bufs.again;
                 if self.target.layout.frame_model == FrameModel::FrameObjects {
-                    parts.push((thread.tstate.wrapping_add(o.tstate_frame), field));
+                    parts.push((thread.tstate.wrapping_add(o.tstate_frame), &mut bufs.again[0]));
                 } else {
+                    let field_before = word(&bufs.tstate_buf, o.tstate_frame);
+                    let (before, after) = bufs.again.split_at_mut(3);
                     bufs.chunk_check.resize(bufs.chunk_buf.len(), 0);
+                    push_sighting(&mut parts, &o, through_cframe, thread.tstate, field_before, before.try_into().unwrap());
                     if bufs.chunk_start != 0 {
                         parts.push((bufs.chunk_start, &mut bufs.chunk_check[..]));
                     }
-                    parts.push((thread.tstate.wrapping_add(o.tstate_frame), field));
-                    let field_before = word(&bufs.tstate_buf, o.tstate_frame);
-                    if through_cframe && field_before != 0 {
-                        parts.push((field_before.wrapping_add(cframe_off), current));
-                    }
-                    if let Some(off) = o.tstate_datastack_top {
-                        parts.push((thread.tstate.wrapping_add(off), data_top));
-                    }
+                    push_sighting(&mut parts, &o, through_cframe, thread.tstate, field_before, after.try_into().unwrap());
                 }
             }
             thread.checks = begin..parts.len();
@@ -477,22 +471,16 @@ impl Walker {
     fn read_again(&mut self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<ReadAgain> {
         let o = self.target.layout.offsets;
         let field_before = word(&self.tstate_buf, o.tstate_frame);
-        let cframe_off = o.cframe_current_frame.unwrap_or(0);
         let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
-        let mut words = [[0u8; 8]; 3];
-        let [field, current, data_top] = &mut words;
+        let mut words = [[0u8; 8]; 6];
+        let (before, after) = words.split_at_mut(3);
         self.chunk_check.resize(self.chunk_buf.len(), 0);
-        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(4);
+        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(7);
+        push_sighting(&mut parts, &o, through_cframe, tstate, field_before, before.try_into().unwrap());
         if self.chunk_start != 0 {
             parts.push((self.chunk_start, &mut self.chunk_check));
         }
-        parts.push((tstate.wrapping_add(o.tstate_frame), field));
-        if through_cframe && field_before != 0 {
-            parts.push((field_before.wrapping_add(cframe_off), current));
-        }
-        if let Some(off) = o.tstate_datastack_top {
-            parts.push((tstate.wrapping_add(off), data_top));
-        }
+        push_sighting(&mut parts, &o, through_cframe, tstate, field_before, after.try_into().unwrap());
         let wanted = parts.len();
         let read = mem.read_many(&mut parts)?;
         drop(parts);
@@ -503,10 +491,15 @@ impl Walker {
         self.read_again_result(mem, &words)
     }
 
-    /// Decodes the re-read words (thread state's frame field, 3.11/3.12 `cframe->current_frame`,
-    /// `datastack_top`) of the thread whose buffers are swapped in.
-    fn read_again_result(&self, mem: &dyn RemoteMemory, words: &[[u8; 8]; 3]) -> ReadResult<ReadAgain> {
+    /// Decodes the two sightings around the second copy (each: the thread state's frame field,
+    /// 3.11/3.12 `cframe->current_frame`, `datastack_top`) of the thread whose buffers are
+    /// swapped in. Sightings that differ give no innermost frame (the stack moved).
+    fn read_again_result(&self, mem: &dyn RemoteMemory, words: &[[u8; 8]; 6]) -> ReadResult<ReadAgain> {
         let o = self.target.layout.offsets;
+        let moved = ReadAgain { second_copy: true, top: None, data_top: None };
+        if words[..3] != words[3..] {
+            return Ok(moved);
+        }
         let field_before = word(&self.tstate_buf, o.tstate_frame);
         let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
         let field = u64::from_le_bytes(words[0]);
@@ -867,8 +860,23 @@ struct ThreadBuffers {
     chunk_start: u64,
     /// ≤3.10: the first walk's frames, until its check.
     stash: Vec<RawFrame>,
-    /// The re-read words: the thread state's frame field, `cframe->current_frame`, `datastack_top`.
-    again: [[u8; 8]; 3],
+    /// The re-read words, sighted before and after the second copy: the thread state's frame
+    /// field, `cframe->current_frame`, `datastack_top`.
+    again: [[u8; 8]; 6],
+}
+
+/// Pushes the reads of one sighting of a thread's stack extent into `words`: the thread
+/// state's frame field, 3.11/3.12 `cframe->current_frame` (through the C frame the first reads
+/// named), and `datastack_top`.
+fn push_sighting<'a>(parts: &mut Vec<(u64, &'a mut [u8])>, o: &super::offsets::VersionOffsets, through_cframe: bool, tstate: u64, field_before: u64, words: &'a mut [[u8; 8]; 3]) {
+    let [field, current, data_top] = words;
+    parts.push((tstate.wrapping_add(o.tstate_frame), field));
+    if through_cframe && field_before != 0 {
+        parts.push((field_before.wrapping_add(o.cframe_current_frame.unwrap_or(0)), current));
+    }
+    if let Some(off) = o.tstate_datastack_top {
+        parts.push((tstate.wrapping_add(off), data_top));
+    }
 }
 
 /// What `Walker::read_again` saw right after the second copy of the data stack.
