@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { sample } from '../src/index'
-import { parseFolded, pyflameTs } from './helpers/cli'
+import { ROOT, parseFolded, pyflameTs } from './helpers/cli'
 import { findPythons, spawnPython } from './helpers/pythons'
 import { PROGRAMS, checkRecursionStacks, harmedTasks, isCompleteFolded, newestPython3, sleep } from './safety-support'
 
@@ -176,7 +176,8 @@ test.serial('a long fast recording keeps the profiler\'s memory flat (RSS growth
   if (!python) return t.pass('no Python 3 interpreter here')
   // The full measurement (60 s at 2 kHz) is in docs/safety.md; this is a short guard against
   // a gross leak: RSS between the first and last quarter of a 6 s, 5 kHz recording.
-  const target = await spawnPython(python.path, path.join(PROGRAMS, 'safety_many_stacks.py'))
+  // The long-run benchmark's target: ~1,000 distinct stacks, each held long enough to be read.
+  const target = await spawnPython(python.path, path.join(ROOT, 'bench', 'targets', 'many_stacks.py'))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-rss-'))
   try {
     const points: number[] = []

@@ -53,7 +53,7 @@ export function costWithStartupTable(cost) {
   })) + `\n\n(CPU of a whole ${longest} s recording including start-up, divided by its samples.)`;
 }
 
-/** The issue's CPU-per-sample limit for a version: 20 µs on 3.11+, 60 µs on ≤ 3.10. */
+/** The issue's CPU-per-sample limit for a version (X.Y…): 20 µs on 3.11+, 60 µs on ≤ 3.10. */
 const backToBackLimit = (version) => {
   const [major, minor] = version.split('.').map(Number);
   return major > 3 || (major === 3 && minor >= 11) ? 20 : 60;
@@ -120,7 +120,8 @@ export function goals(results) {
   };
   const cost = results.figures.cost;
   if (cost) {
-    for (const [py, limit] of [['3.12', 20], ['3.10', 60]]) {
+    for (const py of ['3.12', '3.10']) {
+      const limit = backToBackLimit(py);
       const row = (id) => cost.rows.find((r) => r.python.startsWith(py) && r.depth === 50 && !r.threads && r.profiler === id);
       verdict(`CPU per sample at ${cost.hz} Hz (one timer wake-up included), 50 frames, Python ${py} (core) ≤ ${limit} µs`, row('pyflame-core')?.usPerSample.median, limit, 'µs');
       verdict(`CPU per sample at ${cost.hz} Hz (one timer wake-up included), 50 frames, Python ${py} (CLI) ≤ ${limit} µs`, row('pyflame-ts')?.usPerSample.median, limit, 'µs');

@@ -100,6 +100,8 @@ pub struct Walker {
     batched_copy_bytes: usize,
     /// Set by `sample_paused` for the sample it takes.
     target_paused: bool,
+    /// The check reads of the thread whose buffers are swapped in (see `ThreadBuffers::again`).
+    again: [[u8; 8]; 6],
 }
 
 impl Walker {
@@ -126,6 +128,7 @@ impl Walker {
             stash: Vec::new(),
             batched_copy_bytes: 0,
             target_paused: false,
+            again: [[0; 8]; 6],
         }
     }
 
@@ -241,7 +244,7 @@ impl Walker {
                 let start = out.frames.len();
                 let error = match thread.error.take() {
                     Some(e) => Some(e),
-                    None => self.finish_thread(first, mem, thread, &mut out.frames, slot).err(),
+                    None => self.finish_thread(first, mem, thread, &mut out.frames).err(),
                 };
                 self.swap_buffers(slot);
                 if error.is_some() {
@@ -312,7 +315,8 @@ impl Walker {
                 let top = word(&self.tstate_buf, o.tstate_frame);
                 thread.top = Some(top);
                 let mut frames = std::mem::take(&mut self.stash);
-                thread.walked = Some(self.walk_frame_objects(first, mem, top, &mut frames, false));
+                self.pages.clear();
+                thread.walked = Some(self.walk_frame_objects(first, mem, top, &mut frames));
                 self.stash = frames;
             }
             FrameModel::CFrame | FrameModel::CurrentFrame => match self.current_top(first) {
@@ -342,6 +346,7 @@ impl Walker {
         std::mem::swap(&mut self.chunk_check, &mut bufs.chunk_check);
         std::mem::swap(&mut self.chunk_start, &mut bufs.chunk_start);
         std::mem::swap(&mut self.stash, &mut bufs.stash);
+        std::mem::swap(&mut self.again, &mut bufs.again);
     }
 
     /// Pass 2: every thread's re-reads in one batch. 3.11+: a sighting of the stack's extent
@@ -350,23 +355,15 @@ impl Walker {
     /// two sightings, and all three must agree. ≤3.10: the top frame pointer, after the walk.
     fn read_again_all(&mut self, mem: &dyn RemoteMemory, pending: &mut [PendingThread]) -> ReadResult<()> {
         let o = self.target.layout.offsets;
-        let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
+        let through_cframe = match self.target.layout.frame_model {
+            FrameModel::FrameObjects => None,
+            model => Some(model == FrameModel::CFrame),
+        };
         let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(7 * pending.len());
         for (thread, bufs) in pending.iter_mut().zip(self.pool.iter_mut()) {
             let begin = parts.len();
             if thread.error.is_none() && thread.top.is_some() {
-                if self.target.layout.frame_model == FrameModel::FrameObjects {
-                    parts.push((thread.tstate.wrapping_add(o.tstate_frame), &mut bufs.again[0]));
-                } else {
-                    let field_before = word(&bufs.tstate_buf, o.tstate_frame);
-                    let (before, after) = bufs.again.split_at_mut(3);
-                    bufs.chunk_check.resize(bufs.chunk_buf.len(), 0);
-                    push_sighting(&mut parts, &o, through_cframe, thread.tstate, field_before, before.try_into().unwrap());
-                    if bufs.chunk_start != 0 {
-                        parts.push((bufs.chunk_start, &mut bufs.chunk_check[..]));
-                    }
-                    push_sighting(&mut parts, &o, through_cframe, thread.tstate, field_before, after.try_into().unwrap());
-                }
+                push_check_reads(&mut parts, &o, through_cframe, thread.tstate, bufs.into());
             }
             thread.checks = begin..parts.len();
         }
@@ -383,39 +380,32 @@ impl Walker {
 
     /// Pass 3 for one thread, whose buffers are swapped in: accepts the first look at its stack
     /// if the re-reads agree with it, else reads again (twice at most). Pushes frames leaf first.
-    fn finish_thread(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, thread: &PendingThread, frames: &mut Vec<RawFrame>, slot: usize) -> ReadResult<()> {
-        let layout = self.target.layout;
-        let o = layout.offsets;
+    fn finish_thread(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, thread: &PendingThread, frames: &mut Vec<RawFrame>) -> ReadResult<()> {
+        let o = self.target.layout.offsets;
         let tstate = thread.tstate;
         let checked = !thread.checks.is_empty();
-        let again = &self.pool[slot].again;
-        match layout.frame_model {
+        match self.target.layout.frame_model {
             FrameModel::FrameObjects => {
                 // A return during the walk can leave a truncated chain that still ends in
                 // NULL, or lead into freed frames: when the top frame moved while we walked, or
                 // a frame was not live, read again.
                 let start = frames.len();
-                let top = thread.top.unwrap_or(0);
-                let now = if checked { u64::from_le_bytes(again[0]) } else { mem.read_u64(tstate.wrapping_add(o.tstate_frame))? };
-                match &thread.walked {
-                    Some(Ok(true)) if now == top => {
-                        frames.extend_from_slice(&self.stash);
-                        return Ok(());
+                let (mut top, mut walked) = (thread.top.unwrap_or(0), thread.walked.unwrap_or(Ok(false)));
+                let mut now = if checked { u64::from_le_bytes(self.again[0]) } else { mem.read_u64(tstate.wrapping_add(o.tstate_frame))? };
+                frames.extend_from_slice(&self.stash);
+                for attempt in 0..3 {
+                    if attempt > 0 {
+                        frames.truncate(start);
+                        // Read the top again and the pages the last walk used in one batch, so
+                        // a retry is as quick as the first walk.
+                        top = self.pages.refresh(mem, tstate.wrapping_add(o.tstate_frame))?;
+                        walked = self.walk_frame_objects(mem, mem, top, frames);
+                        now = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
                     }
-                    // Garbage met on a stack that did not move is a real error; on one that
-                    // moved, it came from the change: read again.
-                    Some(Err(e)) if now == top => return Err(*e),
-                    _ => {}
-                }
-                for _ in 1..3 {
-                    frames.truncate(start);
-                    // Read the top again and the pages the last walk used in one batch, so a
-                    // retry is as quick as the first walk.
-                    let top = self.pages.refresh(mem, tstate.wrapping_add(o.tstate_frame))?;
-                    let walked = self.walk_frame_objects(mem, mem, top, frames, true);
-                    let now = mem.read_u64(tstate.wrapping_add(o.tstate_frame))?;
                     match walked {
                         Ok(true) if now == top => return Ok(()),
+                        // Garbage met on a stack that did not move is a real error; on one
+                        // that moved, it came from the change: read again.
                         Err(e) if now == top => return Err(e),
                         _ => {}
                     }
@@ -425,8 +415,8 @@ impl Walker {
             }
             FrameModel::CFrame | FrameModel::CurrentFrame => {
                 let Some(top) = thread.top else { return Ok(()) };
-                let again = if checked { self.read_again_result(mem, again)? } else { ReadAgain { second_copy: false, top: None, data_top: None } };
-                if self.accept_data_stack(first, mem, top, &again, frames)? {
+                let sighted = if checked { self.sighting(mem)? } else { None };
+                if self.accept_data_stack(first, mem, top, sighted, frames)? {
                     return Ok(());
                 }
                 // The data stack is copied after the thread state was read: if the thread
@@ -435,8 +425,8 @@ impl Walker {
                     mem.read(tstate, &mut self.tstate_buf)?;
                     let Some(top) = self.current_top(mem)? else { return Ok(()) };
                     self.copy_datastack(mem);
-                    let again = self.read_again(mem, tstate)?;
-                    if self.accept_data_stack(mem, mem, top, &again, frames)? {
+                    let sighted = self.read_again(mem, tstate)?;
+                    if self.accept_data_stack(mem, mem, top, sighted, frames)? {
                         return Ok(());
                     }
                 }
@@ -445,16 +435,17 @@ impl Walker {
         }
     }
 
-    /// 3.11+: walks the first copy from `top` into `frames` and keeps it when the re-reads say
-    /// the stack did not move, the two copies agree on every frame used and the frames tile the
-    /// data stack. `outside` serves frames outside the copy. False: read again.
-    fn accept_data_stack(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, again: &ReadAgain, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
+    /// 3.11+: walks the first copy from `top` into `frames` and keeps it when the re-reads
+    /// sighted the same innermost frame and data-stack top as the first reads, the two copies
+    /// agree on every frame used and the frames tile the data stack. `outside` serves frames
+    /// outside the copy. False: read again.
+    fn accept_data_stack(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, sighted: Option<Sighting>, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
         let o = self.target.layout.offsets;
         let start = frames.len();
         self.chunk_frames.clear();
-        let walked = self.walk_interpreter_frames(outside, mem, top, frames);
         let data_top = o.tstate_datastack_top.map(|off| word(&self.tstate_buf, off));
-        let unmoved = again.second_copy && again.top == Some(top) && again.data_top == data_top;
+        let walked = self.walk_interpreter_frames(outside, mem, top, data_top, frames);
+        let unmoved = sighted == Some(Sighting { top, data_top });
         match walked {
             Ok(true) if unmoved && self.chunk_frames_agree() => Ok(true),
             // Garbage met in a copy of a stack that did not move is a real error; in one that
@@ -468,37 +459,29 @@ impl Walker {
     }
 
     /// One thread's re-reads on their own (retries): the same reads as in `read_again_all`.
-    fn read_again(&mut self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<ReadAgain> {
+    fn read_again(&mut self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<Option<Sighting>> {
         let o = self.target.layout.offsets;
-        let field_before = word(&self.tstate_buf, o.tstate_frame);
-        let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
-        let mut words = [[0u8; 8]; 6];
-        let (before, after) = words.split_at_mut(3);
-        self.chunk_check.resize(self.chunk_buf.len(), 0);
+        let through_cframe = Some(self.target.layout.frame_model == FrameModel::CFrame);
+        let bufs = CheckBuffers { tstate_buf: &self.tstate_buf, chunk_start: self.chunk_start, chunk_len: self.chunk_buf.len(), chunk_check: &mut self.chunk_check, again: &mut self.again };
         let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(7);
-        push_sighting(&mut parts, &o, through_cframe, tstate, field_before, before.try_into().unwrap());
-        if self.chunk_start != 0 {
-            parts.push((self.chunk_start, &mut self.chunk_check));
-        }
-        push_sighting(&mut parts, &o, through_cframe, tstate, field_before, after.try_into().unwrap());
+        push_check_reads(&mut parts, &o, through_cframe, tstate, bufs);
         let wanted = parts.len();
         let read = mem.read_many(&mut parts)?;
         drop(parts);
         if read != wanted {
             // The chunk was freed or the thread state went away: try again from the start.
-            return Ok(ReadAgain { second_copy: false, top: None, data_top: None });
+            return Ok(None);
         }
-        self.read_again_result(mem, &words)
+        self.sighting(mem)
     }
 
-    /// Decodes the two sightings around the second copy (each: the thread state's frame field,
-    /// 3.11/3.12 `cframe->current_frame`, `datastack_top`) of the thread whose buffers are
-    /// swapped in. Sightings that differ give no innermost frame (the stack moved).
-    fn read_again_result(&self, mem: &dyn RemoteMemory, words: &[[u8; 8]; 6]) -> ReadResult<ReadAgain> {
+    /// What the re-reads in `again` sighted on both sides of the second copy, for the thread
+    /// whose buffers are swapped in; None when the two sightings differ (the stack moved).
+    fn sighting(&self, mem: &dyn RemoteMemory) -> ReadResult<Option<Sighting>> {
         let o = self.target.layout.offsets;
-        let moved = ReadAgain { second_copy: true, top: None, data_top: None };
+        let words = &self.again;
         if words[..3] != words[3..] {
-            return Ok(moved);
+            return Ok(None);
         }
         let field_before = word(&self.tstate_buf, o.tstate_frame);
         let through_cframe = self.target.layout.frame_model == FrameModel::CFrame;
@@ -512,11 +495,7 @@ impl Walker {
         } else {
             mem.read_u64(field.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?
         };
-        Ok(ReadAgain {
-            second_copy: true,
-            top: Some(top).filter(|f| *f != 0),
-            data_top: o.tstate_datastack_top.map(|_| u64::from_le_bytes(words[2])),
-        })
+        Ok((top != 0).then_some(Sighting { top, data_top: o.tstate_datastack_top.map(|_| u64::from_le_bytes(words[2])) }))
     }
 
     fn chunk_frames_agree(&self) -> bool {
@@ -547,15 +526,11 @@ impl Walker {
     /// `frame_reader`), code objects through the cache (read with `mem`). Returns false when a
     /// frame on the way is not live: a chain read while the stack changes can run into frames
     /// that returned (zombie and free-list frames keep their old `f_back` and `f_code`).
-    fn walk_frame_objects(&mut self, frame_reader: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>, pages_fresh: bool) -> ReadResult<bool> {
+    /// `pages` must hold only pages read for this walk (cleared, or just refreshed).
+    fn walk_frame_objects(&mut self, frame_reader: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
         let layout = self.target.layout;
         let o = layout.offsets;
         self.frame_buf.resize(o.frame_size as usize, 0);
-        // Pages read for an earlier walk may be stale: a walk starts with none, unless they
-        // were just read again (`PageWindow::refresh`).
-        if !pages_fresh {
-            self.pages.clear();
-        }
         let mut frame = top;
         let mut depth = 0;
         let mut frame_type = None;
@@ -620,14 +595,13 @@ impl Walker {
     /// caller's `co_framesize` words (frames outside the chunk, of generators and C entry
     /// points, take no data-stack space), and the innermost one ends at `datastack_top`. A copy
     /// that mixes two moments of a changing stack breaks that chain of sizes.
-    fn walk_interpreter_frames(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
+    fn walk_interpreter_frames(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, data_top: Option<u64>, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
         let layout = self.target.layout;
         let o = layout.offsets;
         let len = o.frame_size as usize;
         let owner_off = o.frame_owner.map(|v| v as usize);
         // The data-stack frame the previous step came from, which must start where this one ends.
         let mut callee = None;
-        let data_top = o.tstate_datastack_top.map(|off| word(&self.tstate_buf, off));
         let mut tiled = true;
         let mut frame = top;
         let mut depth = 0;
@@ -865,27 +839,53 @@ struct ThreadBuffers {
     again: [[u8; 8]; 6],
 }
 
-/// Pushes the reads of one sighting of a thread's stack extent into `words`: the thread
-/// state's frame field, 3.11/3.12 `cframe->current_frame` (through the C frame the first reads
-/// named), and `datastack_top`.
-fn push_sighting<'a>(parts: &mut Vec<(u64, &'a mut [u8])>, o: &super::offsets::VersionOffsets, through_cframe: bool, tstate: u64, field_before: u64, words: &'a mut [[u8; 8]; 3]) {
-    let [field, current, data_top] = words;
-    parts.push((tstate.wrapping_add(o.tstate_frame), field));
-    if through_cframe && field_before != 0 {
-        parts.push((field_before.wrapping_add(o.cframe_current_frame.unwrap_or(0)), current));
+/// What `push_check_reads` needs of one thread's buffers (a pool slot, or the walker's own).
+struct CheckBuffers<'a> {
+    tstate_buf: &'a [u8],
+    chunk_start: u64,
+    chunk_len: usize,
+    chunk_check: &'a mut Vec<u8>,
+    again: &'a mut [[u8; 8]; 6],
+}
+
+/// Pushes one thread's check reads. `through_cframe`: None for ≤3.10 (the top frame pointer
+/// only), else whether the innermost frame is behind the 3.11/3.12 C frame. 3.11+: a sighting
+/// of the stack's extent (the frame field, `cframe->current_frame`, `datastack_top`) into
+/// `again[..3]`, the second copy of the data stack, and another sighting into `again[3..]`.
+fn push_check_reads<'a>(parts: &mut Vec<(u64, &'a mut [u8])>, o: &super::offsets::VersionOffsets, through_cframe: Option<bool>, tstate: u64, bufs: CheckBuffers<'a>) {
+    let field_addr = tstate.wrapping_add(o.tstate_frame);
+    let Some(through_cframe) = through_cframe else {
+        parts.push((field_addr, &mut bufs.again[0]));
+        return;
+    };
+    let field_before = word(bufs.tstate_buf, o.tstate_frame);
+    let cframe = (through_cframe && field_before != 0).then(|| field_before.wrapping_add(o.cframe_current_frame.unwrap_or(0)));
+    let data_top = o.tstate_datastack_top.map(|off| tstate.wrapping_add(off));
+    let [f0, c0, d0, f1, c1, d1] = bufs.again;
+    bufs.chunk_check.resize(bufs.chunk_len, 0);
+    let sight = |parts: &mut Vec<(u64, &'a mut [u8])>, field: &'a mut [u8; 8], current: &'a mut [u8; 8], top: &'a mut [u8; 8]| {
+        parts.push((field_addr, field));
+        parts.extend(cframe.map(|addr| (addr, &mut current[..])));
+        parts.extend(data_top.map(|addr| (addr, &mut top[..])));
+    };
+    sight(parts, f0, c0, d0);
+    if bufs.chunk_start != 0 {
+        parts.push((bufs.chunk_start, &mut bufs.chunk_check[..]));
     }
-    if let Some(off) = o.tstate_datastack_top {
-        parts.push((tstate.wrapping_add(off), data_top));
+    sight(parts, f1, c1, d1);
+}
+
+impl<'a> From<&'a mut ThreadBuffers> for CheckBuffers<'a> {
+    fn from(b: &'a mut ThreadBuffers) -> Self {
+        CheckBuffers { tstate_buf: &b.tstate_buf, chunk_start: b.chunk_start, chunk_len: b.chunk_buf.len(), chunk_check: &mut b.chunk_check, again: &mut b.again }
     }
 }
 
-/// What `Walker::read_again` saw right after the second copy of the data stack.
-struct ReadAgain {
-    /// The second copy was taken (the chunk was still mapped).
-    second_copy: bool,
-    /// The innermost frame now.
-    top: Option<u64>,
-    /// `datastack_top` now (3.11+).
+/// The innermost frame and `datastack_top` (3.11+) a thread's check reads sighted, the same on
+/// both sides of the second copy of its data stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sighting {
+    top: u64,
     data_top: Option<u64>,
 }
 
