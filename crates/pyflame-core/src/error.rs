@@ -116,3 +116,32 @@ pub fn from_io(pid: i32, err: &std::io::Error, what: &str) -> Error {
         None => Error::read_failed(format!("{what} process {pid} failed: {err}")),
     }
 }
+
+/// Runs work and turns a panic (a bug) into an `ERR_INTERNAL` error, for callers across an FFI
+/// boundary (a panic must not abort Node). Unwinding runs the guards on the way (a paused target
+/// is resumed by their `Drop`).
+pub fn catching_panics<T>(what: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::internal(format!(
+            "{what} stopped on a bug in pyflame-ts ({detail}); the target process was left running. Please report it with the Python version"
+        )))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{catching_panics, ErrorCode, Result};
+
+    #[test]
+    fn a_panic_in_core_work_becomes_an_internal_error() {
+        let err = catching_panics("the recording", || -> Result<()> { panic!("index 9 out of range") }).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Internal);
+        assert!(err.message.contains("index 9 out of range") && err.message.contains("left running"), "{}", err.message);
+        assert_eq!(catching_panics("the dump", || Ok(7)).unwrap(), 7);
+    }
+}

@@ -13,7 +13,7 @@ pub mod profile;
 pub mod python;
 pub mod sampler;
 
-pub use error::{Error, ErrorCode, Result};
+pub use error::{catching_panics, Error, ErrorCode, Result};
 pub use profile::Profile;
 pub use sampler::{record, RecordOptions, RecordStats};
 

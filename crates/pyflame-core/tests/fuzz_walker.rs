@@ -10,6 +10,10 @@
 //! - no invented frames: every frame that comes back names a real code object of the image
 //!   (corrupting a name may change its text, never create a frame from nowhere).
 //!
+//! The same images also go through the other readers of target memory, which must not panic
+//! either: the symbol-less interpreter scan (`scan::weak_candidates` over the whole image,
+//! then `confirm_by_walking`) and the locals reader on every thread the walker found.
+//!
 //! `FUZZ_ITERATIONS` (default 1000 per layout, a third of that for pointer soup) and `FUZZ_SEED` tune a run; the counts are
 //! printed (`cargo test --test fuzz_walker -- --nocapture`).
 
@@ -18,7 +22,9 @@ mod fuzz_support;
 use fuzz_support::{build_image, CountingMemory, Image, Rng, FUNCTIONS, HEAP, HEAP_LEN};
 use pyflame_core::python::layout::Layout;
 use pyflame_core::python::offsets_generated::GENERATED_OFFSETS;
-use pyflame_core::python::{PythonTarget, PythonVersion, Sample, Walker};
+use pyflame_core::process::{Maps, RemoteMemory};
+use pyflame_core::python::locals::LocalsReader;
+use pyflame_core::python::{scan, PythonTarget, PythonVersion, Sample, Walker};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
@@ -185,6 +191,7 @@ fn sample_corrupt(target: &PythonTarget, img: &Image, tally: &mut Tally) -> Opti
             }
             outcome.push((ok, reads, frames, errors, invented));
         }
+        exercise_other_readers(target, &mem, &sample);
         outcome
     }));
     FUZZING.with(|f| f.set(false));
@@ -204,6 +211,19 @@ fn sample_corrupt(target: &PythonTarget, img: &Image, tally: &mut Tally) -> Opti
             None
         }
         Err(payload) => Some(format!("{} at {}", panic_message(&*payload), PANIC_AT.with(|p| p.borrow().clone()))),
+    }
+}
+
+/// Discovery's scan and the locals reader do their own address arithmetic on words read from
+/// the target, so they get the corrupt image too (a word near the top of the address space in
+/// a scanned section once overflowed `interp + offset` in the scan).
+fn exercise_other_readers(target: &PythonTarget, mem: &dyn RemoteMemory, sample: &Sample) {
+    let _ = scan::weak_candidates(mem, &Maps::default(), &[(HEAP, HEAP_LEN as u64)], &target.layout);
+    let _ = scan::confirm_by_walking(mem, target);
+    if let Some(mut reader) = LocalsReader::new(target.layout, target.code_type) {
+        for t in &sample.threads {
+            let _ = reader.thread_locals(mem, t.tstate);
+        }
     }
 }
 

@@ -63,7 +63,7 @@ impl Task for DumpTask {
     type JsValue = DumpResult;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        pyflame_core::dump::dump(self.pid, &self.options).map_err(to_js_error)
+        pyflame_core::catching_panics("the dump", || pyflame_core::dump::dump(self.pid, &self.options)).map_err(to_js_error)
     }
 
     fn resolve(&mut self, _env: Env, d: Self::Output) -> Result<Self::JsValue> {

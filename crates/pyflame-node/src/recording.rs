@@ -3,7 +3,7 @@
 use crate::convert::{discover_options, profile, to_js_error, DiscoverOptions, RawProfile};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pyflame_core::{record, RecordOptions, RecordStats};
+use pyflame_core::{catching_panics, record, RecordOptions, RecordStats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +90,7 @@ impl Recording {
         let shared = self.shared.clone();
         std::thread::Builder::new()
             .name("pyflame-sampler".into())
-            .spawn(move || match record(&options, &shared.stop, &shared.stats) {
+            .spawn(move || match catching_panics("the recording", || record(&options, &shared.stop, &shared.stats)) {
                 Ok(p) => deferred.resolve(move |_env| Ok(profile(p))),
                 Err(e) => deferred.reject(to_js_error(e)),
             })

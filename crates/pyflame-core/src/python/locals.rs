@@ -63,10 +63,10 @@ impl LocalsReader {
     pub fn thread_locals(&mut self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<Vec<Vec<LocalVariable>>> {
         let o = self.layout.offsets;
         let mut frame = match self.layout.frame_model {
-            FrameModel::FrameObjects | FrameModel::CurrentFrame => mem.read_u64(tstate + o.tstate_frame)?,
-            FrameModel::CFrame => match mem.read_u64(tstate + o.tstate_frame)? {
+            FrameModel::FrameObjects | FrameModel::CurrentFrame => mem.read_u64(tstate.wrapping_add(o.tstate_frame))?,
+            FrameModel::CFrame => match mem.read_u64(tstate.wrapping_add(o.tstate_frame))? {
                 0 => 0,
-                cframe => mem.read_u64(cframe + o.cframe_current_frame.unwrap_or(0))?,
+                cframe => mem.read_u64(cframe.wrapping_add(o.cframe_current_frame.unwrap_or(0)))?,
             },
         };
         let mut out = Vec::new();
@@ -76,10 +76,10 @@ impl LocalsReader {
             if depth > MAX_DEPTH || frame % 8 != 0 {
                 return Err(ReadError::Invalid("frame chain"));
             }
-            let code = mem.read_u64(frame + o.frame_code)? & !self.layout.executable_tag_mask;
-            let back = mem.read_u64(frame + o.frame_back)?;
+            let code = mem.read_u64(frame.wrapping_add(o.frame_code))? & !self.layout.executable_tag_mask;
+            let back = mem.read_u64(frame.wrapping_add(o.frame_back))?;
             let owner = match o.frame_owner {
-                Some(off) if self.layout.frame_model != FrameModel::FrameObjects => read_u8(mem, frame + off)?,
+                Some(off) if self.layout.frame_model != FrameModel::FrameObjects => read_u8(mem, frame.wrapping_add(off))?,
                 _ => 0,
             };
             let is_shim = self.layout.first_shim_owner.is_some_and(|first| owner >= first);
@@ -92,7 +92,7 @@ impl LocalsReader {
     }
 
     fn is_code(&mut self, mem: &dyn RemoteMemory, addr: u64) -> ReadResult<bool> {
-        let ty = mem.read_u64(addr + self.layout.offsets.object_type)?;
+        let ty = mem.read_u64(addr.wrapping_add(self.layout.offsets.object_type))?;
         Ok(match self.code_type {
             Some(code_type) => ty == code_type,
             None => self.type_name(mem, ty) == "code",
@@ -101,18 +101,18 @@ impl LocalsReader {
 
     fn frame_locals(&mut self, mem: &dyn RemoteMemory, frame: u64, code: u64) -> ReadResult<Vec<LocalVariable>> {
         let lo = self.offsets;
-        let count = mem.read_u32(code + lo.locals_code_count)? as i32 as i64;
+        let count = mem.read_u32(code.wrapping_add(lo.locals_code_count))? as i32 as i64;
         if !(0..=MAX_SLOTS).contains(&count) {
             return Err(ReadError::Invalid("local variable count"));
         }
-        let names_tuple = mem.read_u64(code + lo.locals_code_names)?;
+        let names_tuple = mem.read_u64(code.wrapping_add(lo.locals_code_names))?;
         let names = self.read_tuple(mem, names_tuple)?;
         let kinds = match lo.locals_code_kinds {
-            Some(off) => Some(self.read_bytes(mem, mem.read_u64(code + off)?, count as usize)?),
+            Some(off) => Some(self.read_bytes(mem, mem.read_u64(code.wrapping_add(off))?, count as usize)?),
             None => None,
         };
         let count = (count as usize).min(names.len());
-        let slots = if count == 0 { Vec::new() } else { mem.read_vec(frame + lo.locals_frame_slots, count * 8)? };
+        let slots = if count == 0 { Vec::new() } else { mem.read_vec(frame.wrapping_add(lo.locals_frame_slots), count * 8)? };
         let mut out = Vec::new();
         for (i, &name_addr) in names.iter().enumerate().take(count) {
             let kind = kinds.as_ref().map_or(CO_FAST_LOCAL, |k| k.get(i).copied().unwrap_or(0));
@@ -122,9 +122,9 @@ impl LocalsReader {
             let mut value = u64::from_le_bytes(slots[i * 8..i * 8 + 8].try_into().unwrap());
             if value != 0 && kind & (CO_FAST_CELL | CO_FAST_FREE) != 0 {
                 // 3.11+: a cell variable's slot holds its cell once the function has started.
-                let ty = mem.read_u64(value + self.layout.offsets.object_type)?;
+                let ty = mem.read_u64(value.wrapping_add(self.layout.offsets.object_type))?;
                 if self.type_name(mem, ty) == "cell" {
-                    value = mem.read_u64(value + lo.locals_cell_ref)?;
+                    value = mem.read_u64(value.wrapping_add(lo.locals_cell_ref))?;
                 }
             }
             if value == 0 {
@@ -142,23 +142,23 @@ impl LocalsReader {
             return Err(ReadError::Invalid("tuple pointer"));
         }
         let lo = self.offsets;
-        let len = mem.read_u64(tuple + lo.locals_tuple_size)? as i64;
+        let len = mem.read_u64(tuple.wrapping_add(lo.locals_tuple_size))? as i64;
         if !(0..=MAX_SLOTS).contains(&len) {
             return Err(ReadError::Invalid("tuple size"));
         }
-        let raw = mem.read_vec(tuple + lo.locals_tuple_items, len as usize * 8)?;
+        let raw = mem.read_vec(tuple.wrapping_add(lo.locals_tuple_items), len as usize * 8)?;
         Ok(raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect())
     }
 
     /// Up to `max` bytes of a bytes object (a `str` on 2.7), and whether it was cut.
     fn read_bytes_cut(&self, mem: &dyn RemoteMemory, obj: u64, max: usize) -> ReadResult<(Vec<u8>, bool)> {
         let o = self.layout.offsets;
-        let size = mem.read_u64(obj + o.bytes_size)? as i64;
+        let size = mem.read_u64(obj.wrapping_add(o.bytes_size))? as i64;
         if size < 0 {
             return Err(ReadError::Invalid("bytes size"));
         }
         let take = (size as usize).min(max);
-        Ok((mem.read_vec(obj + o.bytes_data, take)?, take < size as usize))
+        Ok((mem.read_vec(obj.wrapping_add(o.bytes_data), take)?, take < size as usize))
     }
 
     fn read_bytes(&self, mem: &dyn RemoteMemory, obj: u64, max: usize) -> ReadResult<Vec<u8>> {
@@ -172,8 +172,8 @@ impl LocalsReader {
             let (bytes, cut) = self.read_bytes_cut(mem, obj, MAX_REPR_CHARS)?;
             return Ok((bytes.iter().map(|&b| b as char).collect(), cut));
         }
-        let length = mem.read_u64(obj + o.unicode_length)? as i64;
-        let state = mem.read_u32(obj + o.unicode_state.ok_or(ReadError::Invalid("no str state"))?)?;
+        let length = mem.read_u64(obj.wrapping_add(o.unicode_length))? as i64;
+        let state = mem.read_u32(obj.wrapping_add(o.unicode_state.ok_or(ReadError::Invalid("no str state"))?))?;
         let state = if self.layout.string_format == StringFormat::Pep393InternedByte { (state >> 8) << 2 } else { state };
         let (kind, compact, ascii) = (((state >> 2) & 7) as usize, state & 0x20 != 0, state & 0x40 != 0);
         if length < 0 || !matches!(kind, 1 | 2 | 4) || !compact {
@@ -181,7 +181,7 @@ impl LocalsReader {
         }
         let data = if ascii { o.unicode_ascii_data } else { o.unicode_compact_data.ok_or(ReadError::Invalid("str layout"))? };
         let take = (length as usize).min(MAX_REPR_CHARS);
-        let raw = mem.read_vec(obj + data, take * kind)?;
+        let raw = mem.read_vec(obj.wrapping_add(data), take * kind)?;
         let text = raw
             .chunks_exact(kind)
             .map(|c| {
@@ -203,7 +203,7 @@ impl LocalsReader {
             return name.clone();
         }
         let name = mem
-            .read_u64(ty + self.offsets.locals_type_name)
+            .read_u64(ty.wrapping_add(self.offsets.locals_type_name))
             .ok()
             .and_then(|p| read_c_string(mem, p))
             .unwrap_or_else(|| "?".to_string());
@@ -215,16 +215,16 @@ impl LocalsReader {
         if obj % 8 != 0 {
             return "<invalid>".into();
         }
-        let Ok(ty) = mem.read_u64(obj + self.layout.offsets.object_type) else { return "<unreadable>".into() };
+        let Ok(ty) = mem.read_u64(obj.wrapping_add(self.layout.offsets.object_type)) else { return "<unreadable>".into() };
         let name = self.type_name(mem, ty);
         let py2 = self.layout.version.major == 2;
         let decoded = match name.as_str() {
             "NoneType" => Ok("None".to_string()),
-            "bool" if py2 => mem.read_u64(obj + self.offsets.locals_int27_value.unwrap_or(16)).map(|v| if v != 0 { "True" } else { "False" }.to_string()),
+            "bool" if py2 => mem.read_u64(obj.wrapping_add(self.offsets.locals_int27_value.unwrap_or(16))).map(|v| if v != 0 { "True" } else { "False" }.to_string()),
             "bool" => self.read_int(mem, obj).map(|v| if v == "0" { "False" } else { "True" }.to_string()),
-            "int" if py2 => mem.read_u64(obj + self.offsets.locals_int27_value.unwrap_or(16)).map(|v| (v as i64).to_string()),
+            "int" if py2 => mem.read_u64(obj.wrapping_add(self.offsets.locals_int27_value.unwrap_or(16))).map(|v| (v as i64).to_string()),
             "int" | "long" => self.read_int(mem, obj).map(|v| if py2 { v + "L" } else { v }),
-            "float" => mem.read_u64(obj + self.offsets.locals_float_value).map(|bits| float_repr(f64::from_bits(bits))),
+            "float" => mem.read_u64(obj.wrapping_add(self.offsets.locals_float_value)).map(|bits| float_repr(f64::from_bits(bits))),
             "str" if py2 => self.read_text_cut(mem, obj).map(|(s, cut)| quote("", &s, cut)),
             "str" => self.read_text_cut(mem, obj).map(|(s, cut)| quote("", &s, cut)),
             "bytes" => self.read_bytes_cut(mem, obj, MAX_REPR_CHARS).map(|(b, cut)| quote("b", &b.iter().map(|&c| c as char).collect::<String>(), cut)),
@@ -236,7 +236,7 @@ impl LocalsReader {
     /// An int's decimal digits (negative with `-`).
     fn read_int(&self, mem: &dyn RemoteMemory, obj: u64) -> ReadResult<String> {
         let lo = self.offsets;
-        let raw = mem.read_u64(obj + lo.locals_long_size)?;
+        let raw = mem.read_u64(obj.wrapping_add(lo.locals_long_size))?;
         let (ndigits, negative) = if (self.layout.version.major, self.layout.version.minor) >= (3, 12) {
             // lv_tag: digit count << 3 | sign (0 positive, 1 zero, 2 negative).
             (raw >> 3, raw & 3 == 2)
@@ -247,7 +247,7 @@ impl LocalsReader {
         if ndigits > MAX_INT_DIGITS {
             return Err(ReadError::Invalid("int too large"));
         }
-        let raw = mem.read_vec(obj + lo.locals_long_digits, ndigits as usize * 4)?;
+        let raw = mem.read_vec(obj.wrapping_add(lo.locals_long_digits), ndigits as usize * 4)?;
         let digits: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
         let text = digits_to_decimal(&digits, lo.locals_long_digit_bits as u32);
         Ok(if negative && text != "0" { format!("-{text}") } else { text })
@@ -351,7 +351,7 @@ fn read_c_string(mem: &dyn RemoteMemory, addr: u64) -> Option<String> {
     let mut bytes = Vec::new();
     for step in 0..8u64 {
         let mut chunk = [0u8; 16];
-        mem.read(addr + step * 16, &mut chunk).ok()?;
+        mem.read(addr.wrapping_add(step * 16), &mut chunk).ok()?;
         if let Some(end) = chunk.iter().position(|&b| b == 0) {
             bytes.extend_from_slice(&chunk[..end]);
             return Some(String::from_utf8_lossy(&bytes).into_owned());

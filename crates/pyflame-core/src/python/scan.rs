@@ -33,14 +33,14 @@ pub fn weak_candidates(mem: &dyn RemoteMemory, maps: &Maps, regions: &[(u64, u64
         let Ok(bytes) = mem.read_vec(start, size.min(MAX_SECTION) as usize) else { continue };
         for (i, chunk) in bytes.chunks_exact(8).enumerate() {
             let interp = u64::from_le_bytes(chunk.try_into().unwrap());
-            if interp == 0 || interp % 8 != 0 || !is_writable(maps, interp + o.interp_tstate_head) {
+            if interp == 0 || interp % 8 != 0 || !is_writable(maps, interp.wrapping_add(o.interp_tstate_head)) {
                 continue;
             }
-            let Ok(tstate) = mem.read_u64(interp + o.interp_tstate_head) else { continue };
-            if tstate == 0 || tstate % 8 != 0 || !is_writable(maps, tstate + o.tstate_interp) {
+            let Ok(tstate) = mem.read_u64(interp.wrapping_add(o.interp_tstate_head)) else { continue };
+            if tstate == 0 || tstate % 8 != 0 || !is_writable(maps, tstate.wrapping_add(o.tstate_interp)) {
                 continue;
             }
-            if mem.read_u64(tstate + o.tstate_interp).ok() == Some(interp) {
+            if mem.read_u64(tstate.wrapping_add(o.tstate_interp)).ok() == Some(interp) {
                 hits.push(start + 8 * i as u64);
             }
         }
@@ -74,8 +74,8 @@ pub fn confirm_by_walking(mem: &dyn RemoteMemory, target: &PythonTarget) -> Opti
         let mut str_type = None;
         for frame in &sample.frames {
             let info = walker.codes.get(frame.code);
-            let ct = mem.read_u64(info.addr + o.object_type).ok()?;
-            let st = mem.read_u64(info.name_addr + o.object_type).ok()?;
+            let ct = mem.read_u64(info.addr.wrapping_add(o.object_type)).ok()?;
+            let st = mem.read_u64(info.name_addr.wrapping_add(o.object_type)).ok()?;
             if *code_type.get_or_insert(ct) != ct || *str_type.get_or_insert(st) != st {
                 return None;
             }
@@ -95,7 +95,7 @@ pub fn type_name(mem: &dyn RemoteMemory, ob_type_offset: u64, ty: u64) -> Option
         return None;
     }
     // ob_type, then ob_size, then tp_name.
-    let name_ptr = mem.read_u64(ty + ob_type_offset + 16).ok()?;
+    let name_ptr = mem.read_u64(ty.wrapping_add(ob_type_offset + 16)).ok()?;
     let mut buf = [0u8; 32];
     // The name may end near a page end: fall back to a shorter read.
     if mem.read(name_ptr, &mut buf).is_err() {

@@ -220,7 +220,7 @@ impl PythonTarget {
         let o = &layout.offsets;
         let make_target = |interp_head_ptr: u64, runtime_addr: Option<u64>| {
             let tstate_current_ptr = match (o.runtime_tstate_current, runtime_addr) {
-                (Some(off), Some(runtime)) => Some(runtime + off),
+                (Some(off), Some(runtime)) => Some(runtime.wrapping_add(off)),
                 _ => anchor("_PyThreadState_Current"),
             };
             PythonTarget {
@@ -240,7 +240,7 @@ impl PythonTarget {
             }
         };
         let direct_head = match o.runtime_interpreters_head {
-            Some(head) => runtime_addr.map(|r| r + head),
+            Some(head) => runtime_addr.map(|r| r.wrapping_add(head)),
             None => anchor("interp_head"),
         };
         let symbol_less = options.force_scan || runtime_from_section || direct_head.is_none();
@@ -308,7 +308,7 @@ impl PythonTarget {
             executable: String::new(),
             runtime_binary: String::new(),
             runtime_addr: Some(runtime_addr),
-            interp_head_ptr: runtime_addr + head,
+            interp_head_ptr: runtime_addr.wrapping_add(head),
             tstate_current_ptr: None,
             tstate_current_confirm_ptr: None,
             code_type,
@@ -334,8 +334,8 @@ impl PythonTarget {
                 ),
             ));
         }
-        let tstate = mem.read_u64(interp + o.interp_tstate_head).unwrap_or(0);
-        if tstate != 0 && mem.read_u64(tstate + o.tstate_interp).ok() != Some(interp) {
+        let tstate = mem.read_u64(interp.wrapping_add(o.interp_tstate_head)).unwrap_or(0);
+        if tstate != 0 && mem.read_u64(tstate.wrapping_add(o.tstate_interp)).ok() != Some(interp) {
             return Err(Error::unsupported(format!(
                 "process {}: Python {} memory does not match the expected layout (found via {}); if the version is wrong, pass --python-version",
                 self.pid, self.layout.version, self.version_source
