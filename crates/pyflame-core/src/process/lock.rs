@@ -278,6 +278,49 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_in_the_core_leaves_every_thread_running_and_untraced() {
+        // The binding turns a core panic into an error (`catching_panics`); the unwinding on
+        // the way must resume paused threads and detach, whether the panic comes while the
+        // threads are paused or between two pauses.
+        let threads = "import threading, time; [threading.Thread(target=time.sleep, args=(30,)).start() for _ in range(3)]; time.sleep(30)";
+        let python = ["/usr/bin/python3", "python3"].into_iter().find(|p| Command::new(p).arg("-c").arg("0").status().is_ok_and(|s| s.success()));
+        let command = match python {
+            Some(p) => format!("{p} -c '{threads}'"),
+            None => "sleep 30".to_string(),
+        };
+        let (mut sh, pid) = grandchild(&command);
+        let task_field = |tid: i32, key: &str| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap_or_default();
+            status.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string()).unwrap_or_default()
+        };
+        for while_paused in [true, false] {
+            let mut stopped_before_the_panic = 0;
+            let result: Result<()> = crate::error::catching_panics("the test", || {
+                let mut lock = ProcessLock::seize(pid)?;
+                drop(lock.pause()?);
+                let paused = lock.pause()?;
+                stopped_before_the_panic = list_tasks(pid).unwrap().iter().filter(|&&t| task_field(t, "State:").starts_with('t')).count();
+                if !while_paused {
+                    drop(paused);
+                }
+                panic!("injected");
+            });
+            assert!(result.is_err_and(|e| e.message.contains("injected")), "the panic became an error");
+            assert!(stopped_before_the_panic > 0, "the threads were paused before the panic");
+            std::thread::sleep(Duration::from_millis(50));
+            let tids = list_tasks(pid).unwrap();
+            assert!(!tids.is_empty());
+            for tid in tids {
+                let state = task_field(tid, "State:");
+                assert!(!state.starts_with('t') && !state.starts_with('T'), "thread {tid} left {state} (panic while paused: {while_paused})");
+                assert_eq!(task_field(tid, "TracerPid:"), "0", "thread {tid} still traced (panic while paused: {while_paused})");
+            }
+        }
+        nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+        sh.wait().unwrap();
+    }
+
+    #[test]
     fn pausing_and_detaching_leaves_the_target_running() {
         let (mut sh, pid) = grandchild("sleep 30");
         let mut lock = ProcessLock::seize(pid).unwrap();
