@@ -6,6 +6,10 @@
 //! ptrace binds tracees to the *thread* that seized them: create, use and drop a
 //! `ProcessLock` on one OS thread (the sampler thread).
 //!
+//! The tracer sleeps in `waitpid` until each stop arrives, woken every few ms by a
+//! `StopTimer` to recheck its deadline: polling instead made stops land late, at the target's
+//! next system call (see `stop_timer.rs`). Without a timer it polls.
+//!
 //! The target must not notice us beyond the pause itself:
 //! - a signal that arrives while a thread is traced shows up here as a signal-delivery
 //!   stop; it is passed on (continuing with it), never swallowed — a SIGTERM sent to the
@@ -17,6 +21,7 @@
 //!
 //! Only SEIZE, INTERRUPT, CONT and DETACH are used: no register or memory writes.
 
+use super::stop_timer::StopTimer;
 use super::tasks::{list_tasks, parse_stat_ppid, parse_stat_state};
 use crate::error::{from_errno, Result};
 use nix::errno::Errno;
@@ -33,13 +38,15 @@ const MAX_SIGNAL_STOPS: usize = 64;
 pub struct ProcessLock {
     pid: i32,
     seized: Vec<i32>,
+    /// Bounds the blocking waits for stops; None: poll instead.
+    timer: Option<StopTimer>,
 }
 
 impl ProcessLock {
     /// Seizes every current thread of `pid`; threads are not stopped yet.
     pub fn seize(pid: i32) -> Result<ProcessLock> {
         refuse_own_child(pid)?;
-        let mut lock = ProcessLock { pid, seized: Vec::new() };
+        let mut lock = ProcessLock { pid, seized: Vec::new(), timer: StopTimer::for_this_thread() };
         lock.seize_new_threads()?;
         Ok(lock)
     }
@@ -56,8 +63,9 @@ impl ProcessLock {
                 Ok(()) => self.seized.push(tid),
                 // The thread ended between listing and seizing.
                 Err(Errno::ESRCH) => {}
-                // Already traced by us (an exec'ing thread took the leader's tid).
-                Err(Errno::EPERM) if !self.seized.is_empty() => {}
+                // Already traced by us (an exec'ing thread took the leader's tid), or a zombie
+                // (a main thread that ended with pthread_exit while others run): not ours to stop.
+                Err(Errno::EPERM) if !self.seized.is_empty() || is_zombie(self.pid, tid) => {}
                 Err(e) => return Err(from_errno(self.pid, e, "pausing (ptrace) the threads of")),
             }
         }
@@ -76,7 +84,7 @@ impl ProcessLock {
         let mut waited = Vec::with_capacity(stopped.len());
         for tid in stopped {
             // A thread in a job-control stop is stopped anyway, and not ours to continue.
-            if wait_for_stop(self.pid, tid) == Stop::Interrupted {
+            if wait_for_stop(self.pid, tid, self.timer.as_ref()) == Stop::Interrupted {
                 waited.push(tid);
             }
         }
@@ -114,23 +122,32 @@ const STOP_DEADLINE: Duration = Duration::from_millis(100);
 
 /// Waits until `tid` reports the stop our interrupt asked for. Signal-delivery stops met on
 /// the way are passed on to the thread (continued with their signal) and waited past.
-/// Never blocks for long: a zombie thread (a dying process, or a group leader whose exit
-/// the kernel reports only after its other threads') would make a blocking wait hang.
-fn wait_for_stop(pid: i32, tid: i32) -> Stop {
+/// With a timer the wait sleeps in `waitpid` and wakes every few ms to recheck; without one
+/// it polls.
+fn wait_for_stop(pid: i32, tid: i32, timer: Option<&StopTimer>) -> Stop {
     let thread = Pid::from_raw(tid);
     let mut signal_stops = 0;
     let started = Instant::now();
     let mut polls: u32 = 0;
+    let _armed = timer.map(StopTimer::arm);
+    let flags = match timer {
+        Some(_) => WaitPidFlag::__WALL,
+        None => WaitPidFlag::__WALL | WaitPidFlag::WNOHANG,
+    };
     loop {
-        match waitpid(thread, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => {
+        match waitpid(thread, Some(flags)) {
+            // Not stopped yet (polling), or woken by the timer.
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {
                 polls += 1;
                 // A zombie never reports a stop: check once the stop is not immediate.
-                if polls == 64 && is_zombie(pid, tid) {
+                if (timer.is_some() || polls == 64) && is_zombie(pid, tid) {
                     return Stop::Gone;
                 }
                 if started.elapsed() > STOP_DEADLINE {
                     return Stop::Gone;
+                }
+                if timer.is_some() {
+                    continue;
                 }
                 if polls < 64 {
                     std::hint::spin_loop();
@@ -153,7 +170,6 @@ fn wait_for_stop(pid: i32, tid: i32) -> Stop {
             }
             Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) => return Stop::Gone,
             Ok(_) => continue,
-            Err(Errno::EINTR) => continue,
             Err(_) => return Stop::Gone,
         }
     }
@@ -198,11 +214,28 @@ impl Drop for ProcessLock {
             // A thread we cannot stop in time stays traced until this process exits, when
             // the kernel detaches it.
             let thread = Pid::from_raw(tid);
-            if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid) != Stop::Gone {
+            if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid, self.timer.as_ref()) != Stop::Gone {
                 let _ = ptrace::detach(thread, None);
+            } else if tid == leader && is_zombie(leader, leader) {
+                reap_when_the_process_ends(leader);
             }
         }
     }
+}
+
+/// A leader that ended while seized (pthread_exit, other threads still running) cannot be
+/// detached, and the kernel reports its exit to us, its tracer, once the whole process ends;
+/// until we collect that report its parent is not told, and could not reap the process while
+/// a long-lived host of this library runs. A thread of ours waits for it (a tracer's other
+/// threads may) and lets it go to its parent.
+fn reap_when_the_process_ends(leader: i32) {
+    let _ = std::thread::Builder::new().name("pyflame-reaper".into()).spawn(move || loop {
+        match waitpid(Pid::from_raw(leader), Some(WaitPidFlag::__WALL)) {
+            Err(Errno::EINTR) => continue,
+            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_) => return,
+            Ok(_) => continue,
+        }
+    });
 }
 
 #[cfg(test)]
@@ -227,45 +260,105 @@ mod tests {
         (sh, line.trim().parse().unwrap())
     }
 
+    /// Both ways of waiting for a stop: sleeping in `waitpid` under the timer, and polling
+    /// (the fallback when no timer can be had).
+    const WAITS: [bool; 2] = [false, true];
+
+    fn seize(pid: i32, polling: bool) -> ProcessLock {
+        let mut lock = ProcessLock::seize(pid).unwrap();
+        assert!(lock.timer.is_some(), "a stop timer on this machine");
+        if polling {
+            lock.timer = None;
+        }
+        lock
+    }
+
+    fn python_with_threads(body: &str) -> String {
+        let python = ["/usr/bin/python3", "python3"].into_iter().find(|p| Command::new(p).arg("-c").arg("0").status().is_ok_and(|s| s.success()));
+        match python {
+            Some(p) => format!("{p} -c '{body}'"),
+            None => "sleep 30".to_string(),
+        }
+    }
+
     #[test]
     fn a_signal_sent_during_a_pause_reaches_the_target() {
         // `sleep` dies of SIGTERM; while we pause and resume it, a SIGTERM must not be lost.
-        let (mut sh, pid) = grandchild("sleep 30");
-        let mut lock = ProcessLock::seize(pid).unwrap();
-        {
-            let _paused = lock.pause().unwrap();
-            assert!(matches!(state_of(pid), b't' | b'T'), "paused");
-            nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+        for polling in WAITS {
+            let (mut sh, pid) = grandchild("sleep 30");
+            let mut lock = seize(pid, polling);
+            {
+                let _paused = lock.pause().unwrap();
+                assert!(matches!(state_of(pid), b't' | b'T'), "paused");
+                nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+            }
+            // The signal is met at the detach and passed on (not dropped by the detach).
+            drop(lock);
+            let status = sh.wait().unwrap();
+            assert_eq!(status.code(), Some(128 + libc::SIGTERM), "the target died of the SIGTERM sent while it was traced (polling: {polling})");
         }
-        // The signal is met at the detach and passed on (not dropped by the detach).
-        drop(lock);
-        let status = sh.wait().unwrap();
-        assert_eq!(status.code(), Some(128 + libc::SIGTERM), "the target died of the SIGTERM sent while it was traced");
+    }
+
+    #[test]
+    fn a_zombie_leader_with_live_threads_does_not_hang_the_pause() {
+        // The main thread ends (pthread_exit) while another lives: the kernel reports the
+        // leader's exit only once the process ends, so a plain blocking wait on it would never
+        // return. Seized before it ended, the leader is waited for and skipped; seized after,
+        // it is not seized at all. Either way the live thread is paused and resumed.
+        let body = "import ctypes, threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(0.4); ctypes.CDLL(None).pthread_exit(None)";
+        let command = python_with_threads(body);
+        if !command.contains("ctypes") {
+            return; // no Python here to make such a process
+        }
+        for polling in WAITS {
+            let (mut sh, pid) = grandchild(&command);
+            let mut seized_before = seize(pid, polling);
+            drop(seized_before.pause().unwrap());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while state_of(pid) != b'Z' && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert_eq!(state_of(pid), b'Z', "the leader is a zombie");
+            let started = Instant::now();
+            {
+                let paused = seized_before.pause().unwrap();
+                assert_eq!(paused.stopped.len(), 1, "the live thread is paused, the zombie leader skipped (polling: {polling})");
+            }
+            drop(seized_before);
+            let mut seized_after = seize(pid, polling);
+            assert_eq!(seized_after.pause().unwrap().stopped.len(), 1, "seized after the leader ended (polling: {polling})");
+            drop(seized_after);
+            assert!(started.elapsed() < Duration::from_secs(5), "pausing took {:?} (polling: {polling})", started.elapsed());
+            nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+            // The leader stayed traced by us: its parent hears of the exit only if we let it go.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while sh.try_wait().unwrap().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(sh.try_wait().unwrap().is_some(), "the parent was told the process ended (polling: {polling})");
+        }
     }
 
     #[test]
     fn a_target_that_dies_while_seized_is_released_without_hanging() {
         // The process dies while seized; its zombie threads must not make pausing or
         // releasing hang (a blocking wait on a zombie group leader never returns).
-        let threads = "import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(30)";
-        let python = ["/usr/bin/python3", "python3"].into_iter().find(|p| Command::new(p).arg("-c").arg("0").status().is_ok_and(|s| s.success()));
-        let command = match python {
-            Some(p) => format!("{p} -c '{threads}'"),
-            None => "sleep 30".to_string(),
-        };
-        let (mut sh, pid) = grandchild(&command);
-        let mut lock = ProcessLock::seize(pid).unwrap();
-        drop(lock.pause().unwrap());
-        nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let started = Instant::now();
-        for _ in 0..10 {
-            if let Ok(_paused) = lock.pause() {}
+        let command = python_with_threads("import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(30)");
+        for polling in WAITS {
+            let (mut sh, pid) = grandchild(&command);
+            let mut lock = seize(pid, polling);
+            drop(lock.pause().unwrap());
+            nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            let started = Instant::now();
+            for _ in 0..10 {
+                if let Ok(_paused) = lock.pause() {}
+            }
+            drop(lock);
+            assert!(started.elapsed() < Duration::from_secs(5), "pausing and releasing a dead target took {:?} (polling: {polling})", started.elapsed());
+            let status = sh.wait().unwrap();
+            assert!(status.code() == Some(128 + libc::SIGKILL) || status.signal().is_some(), "{status:?}");
         }
-        drop(lock);
-        assert!(started.elapsed() < Duration::from_secs(5), "pausing and releasing a dead target took {:?}", started.elapsed());
-        let status = sh.wait().unwrap();
-        assert!(status.code() == Some(128 + libc::SIGKILL) || status.signal().is_some(), "{status:?}");
     }
 
     #[test]
@@ -282,12 +375,7 @@ mod tests {
         // The binding turns a core panic into an error (`catching_panics`); the unwinding on
         // the way must resume paused threads and detach, whether the panic comes while the
         // threads are paused or between two pauses.
-        let threads = "import threading, time; [threading.Thread(target=time.sleep, args=(30,)).start() for _ in range(3)]; time.sleep(30)";
-        let python = ["/usr/bin/python3", "python3"].into_iter().find(|p| Command::new(p).arg("-c").arg("0").status().is_ok_and(|s| s.success()));
-        let command = match python {
-            Some(p) => format!("{p} -c '{threads}'"),
-            None => "sleep 30".to_string(),
-        };
+        let command = python_with_threads("import threading, time; [threading.Thread(target=time.sleep, args=(30,)).start() for _ in range(3)]; time.sleep(30)");
         let (mut sh, pid) = grandchild(&command);
         let task_field = |tid: i32, key: &str| {
             let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap_or_default();
@@ -322,15 +410,17 @@ mod tests {
 
     #[test]
     fn pausing_and_detaching_leaves_the_target_running() {
-        let (mut sh, pid) = grandchild("sleep 30");
-        let mut lock = ProcessLock::seize(pid).unwrap();
-        for _ in 0..100 {
-            let _paused = lock.pause().unwrap();
+        for polling in WAITS {
+            let (mut sh, pid) = grandchild("sleep 30");
+            let mut lock = seize(pid, polling);
+            for _ in 0..100 {
+                let _paused = lock.pause().unwrap();
+            }
+            drop(lock);
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(state_of(pid), b'S', "sleeping again, not stopped (polling: {polling})");
+            nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+            sh.wait().unwrap();
         }
-        drop(lock);
-        std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(state_of(pid), b'S', "sleeping again, not stopped");
-        nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
-        sh.wait().unwrap();
     }
 }
