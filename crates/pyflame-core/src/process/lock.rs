@@ -84,7 +84,7 @@ impl ProcessLock {
         let mut waited = Vec::with_capacity(stopped.len());
         for tid in stopped {
             // A thread in a job-control stop is stopped anyway, and not ours to continue.
-            if wait_for_stop(self.pid, tid, self.timer.as_ref()) == Stop::Interrupted {
+            if wait_for_stop(self.pid, tid, self.timer.as_ref(), STOP_DEADLINE) == Stop::Interrupted {
                 waited.push(tid);
             }
         }
@@ -120,11 +120,16 @@ enum Stop {
 /// sample (a thread in uninterruptible sleep stops only when it wakes up).
 const STOP_DEADLINE: Duration = Duration::from_millis(100);
 
+/// The same when releasing the target at the end: a thread that stopped after we gave up on it
+/// would stay stopped until this process exits (it can only be detached stopped), so the end
+/// of a recording waits longer for it.
+const RELEASE_DEADLINE: Duration = Duration::from_secs(2);
+
 /// Waits until `tid` reports the stop our interrupt asked for. Signal-delivery stops met on
 /// the way are passed on to the thread (continued with their signal) and waited past.
 /// With a timer the wait sleeps in `waitpid` and wakes every few ms to recheck; without one
 /// it polls.
-fn wait_for_stop(pid: i32, tid: i32, timer: Option<&StopTimer>) -> Stop {
+fn wait_for_stop(pid: i32, tid: i32, timer: Option<&StopTimer>, deadline: Duration) -> Stop {
     let thread = Pid::from_raw(tid);
     let mut signal_stops = 0;
     let started = Instant::now();
@@ -143,7 +148,7 @@ fn wait_for_stop(pid: i32, tid: i32, timer: Option<&StopTimer>) -> Stop {
                 if (timer.is_some() || polls == 64) && is_zombie(pid, tid) {
                     return Stop::Gone;
                 }
-                if started.elapsed() > STOP_DEADLINE {
+                if started.elapsed() > deadline {
                     return Stop::Gone;
                 }
                 if timer.is_some() {
@@ -211,10 +216,10 @@ impl Drop for ProcessLock {
             // Detach works only on a stopped tracee, and detaching from a signal-delivery
             // stop would drop the signal: interrupt, wait (passing signals on), then detach.
             // A thread in a job-control stop stays stopped after the detach, as without us.
-            // A thread we cannot stop in time stays traced until this process exits, when
-            // the kernel detaches it.
+            // A thread we cannot stop within `RELEASE_DEADLINE` stays traced until this
+            // process exits, when the kernel detaches it.
             let thread = Pid::from_raw(tid);
-            if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid, self.timer.as_ref()) != Stop::Gone {
+            if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid, self.timer.as_ref(), RELEASE_DEADLINE) != Stop::Gone {
                 let _ = ptrace::detach(thread, None);
             } else if tid == leader && is_zombie(leader, leader) {
                 reap_when_the_process_ends(leader);
