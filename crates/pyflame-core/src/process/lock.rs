@@ -82,12 +82,15 @@ impl ProcessLock {
             }
         }
         let mut waited = Vec::with_capacity(stopped.len());
+        // One arming for all the threads' waits (two syscalls per pause, not per thread).
+        let armed = self.timer.as_ref().map(StopTimer::arm);
         for tid in stopped {
             // A thread in a job-control stop is stopped anyway, and not ours to continue.
-            if wait_for_stop(self.pid, tid, self.timer.as_ref(), STOP_DEADLINE) == Stop::Interrupted {
+            if wait_for_stop(self.pid, tid, armed.is_some(), STOP_DEADLINE) == Stop::Interrupted {
                 waited.push(tid);
             }
         }
+        drop(armed);
         Ok(PausedThreads { stopped: waited, _lock: self })
     }
 }
@@ -127,31 +130,27 @@ const RELEASE_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Waits until `tid` reports the stop our interrupt asked for. Signal-delivery stops met on
 /// the way are passed on to the thread (continued with their signal) and waited past.
-/// With a timer the wait sleeps in `waitpid` and wakes every few ms to recheck; without one
-/// it polls.
-fn wait_for_stop(pid: i32, tid: i32, timer: Option<&StopTimer>, deadline: Duration) -> Stop {
+/// `sleeping`: an armed `StopTimer` wakes the wait every few ms, so it sleeps in `waitpid`
+/// and rechecks when woken; else it polls.
+fn wait_for_stop(pid: i32, tid: i32, sleeping: bool, deadline: Duration) -> Stop {
     let thread = Pid::from_raw(tid);
     let mut signal_stops = 0;
     let started = Instant::now();
     let mut polls: u32 = 0;
-    let _armed = timer.map(StopTimer::arm);
-    let flags = match timer {
-        Some(_) => WaitPidFlag::__WALL,
-        None => WaitPidFlag::__WALL | WaitPidFlag::WNOHANG,
-    };
+    let flags = if sleeping { WaitPidFlag::__WALL } else { WaitPidFlag::__WALL | WaitPidFlag::WNOHANG };
     loop {
         match waitpid(thread, Some(flags)) {
             // Not stopped yet (polling), or woken by the timer.
             Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {
                 polls += 1;
                 // A zombie never reports a stop: check once the stop is not immediate.
-                if (timer.is_some() || polls == 64) && is_zombie(pid, tid) {
+                if (sleeping || polls == 64) && is_zombie(pid, tid) {
                     return Stop::Gone;
                 }
                 if started.elapsed() > deadline {
                     return Stop::Gone;
                 }
-                if timer.is_some() {
+                if sleeping {
                     continue;
                 }
                 if polls < 64 {
@@ -212,6 +211,7 @@ impl Drop for ProcessLock {
         // The leader last: the kernel reports a leader's exit only after its other threads'.
         let leader = self.pid;
         let order = self.seized.iter().filter(|&&t| t != leader).chain(self.seized.iter().filter(|&&t| t == leader));
+        let armed = self.timer.as_ref().map(StopTimer::arm);
         for &tid in order {
             // Detach works only on a stopped tracee, and detaching from a signal-delivery
             // stop would drop the signal: interrupt, wait (passing signals on), then detach.
@@ -219,7 +219,7 @@ impl Drop for ProcessLock {
             // A thread we cannot stop within `RELEASE_DEADLINE` stays traced until this
             // process exits, when the kernel detaches it.
             let thread = Pid::from_raw(tid);
-            if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid, self.timer.as_ref(), RELEASE_DEADLINE) != Stop::Gone {
+            if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid, armed.is_some(), RELEASE_DEADLINE) != Stop::Gone {
                 let _ = ptrace::detach(thread, None);
             } else if tid == leader && is_zombie(leader, leader) {
                 reap_when_the_process_ends(leader);
