@@ -109,6 +109,12 @@ export interface DumpThread {
   localsError?: string
 }
 
+/** How many sampling errors of one kind (`invalid data: ...`, `unreadable address`). */
+export interface ErrorKindCount {
+  kind: string
+  count: number
+}
+
 /**
  * The drawn frames of a merged tree, in drawing order: depth first, the root first,
  * siblings by name (or by time in a flame chart).
@@ -141,7 +147,7 @@ export interface FoldedLayoutOptions {
   /** Minimum width in pixels of a `framesWidth`-pixel frames area. */
   minWidthPx?: number
   framesWidth: number
-  /** Also return each name's share of samples in both columns (`diff`). */
+  /** Also return each name's share of samples in both columns, with self and total units (`diff`, the HTML report). */
   nameShares?: boolean
 }
 
@@ -177,6 +183,12 @@ export interface NameShares {
   /** Percent of all samples whose stack holds the name (recursion counted once). */
   samples: Float64Array
   before: Float64Array
+  /** Drawing units in stacks holding the name (recursion counted once), per column. */
+  samplesTotalUnits: Float64Array
+  beforeTotalUnits: Float64Array
+  /** Drawing units where the name is the innermost frame, per column. */
+  samplesSelfUnits: Float64Array
+  beforeSelfUnits: Float64Array
 }
 
 export interface ProcessSummary {
@@ -191,6 +203,8 @@ export interface ProcessSummary {
   gilIdleTicks: number
   /** Ticks whose read failed validation (torn or unreadable stack). */
   errors: number
+  /** `errors` by kind, kinds sorted. */
+  errorKinds: Array<ErrorKindCount>
 }
 
 export interface ProfileEntry {
@@ -245,6 +259,8 @@ export interface RawProfile {
   gilIdleTicks: number
   /** Ticks that failed validation and were dropped. */
   errors: number
+  /** `errors` by kind, kinds sorted. */
+  errorKinds: Array<ErrorKindCount>
   frames: Array<ProfileFrame>
   /** Each stack is a list of frame indices, root (outermost) first. */
   stacks: Array<Array<number>>

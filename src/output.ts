@@ -4,12 +4,13 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { PyflameError } from './errors'
 
-export const FORMATS = ['folded', 'svg', 'speedscope', 'chrometrace', 'pprof'] as const
+export const FORMATS = ['folded', 'svg', 'html', 'speedscope', 'chrometrace', 'pprof'] as const
 export type Format = (typeof FORMATS)[number]
 
 const EXTENSIONS: Record<Format, string> = {
   folded: 'txt',
   svg: 'svg',
+  html: 'html',
   speedscope: 'speedscope.json',
   chrometrace: 'trace.json',
   pprof: 'pb.gz',
@@ -18,7 +19,8 @@ const EXTENSIONS: Record<Format, string> = {
 /** The format for an output path, from its extension; folded when nothing matches. */
 export function formatFromPath(file: string | undefined): Format {
   const name = (file ?? '').toLowerCase()
-  if (name.endsWith('.svg') || name.endsWith('.html')) return 'svg'
+  if (name.endsWith('.svg')) return 'svg'
+  if (name.endsWith('.html') || name.endsWith('.htm')) return 'html'
   if (name.endsWith('.speedscope.json') || name.endsWith('.speedscope')) return 'speedscope'
   if (name.endsWith('.trace.json') || name.endsWith('.chrometrace.json') || name.endsWith('.chrome.json')) return 'chrometrace'
   if (name.endsWith('.json')) return 'speedscope'
@@ -27,7 +29,7 @@ export function formatFromPath(file: string | undefined): Format {
 }
 
 export function parseFormat(value: string): Format {
-  const normalized = value.toLowerCase().replace(/^flamegraph$/, 'svg').replace(/^raw$/, 'folded')
+  const normalized = value.toLowerCase().replace(/^flamegraph$/, 'svg').replace(/^raw$/, 'folded').replace(/^report$/, 'html')
   if ((FORMATS as readonly string[]).includes(normalized)) return normalized as Format
   throw new PyflameError('ERR_INVALID_ARGUMENT', `unknown format "${value}": use one of ${FORMATS.join(', ')}`)
 }

@@ -94,6 +94,14 @@ export class Profile {
     return svg
   }
 
+  /** The interactive HTML report: flame graph, icicle, function table, sandwich, search, metadata; one self-contained file. */
+  async toHtml(options: FoldedOptions & { title?: string; commandLine?: string } = {}): Promise<string> {
+    let html = ''
+    const { writeProfile } = await import('./writers')
+    await writeProfile(this, 'html', options, { write: (chunk) => (html += String(chunk)) }, { flamegraph: { title: options.title }, commandLine: options.commandLine })
+    return html
+  }
+
   toJSON(): RawProfile {
     return this.raw
   }

@@ -3,6 +3,7 @@
 
 import { Command, Option } from 'clipanion'
 import { invalidArgument } from '../errors'
+import type { Output } from '../flamegraph/sink'
 import { FlamegraphOptionsCommand } from './render'
 
 export default class DiffCommand extends FlamegraphOptionsCommand {
@@ -11,7 +12,8 @@ export default class DiffCommand extends FlamegraphOptionsCommand {
   static usage = Command.Usage({
     description: 'Compare two profiles: a differential flame graph and the frames whose share changed most',
     details: `
-      Widths come from the "after" profile; a frame is red where its share of samples grew and blue
+      With \`--html\` (or \`-o\` ending in .html) the interactive report instead: widths from either profile
+      (a switch), a legend and the ranked table of changes. In the SVG, widths come from the "after" profile; a frame is red where its share of samples grew and blue
       where it shrank, stronger for bigger changes. \`--negate\` draws the "before" widths instead (so
       frames that disappeared are visible). Process and thread roots (\`process 1234\`, \`thread 5678\`,
       \`pid:1234\`...) differ from run to run and are set aside unless \`--keep-run-labels\` is given.
@@ -37,10 +39,23 @@ export default class DiffCommand extends FlamegraphOptionsCommand {
     const reporter = this.invalidLineReporter()
     const { fileSource } = await import('../folded/line-reader')
     const { diffFolded, formatDiffSummary } = await import('../flamegraph/diff')
-    const result = await this.withOutput((output) =>
-      diffFolded({ sources: [fileSource(this.before, this.context.stdin)] }, { sources: [fileSource(this.after, this.context.stdin)] }, options, output, reporter),
-    )
-    reporter.finish()
+    if (this.wantsHtml()) {
+      const { diffReport } = await import('../report')
+      const meta: Array<[string, string]> = [
+        ['Before', this.before],
+        ['After', this.after],
+      ]
+      await this.withOutput((output) =>
+        diffReport({ sources: [fileSource(this.before, this.context.stdin)] }, { sources: [fileSource(this.after, this.context.stdin)] }, { title: options.title ?? 'Differential profile', meta, keepRunLabels: this.keepRunLabels, skipInvalid: options.skipInvalid }, output, reporter),
+      )
+      reporter.finish()
+      // The ranked summary too, unless stdin was read (it cannot be read twice).
+      if (this.before === '-' || this.after === '-') return 0
+    }
+    const html = this.wantsHtml()
+    const draw = (output: Output) => diffFolded({ sources: [fileSource(this.before, this.context.stdin)] }, { sources: [fileSource(this.after, this.context.stdin)] }, options, output, html ? {} : reporter)
+    const result = html ? await draw(() => {}) : await this.withOutput(draw)
+    if (!html) reporter.finish()
     const toStdout = this.output !== undefined && this.output !== '-'
     ;(toStdout ? this.context.stdout : this.context.stderr).write(formatDiffSummary(result))
     return 0

@@ -20,12 +20,13 @@ export default class RecordCommand extends PyflameCommand {
       By default each sample is the stack of the thread holding the GIL, and samples where no
       thread holds it are counted as \`(idle)\` (\`-x\` drops them). \`--threads\` samples every thread.
 
-      The output format follows the extension of \`-o\` (\`.svg\`, \`.speedscope.json\`, \`.trace.json\`,
+      The output format follows the extension of \`-o\` (\`.svg\`, \`.html\` for the interactive report, \`.speedscope.json\`, \`.trace.json\`,
       \`.pb.gz\`, anything else: folded) unless \`-f\` says otherwise. Without \`-o\` the profile goes to
       stdout, or to \`pyflame-<pid>-<time>.<ext>\` when stdout is a terminal.
     `,
     examples: [
       ['Profile PID 1234 for 10 seconds into a flame graph', '$0 record -p 1234 -s 10 -o profile.svg'],
+      ['The same as an interactive report (flame graph, function table, sandwich)', '$0 record -p 1234 -s 10 -o report.html'],
       ['Pyflame-compatible folded output, 1000 samples a second', '$0 record -p 1234 -s 5 -r 0.001 -x > out.txt'],
       ['Profile a command until it exits', '$0 record -o out.svg -- python app.py'],
       ['All gunicorn workers of a master, until Ctrl-C', '$0 record -p 4242 --subprocesses -s unlimited -o workers.svg'],
@@ -37,7 +38,7 @@ export default class RecordCommand extends PyflameCommand {
   rate = Option.String('-r,--rate', { description: 'Seconds between samples (default 0.01)' })
   hz = Option.String('--hz', { description: 'Samples per second (instead of -r)' })
   output = Option.String('-o,--output', { description: 'Output file (default: stdout)' })
-  format = Option.String('-f,--format', { description: 'folded, svg, speedscope, chrometrace or pprof (default: from the -o extension)' })
+  format = Option.String('-f,--format', { description: 'folded, svg, html, speedscope, chrometrace or pprof (default: from the -o extension)' })
   excludeIdle = Option.Boolean('-x,--exclude-idle', false, { description: 'Drop idle samples: the (idle) bucket, and idle threads with --threads' })
   threads = Option.Boolean('--threads', false, { description: "Sample every thread's stack, not only the GIL holder's" })
   gil = Option.Boolean('--gil', false, { description: 'Only the thread holding the GIL (the default view, without the (idle) bucket)' })
@@ -79,6 +80,7 @@ export default class RecordCommand extends PyflameCommand {
     if (traced && /(^|\/)(pyflame|pyflame-ts)$/.test(this.command[0])) throw new PyflameError('ERR_INVALID_ARGUMENT', 'You tried to pyflame a pyflame, naughty!')
     const stdoutIsTerminal = Boolean((this.context.stdout as NodeJS.WriteStream).isTTY)
     let outputPath: string | undefined
+    let commandLine: string | undefined = traced ? this.command.join(' ') : undefined
     const { profile, commandStatus } = await recordThenWrite(
       {
         pid: traced ? undefined : parsePid(this.pid),
@@ -92,13 +94,14 @@ export default class RecordCommand extends PyflameCommand {
       {
         // Open the destination first: an unwritable path fails before any sampling.
         open: (pid) => {
+          commandLine ??= readCommandLine(pid)
           outputPath = this.output ?? (stdoutIsTerminal ? defaultFileName(pid, this.format !== undefined ? format : 'svg') : undefined)
           return outputPath !== undefined && outputPath !== '-' ? new AtomicFile(outputPath) : undefined
         },
         write: async (recorded, file) => {
           const effectiveFormat = this.output === undefined && this.format === undefined && outputPath !== undefined ? 'svg' : format
           const { writeProfile } = await import('../writers')
-          await writeProfile(recorded, effectiveFormat, view, file ?? this.context.stdout, { flamechart: this.flamechart })
+          await writeProfile(recorded, effectiveFormat, view, file ?? this.context.stdout, { flamechart: this.flamechart, commandLine })
           file?.commit()
         },
       },
@@ -112,5 +115,16 @@ export default class RecordCommand extends PyflameCommand {
     }
     if (traced) return commandStatus ?? 0
     return 0
+  }
+}
+
+/** The target's command line from /proc (arguments joined by spaces), or undefined. */
+function readCommandLine(pid: number): string | undefined {
+  try {
+    const text = require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'latin1') as string
+    const line = text.replace(/\0+$/, '').split('\0').join(' ')
+    return line === '' ? undefined : line
+  } catch {
+    return undefined
   }
 }

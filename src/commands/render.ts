@@ -36,6 +36,12 @@ export abstract class FlamegraphOptionsCommand extends PyflameCommand {
   notes = Option.String('--notes', { description: 'Notes stored in the SVG' })
   negate = Option.Boolean('--negate', false, { description: 'Differential: swap the colours (and, for diff, draw the "before" widths)' })
   skipInvalid = Option.Boolean('--skip-invalid', false, { description: 'Skip malformed lines with a warning instead of failing' })
+  html = Option.Boolean('--html', false, { description: 'Write the interactive HTML report (flame graph, icicle, function table, sandwich) instead of an SVG; the default for an -o ending in .html' })
+
+  /** The HTML report was asked for, by flag or by the output's extension. */
+  protected wantsHtml(): boolean {
+    return this.html || /\.html?$/i.test(this.output ?? '')
+  }
 
   protected drawingOptions(): FlamegraphOptions {
     if (this.colors !== undefined && !(PALETTES as readonly string[]).includes(this.colors)) {
@@ -120,9 +126,16 @@ export default class RenderCommand extends FlamegraphOptionsCommand {
     const { renderFlamegraph } = await import('../flamegraph/render')
     const sources = files.map((file) => fileSource(file, this.context.stdin))
     const reporter = this.invalidLineReporter()
-    const summary = await this.withOutput((output) => renderFlamegraph({ sources }, options, output, reporter))
+    let stacks: number
+    if (this.wantsHtml()) {
+      const { renderReport } = await import('../report')
+      const meta: Array<[string, string]> = [['Input', files.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')]]
+      stacks = (await this.withOutput((output) => renderReport({ sources }, { title: options.title ?? 'Profile', countName: options.countName, meta, skipInvalid: options.skipInvalid }, output, reporter))).stacks
+    } else {
+      stacks = (await this.withOutput((output) => renderFlamegraph({ sources }, options, output, reporter))).stacks
+    }
     reporter.finish()
-    if (summary.stacks === 0) this.context.stderr.write('warning: the input held no stacks; the flame graph is empty\n')
+    if (stacks === 0) this.context.stderr.write('warning: the input held no stacks; the flame graph is empty\n')
     return 0
   }
 }

@@ -48,3 +48,41 @@ export function parsePythonLabel(label: string): PythonLabel {
 export function isRunLabel(label: string): boolean {
   return native.isRunLabel(label)
 }
+
+/**
+ * Shortens the file names of a set of labels: a file under site-packages (or dist-packages)
+ * is named from there (`requests/api.py`), others relative to the longest directory they all
+ * share (`/srv/app/views/user.py` and `/srv/app/db.py` → `views/user.py`, `db.py`).
+ */
+export function fileShortener(labels: Iterable<string>): (file: string) => string {
+  let common: string[] | undefined
+  for (const label of labels) {
+    const file = parsePythonLabel(label).file
+    if (file === undefined || file.startsWith('<') || packagesPath(file) !== undefined) continue
+    const dirs = file.split('/').slice(0, -1)
+    if (common === undefined) common = dirs
+    else {
+      let i = 0
+      while (i < common.length && i < dirs.length && common[i] === dirs[i]) i++
+      common.length = i
+    }
+  }
+  const prefix = common !== undefined && common.length > 0 && common.join('/') !== '' ? common.join('/') + '/' : ''
+  return (file: string) => packagesPath(file) ?? (prefix !== '' && file.startsWith(prefix) ? file.slice(prefix.length) : file)
+}
+
+function packagesPath(file: string): string | undefined {
+  const match = /(?:^|\/)(?:site|dist)-packages\/(.+)$/.exec(file)
+  return match ? match[1] : undefined
+}
+
+/**
+ * A Python frame label with the function first, `function (file:line)`, whatever the input
+ * spelled (Pyflame's `file:function:line`, py-spy's, austin's); `shorten` maps the file name
+ * (the identity keeps the full path). Labels that name no file (`(idle)`, `thread 12`) are kept.
+ */
+export function functionFirstLabel(label: string, shorten: (file: string) => string = (file) => file): string {
+  const parsed = parsePythonLabel(label)
+  if (parsed.file === undefined) return displayLabel(label)
+  return `${parsed.func} (${shorten(parsed.file)}${parsed.line !== undefined ? `:${parsed.line}` : ''})`
+}

@@ -70,6 +70,19 @@ pub struct ProcessSummary {
     pub gil_idle_ticks: f64,
     /// Ticks whose read failed validation (torn or unreadable stack).
     pub errors: f64,
+    /// `errors` by kind, kinds sorted.
+    pub error_kinds: Vec<ErrorKindCount>,
+}
+
+/// How many sampling errors of one kind (`invalid data: ...`, `unreadable address`).
+#[napi(object)]
+pub struct ErrorKindCount {
+    pub kind: String,
+    pub count: f64,
+}
+
+fn error_kinds(kinds: std::collections::BTreeMap<String, u64>) -> Vec<ErrorKindCount> {
+    kinds.into_iter().map(|(kind, count)| ErrorKindCount { kind, count: count as f64 }).collect()
 }
 
 #[napi(object)]
@@ -89,6 +102,8 @@ pub struct RawProfile {
     pub gil_idle_ticks: f64,
     /// Ticks that failed validation and were dropped.
     pub errors: f64,
+    /// `errors` by kind, kinds sorted.
+    pub error_kinds: Vec<ErrorKindCount>,
     pub frames: Vec<ProfileFrame>,
     /// Each stack is a list of frame indices, root (outermost) first.
     pub stacks: Vec<Vec<u32>>,
@@ -115,6 +130,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
         ticks: p.ticks as f64,
         gil_idle_ticks: p.gil_idle_ticks as f64,
         errors: p.errors as f64,
+        error_kinds: error_kinds(p.error_kinds),
         frames: p.frames.into_iter().map(frame).collect(),
         stacks: p.stacks,
         threads: p
@@ -143,6 +159,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
                 ticks: s.ticks as f64,
                 gil_idle_ticks: s.gil_idle_ticks as f64,
                 errors: s.errors as f64,
+                error_kinds: error_kinds(s.error_kinds),
             })
             .collect(),
         timeline: p.timeline.map(|t| {

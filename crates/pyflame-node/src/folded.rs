@@ -36,7 +36,7 @@ pub struct FoldedLayoutOptions {
     /// Minimum width in pixels of a `framesWidth`-pixel frames area.
     pub min_width_px: Option<f64>,
     pub frames_width: f64,
-    /// Also return each name's share of samples in both columns (`diff`).
+    /// Also return each name's share of samples in both columns, with self and total units (`diff`, the HTML report).
     pub name_shares: Option<bool>,
 }
 
@@ -57,6 +57,12 @@ pub struct NameShares {
     /// Percent of all samples whose stack holds the name (recursion counted once).
     pub samples: Float64Array,
     pub before: Float64Array,
+    /// Drawing units in stacks holding the name (recursion counted once), per column.
+    pub samples_total_units: Float64Array,
+    pub before_total_units: Float64Array,
+    /// Drawing units where the name is the innermost frame, per column.
+    pub samples_self_units: Float64Array,
+    pub before_self_units: Float64Array,
 }
 
 /// The drawn frames of a merged tree, in drawing order: depth first, the root first,
@@ -170,6 +176,10 @@ impl FoldedMerger {
                 names: shares.names,
                 samples: Float64Array::new(shares.samples),
                 before: Float64Array::new(shares.before),
+                samples_total_units: Float64Array::new(shares.samples_total_units),
+                before_total_units: Float64Array::new(shares.before_total_units),
+                samples_self_units: Float64Array::new(shares.samples_self_units),
+                before_self_units: Float64Array::new(shares.before_self_units),
             }),
         })
     }

@@ -34,11 +34,18 @@ pub struct DrawnColumn {
 }
 
 /// For each frame name, the percentage of samples whose stack holds it (recursion counted
-/// once), in both columns.
+/// once), in both columns, and the same sums in drawing units with each name's self samples
+/// (those where it is the innermost frame), computed over the whole tree before pruning.
 pub struct NameShares {
     pub names: Vec<String>,
     pub samples: Vec<f64>,
     pub before: Vec<f64>,
+    /// Units in stacks holding the name (recursion counted once), per column.
+    pub samples_total_units: Vec<f64>,
+    pub before_total_units: Vec<f64>,
+    /// Units where the name is the innermost frame, per column.
+    pub samples_self_units: Vec<f64>,
+    pub before_self_units: Vec<f64>,
 }
 
 /// The drawn frames, in drawing order (depth first, the root first).
@@ -112,7 +119,7 @@ impl Merger {
         let nodes = tree.len();
         let samples = samples.into_totals(nodes, |n| tree.parent(n));
         let before = has_before.then(|| before.into_totals(nodes, |n| tree.parent(n)));
-        let name_shares = (options.name_shares && has_before).then(|| name_shares(&tree, &samples, before.as_ref().expect("before column")));
+        let name_shares = options.name_shares.then(|| name_shares(&tree, &samples, before.as_ref()));
 
         let total = samples.units(ROOT as usize);
         let min_units = match (options.min_width_percent, options.min_width_px) {
@@ -227,12 +234,15 @@ fn name_ranks(tree: &Tree) -> Vec<u32> {
 }
 
 /// Each name's share of both columns: a node counts unless an ancestor has the same name.
-fn name_shares(tree: &Tree, samples: &Totals, before: &Totals) -> NameShares {
+/// Without a "before" column its sums are zero.
+fn name_shares(tree: &Tree, samples: &Totals, before: Option<&Totals>) -> NameShares {
     let all: Vec<u32> = (1..tree.len() as u32).collect();
     let (first, children) = children_lists(&all, |node| tree.parent(node as usize), tree.len());
     drop(all);
     let count = tree.names.len();
-    let mut sums = (vec![0.0f64; count], vec![0.0f64; count]);
+    let before_units = |node: usize| before.map_or(0.0, |b| b.units(node));
+    let mut total = (vec![0.0f64; count], vec![0.0f64; count]);
+    let mut own = (vec![0.0f64; count], vec![0.0f64; count]);
     let mut open = vec![0u32; count];
     // Entries: a node to enter, or !node to leave.
     let mut stack: Vec<u32> = children[first[0] as usize..first[1] as usize].to_vec();
@@ -243,18 +253,26 @@ fn name_shares(tree: &Tree, samples: &Totals, before: &Totals) -> NameShares {
         }
         let node = entry as usize;
         let id = tree.nodes[node].name as usize;
+        let kids = &children[first[node] as usize..first[node + 1] as usize];
+        let (a, b) = (samples.units(node), before_units(node));
         if open[id] == 0 {
-            sums.0[id] += samples.units(node);
-            sums.1[id] += before.units(node);
+            total.0[id] += a;
+            total.1[id] += b;
         }
+        own.0[id] += a - kids.iter().map(|&c| samples.units(c as usize)).sum::<f64>();
+        own.1[id] += b - kids.iter().map(|&c| before_units(c as usize)).sum::<f64>();
         open[id] += 1;
         stack.push(!entry);
-        stack.extend_from_slice(&children[first[node] as usize..first[node + 1] as usize]);
+        stack.extend_from_slice(kids);
     }
-    let percent = |values: Vec<f64>, total: f64| values.into_iter().map(|v| if total > 0.0 { 100.0 * v / total } else { 0.0 }).collect();
+    let percent = |values: &[f64], total: f64| values.iter().map(|v| if total > 0.0 { 100.0 * v / total } else { 0.0 }).collect();
     NameShares {
         names: (0..count as u32).map(|id| tree.names.text(id)).collect(),
-        samples: percent(sums.0, samples.units(ROOT as usize)),
-        before: percent(sums.1, before.units(ROOT as usize)),
+        samples: percent(&total.0, samples.units(ROOT as usize)),
+        before: percent(&total.1, before_units(ROOT as usize)),
+        samples_total_units: total.0,
+        before_total_units: total.1,
+        samples_self_units: own.0,
+        before_self_units: own.1,
     }
 }

@@ -226,6 +226,29 @@ fn diff_sources_fill_the_two_columns_and_name_shares_count_recursion_once() {
     assert_eq!(share("f"), (75.0, 25.0));
     assert_eq!(share("g"), (25.0, 75.0));
     assert_eq!(share("main"), (100.0, 100.0));
+    let own = |name: &str| {
+        let id = shares.names.iter().position(|n| n == name).unwrap();
+        (shares.before_self_units[id], shares.samples_self_units[id], shares.before_total_units[id], shares.samples_total_units[id])
+    };
+    // f;f: the inner f holds the 30 before-samples, the outer none; recursion counted once in totals.
+    assert_eq!(own("f"), (30.0, 10.0, 30.0, 10.0));
+    assert_eq!(own("main"), (0.0, 0.0, 40.0, 40.0));
+}
+
+#[test]
+fn name_shares_without_a_before_column_give_self_and_total_units_of_the_whole_tree() {
+    let mut m = merger(MergeOptions::default());
+    m.push(b"main;f;g 6\nmain;f 3\nmain 1\nmain;g;f 2\n");
+    // Pruned frames still count: the shares are over the merged tree, not the drawn one.
+    let tree = m.finish(&LayoutOptions { name_shares: true, min_width_percent: Some(50.0), ..LayoutOptions::default() });
+    let shares = tree.name_shares.unwrap();
+    let row = |name: &str| {
+        let id = shares.names.iter().position(|n| n == name).unwrap();
+        (shares.samples_self_units[id], shares.samples_total_units[id], shares.before_total_units[id])
+    };
+    assert_eq!(row("main"), (1.0, 12.0, 0.0));
+    assert_eq!(row("f"), (5.0, 11.0, 0.0));
+    assert_eq!(row("g"), (6.0, 8.0, 0.0));
 }
 
 #[test]

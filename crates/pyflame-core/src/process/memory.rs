@@ -33,6 +33,18 @@ impl std::fmt::Display for ReadError {
     }
 }
 
+impl ReadError {
+    /// What went wrong, without the address: errors of one kind are counted together.
+    pub fn kind(&self) -> String {
+        match self {
+            ReadError::Unmapped(_) => "unreadable address".to_string(),
+            ReadError::Gone => "process exited".to_string(),
+            ReadError::Denied => "permission denied".to_string(),
+            ReadError::Invalid(what) => format!("invalid data: {what}"),
+        }
+    }
+}
+
 pub type ReadResult<T> = std::result::Result<T, ReadError>;
 
 /// Anything we can read target memory from: a live process, or a synthetic image in tests.

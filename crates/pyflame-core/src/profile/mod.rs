@@ -50,6 +50,8 @@ pub struct ProcessSummary {
     pub ticks: u64,
     pub gil_idle_ticks: u64,
     pub errors: u64,
+    /// `errors` by kind (`invalid data: ...`, `unreadable address`), kinds sorted.
+    pub error_kinds: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,8 @@ pub struct Profile {
     pub ticks: u64,
     pub gil_idle_ticks: u64,
     pub errors: u64,
+    /// `errors` by kind, over the processes that count in `errors`.
+    pub error_kinds: std::collections::BTreeMap<String, u64>,
     pub frames: Vec<Frame>,
     /// Root first.
     pub stacks: Vec<Vec<u32>>,

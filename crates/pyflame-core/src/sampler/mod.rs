@@ -96,6 +96,7 @@ fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, sta
         ticks: 0,
         gil_idle_ticks: 0,
         errors: 0,
+        error_kinds: Default::default(),
         frames: Vec::new(),
         stacks: Vec::new(),
         threads: Vec::new(),

@@ -50,6 +50,7 @@ impl Tracked {
             ticks: 0,
             gil_idle_ticks: 0,
             errors: 0,
+            error_kinds: Default::default(),
         };
         let mut tracked = Tracked {
             pid,
@@ -132,8 +133,9 @@ impl Tracked {
                 self.alive = false;
                 return false;
             }
-            Err(_) => {
+            Err(error) => {
                 self.summary.errors += 1;
+                *self.summary.error_kinds.entry(error.kind()).or_default() += 1;
                 stats.errors.fetch_add(1, Ordering::Relaxed);
                 return true;
             }
@@ -158,8 +160,10 @@ impl Tracked {
             // Unknown state counts as running: never hide a stack we could not classify.
             self.idle_buf.push(state.is_some_and(|s| s != b'R'));
         }
-        let holder_failed = sample.threads.iter().any(|t| t.error.is_some());
-        if holder_failed {
+        let failed = sample.threads.iter().find_map(|t| t.error.as_ref());
+        let holder_failed = failed.is_some();
+        if let Some(error) = failed {
+            *self.summary.error_kinds.entry(error.kind()).or_default() += 1;
             self.summary.errors += 1;
             stats.errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -284,6 +288,7 @@ impl ProcessSet {
             p.summary.ticks = 0;
             p.summary.gil_idle_ticks = 0;
             p.summary.errors = 0;
+            p.summary.error_kinds.clear();
         }
         Self::fill_totals(&mut header, &processes);
         self.aggregator.drain(header, processes)
@@ -293,10 +298,16 @@ impl ProcessSet {
         if let Some(root) = processes.iter().find(|p| p.pid == header.pid) {
             header.gil_idle_ticks = root.gil_idle_ticks;
             header.errors = root.errors;
+            header.error_kinds = root.error_kinds.clone();
             header.ticks = root.ticks;
         } else {
             header.gil_idle_ticks = processes.iter().map(|p| p.gil_idle_ticks).sum();
             header.errors = processes.iter().map(|p| p.errors).sum();
+            for p in processes {
+                for (kind, count) in &p.error_kinds {
+                    *header.error_kinds.entry(kind.clone()).or_default() += count;
+                }
+            }
             header.ticks = processes.iter().map(|p| p.ticks).max().unwrap_or(0);
         }
         if header.python_version.is_empty() {
