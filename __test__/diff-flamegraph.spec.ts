@@ -46,27 +46,27 @@ test('stacks match across runs with pids and tids set aside; summary ranks Pytho
   // cache_lookup: 50 of 200 samples before (25%), 10 of 200 after (5%): the top change.
   t.is(result.totalBefore, '200')
   t.is(result.totalAfter, '200')
-  t.deepEqual(result.changes[0], { label: 'cache.py:cache_lookup:5', before: 25, after: 5, change: -20 })
+  t.deepEqual(result.changes[0], { label: 'cache_lookup (cache.py:5)', before: 25, after: 5, change: -20 })
   const text = formatDiffSummary(result)
-  t.regex(text, /^cache\.py:cache_lookup:5 +25\.0% → 5\.0% +\(−20\.0 pp\)$/m)
-  t.regex(text, /^worker\.py:loop:3 +50\.0% → 65\.0% +\(\+15\.0 pp\)$/m)
+  t.regex(text, /^cache_lookup \(cache\.py:5\) +25\.0% → 5\.0% +\(−20\.0 pp\)$/m)
+  t.regex(text, /^loop \(worker\.py:3\) +50\.0% → 65\.0% +\(\+15\.0 pp\)$/m)
   t.false(/process|thread/.test(text))
   // Widths from "after"; red where the frame grew, blue where it shrank.
-  const lookup = frames.filter((f) => f.name === 'cache.py:cache_lookup:5')
+  const lookup = frames.filter((f) => f.name === 'cache_lookup (cache.py:5)')
   t.deepEqual(
     lookup.map((f) => f.count),
     ['5', '5'],
   )
   const [r, g, b] = lookup[0].fill.match(/\d+/g)!.map(Number)
   t.true(b === 255 && r < 255 && g < 255, lookup[0].fill)
-  const loop = frames.find((f) => f.name === 'worker.py:loop:3')!
+  const loop = frames.find((f) => f.name === 'loop (worker.py:3)')!
   const [lr, lg, lb] = loop.fill.match(/\d+/g)!.map(Number)
   t.true(lr === 255 && lg < 255 && lb < 255, loop.fill)
 })
 
 test('keepRunLabels matches stacks with their roots: different pids do not match', async (t) => {
   const { result } = await diffToString(BEFORE, AFTER, { keepRunLabels: true })
-  const lookup = result.changes.find((c) => c.label === 'cache.py:cache_lookup:5')!
+  const lookup = result.changes.find((c) => c.label === 'cache_lookup (cache.py:5)')!
   t.is(lookup.before, 25)
   t.is(lookup.after, 5)
   const { svg } = await diffToString(BEFORE, AFTER, { keepRunLabels: true })
@@ -94,7 +94,7 @@ test('pyflame-ts diff: files in, SVG to -o, summary on stdout; errors name the f
   writeFileSync(after, AFTER.join('\r\n') + '\r\n')
   const run = await runCommand(['diff', before, after, '-o', out, '--top', '3'])
   t.is(run.code, 0, run.stderr)
-  t.regex(run.stdout, /cache\.py:cache_lookup:5 +25\.0% → 5\.0% +\(−20\.0 pp\)/)
+  t.regex(run.stdout, /cache_lookup \(cache\.py:5\) +25\.0% → 5\.0% +\(−20\.0 pp\)/)
   t.is(run.stdout.trim().split('\n').length, 4)
   t.is(XMLValidator.validate(readFileSync(out, 'utf8')), true)
   writeFileSync(after, 'main;x 3\nmain;y\n')

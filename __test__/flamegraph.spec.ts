@@ -41,7 +41,7 @@ test('stacks merge in a tree: a frame whose name prefixes a sibling is not split
   const input = ['a.py:f:1 5', 'a.py:f:1;a.py:g:2 2', 'a.py:f:10 3', 'main;foo 1', 'main;foo;bar 2', 'main;foo.baz 4']
   const frames = framesOf((await renderToString(input, { minWidth: 0 })).svg)
   t.deepEqual(
-    frames.filter((f) => f.name === 'a.py:f:1').map((f) => f.count),
+    frames.filter((f) => f.name === 'f (a.py:1)').map((f) => f.count),
     ['7'],
   )
   t.deepEqual(

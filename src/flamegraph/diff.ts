@@ -7,7 +7,7 @@
 // `process 1234`, `process 1234:"cmd"`, `thread 5678`, `thread 5678 (name)`,
 // `thread (5678): name`, `pid:1234`, `tid:5678`, `P1234`, `T5678`).
 
-import { displayLabel, isRunLabel } from '../folded/labels'
+import { fileShortener, functionFirstLabel, isRunLabel } from '../folded/labels'
 import { readFolded } from '../folded/reader'
 import { native } from '../native'
 import { layoutOptions, toSources, type FoldedInput } from './layout'
@@ -59,13 +59,14 @@ export async function diffFolded(before: DiffInput, after: DiffInput, options: D
   const afterColumn = options.negate ? shares.before : shares.samples
   const beforeColumn = options.negate ? shares.samples : shares.before
   const changes: FrameShareChange[] = []
+  const shorten = fileShortener(shares.names)
   for (let id = 0; id < shares.names.length; id++) {
     const label = shares.names[id]
     const b = beforeColumn[id]
     const a = afterColumn[id]
     // Unchanged frames (a root present in every sample, say) are not news.
     if (Math.abs(a - b) < 1e-9 || isRunLabel(label)) continue
-    changes.push({ label: displayLabel(label), before: b, after: a, change: a - b })
+    changes.push({ label: functionFirstLabel(label, shorten), before: b, after: a, change: a - b })
   }
   changes.sort((x, y) => Math.abs(y.change) - Math.abs(x.change) || (x.label < y.label ? -1 : 1))
   return {

@@ -13,7 +13,7 @@
 
 import type { DrawnColumn } from '../../binding'
 import { groupThousands, scaledToDecimal } from '../folded/count'
-import { displayLabel } from '../folded/labels'
+import { displayLabel, fileShortener, functionFirstLabel } from '../folded/labels'
 import { diffColor, frameColor } from './colors'
 import { escapeComment, escapeXml } from './escape'
 import { layoutFolded, nominalFramesWidth, type FlamegraphLayout, type FoldedInput, type LayoutHooks } from './layout'
@@ -165,6 +165,9 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
   const colorOf: string[] = []
   const shownOf: string[] = []
   const escapedOf: string[] = []
+  const titleOf: string[] = []
+  // Function first, files short (the full path is in the hover title): a narrow frame still says which function it is.
+  const shorten = fileShortener(layout.names)
   const diff = layout.before ? diffContext(layout, options) : undefined
 
   // Per depth: the rect's and the label's y.
@@ -195,10 +198,10 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
     } else {
       const nameId = layout.name[i]
       const raw = layout.names[nameId]
-      name = shownOf[nameId] ??= displayLabel(raw)
+      name = shownOf[nameId] ??= functionFirstLabel(raw, shorten)
       escaped = escapedOf[nameId] ??= escapeXml(name)
       const share = total > 0 ? (100 * units) / total : 0
-      info = `${escaped} (${countText} ${countName}, ${fixed(share, 2, false)}%`
+      info = `${(titleOf[nameId] ??= escapeXml(functionFirstLabel(displayLabel(raw))))} (${countText} ${countName}, ${fixed(share, 2, false)}%`
       if (diff) {
         const change = diff.sharePointChange(i)
         info += `; ${change > 0 ? '+' : ''}${change.toFixed(2)}%`

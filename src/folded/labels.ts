@@ -51,7 +51,7 @@ export function isRunLabel(label: string): boolean {
 
 /**
  * Shortens the file names of a set of labels: a file under site-packages (or dist-packages)
- * is named from there (`requests/api.py`), others relative to the longest directory they all
+ * or the standard library is named from there (`requests/api.py`, `json/encoder.py`), others relative to the longest directory they all
  * share (`/srv/app/views/user.py` and `/srv/app/db.py` → `views/user.py`, `db.py`).
  */
 export function fileShortener(labels: Iterable<string>): (file: string) => string {
@@ -71,8 +71,9 @@ export function fileShortener(labels: Iterable<string>): (file: string) => strin
   return (file: string) => packagesPath(file) ?? (prefix !== '' && file.startsWith(prefix) ? file.slice(prefix.length) : file)
 }
 
+/** The module path of an installed package or of the standard library, or undefined. */
 function packagesPath(file: string): string | undefined {
-  const match = /(?:^|\/)(?:site|dist)-packages\/(.+)$/.exec(file)
+  const match = /(?:^|\/)(?:site|dist)-packages\/(.+)$/.exec(file) ?? /\/lib\/python\d[\d.]*t?\/(.+)$/.exec(file)
   return match ? match[1] : undefined
 }
 
