@@ -18,8 +18,8 @@ export function progressDisplay(seconds: number, interval: number): ProgressDisp
     {
       stream: process.stderr,
       format: bounded
-        ? 'Sampling {bar} {elapsed}/{length}s | {samples} samples | {errors} errors | {rate} Hz (target {target} Hz)'
-        : 'Sampling {elapsed}s (Ctrl-C to stop) | {samples} samples | {errors} errors | {rate} Hz (target {target} Hz)',
+        ? 'Sampling {bar} {elapsed}/{length} s | {samples} samples, {errors} errors | rate {rate} of {target} Hz asked'
+        : 'Sampling for {elapsed} s (Ctrl-C to stop and write) | {samples} samples, {errors} errors | rate {rate} of {target} Hz asked',
       barsize: 20,
       hideCursor: true,
       clearOnComplete: true,
@@ -30,7 +30,7 @@ export function progressDisplay(seconds: number, interval: number): ProgressDisp
   const target = Math.round(1 / interval)
   // The recording's length as asked (1.5 stays 1.5); cli-progress' own {total} and {duration} mean other things.
   const length = bounded ? String(Number(seconds.toFixed(1))) : ''
-  bar.start(bounded ? seconds : 1, 0, { elapsed: '0.0', length, samples: 0, errors: 0, rate: 0, target })
+  bar.start(bounded ? seconds : 1, 0, { elapsed: '0.0', length, samples: 0, errors: 0, rate: '…', target })
   return {
     update(p) {
       const elapsed = (Date.now() - started) / 1000
@@ -39,7 +39,7 @@ export function progressDisplay(seconds: number, interval: number): ProgressDisp
         length,
         samples: p.ticks,
         errors: p.errors,
-        rate: elapsed > 0 ? Math.round(p.ticks / elapsed) : 0,
+        rate: achievedRate(p.ticks, elapsed),
         target,
       })
     },
@@ -47,4 +47,14 @@ export function progressDisplay(seconds: number, interval: number): ProgressDisp
       bar.stop()
     },
   }
+}
+
+/**
+ * The rate achieved so far, as shown: the first sample is taken at once, so over the first
+ * moments ticks/elapsed overstates it (a 100 Hz recording showed 174 Hz); count the intervals
+ * between samples, and show nothing until a second has passed.
+ */
+export function achievedRate(ticks: number, elapsedSecs: number): string {
+  if (elapsedSecs < 1 || ticks < 2) return '…'
+  return String(Math.round((ticks - 1) / elapsedSecs))
 }

@@ -142,8 +142,8 @@ async function writeSvg(layout: FlamegraphLayout, options: ResolvedOptions, out:
       `<style type="text/css">${nl}` +
       `text{font-family:${cssFont(options.fontType)};font-size:${fontSize}px;fill:rgb(0,0,0)}${nl}` +
       `#title{text-anchor:middle;font-size:${fontSize + 5}px}${nl}#subtitle{text-anchor:middle;fill:rgb(160,160,160)}${nl}` +
-      `#search,#ignorecase,#matched{text-anchor:end}${nl}#search,#ignorecase{opacity:0.1;cursor:pointer}${nl}` +
-      `#search:hover,#search.show,#ignorecase:hover,#ignorecase.show{opacity:1}${nl}#unzoom{cursor:pointer}${nl}` +
+      `#search,#ignorecase,#matched{text-anchor:end}${nl}#search{fill:rgb(31,95,191);font-weight:bold;cursor:pointer}${nl}#ignorecase{opacity:0.5;cursor:pointer}${nl}` +
+      `#search:hover{text-decoration:underline}${nl}#ignorecase:hover,#ignorecase.show{opacity:1}${nl}#unzoom{cursor:pointer}${nl}` +
       `#frames>*:hover{stroke:black;stroke-width:0.5;cursor:pointer}${nl}#frames text{transform:translate(3px,0);pointer-events:none}${nl}` +
       `.hide{display:none}${nl}#frames.zoomed>g{display:none}${nl}#frames.zoomed>g.show,#frames.zoomed>g.parent{display:inline}${nl}.parent{opacity:0.5}${nl}</style>\n` +
       (options.noJavascript ? '' : `<script type="text/ecmascript"><![CDATA[\n${FLAMEGRAPH_SCRIPT}]]></script>\n`) +
