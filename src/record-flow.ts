@@ -47,6 +47,15 @@ export interface RecordOutcome<D> {
   destination: D
   /** Exit status of the traced command (undefined without one; null when unknown). */
   commandStatus?: number | null
+  /** The signal that stopped the recording early (the profile was still written). */
+  interruptedBy?: NodeJS.Signals
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }
+
+/** The shell's status for a process ended by `signal`: 128 + its number (130 for Ctrl-C). */
+export function signalExitStatus(signal: NodeJS.Signals): number {
+  return 128 + (SIGNAL_NUMBERS[signal] ?? 0)
 }
 
 /**
@@ -103,8 +112,10 @@ export async function recordThenWrite<D extends Destination | undefined>(request
   const display = request.progress ? progressDisplay(request.seconds, request.interval) : { update() {}, stop() {} }
   const timer = setInterval(() => display.update(handle.progress()), 100)
   let interrupted = 0
-  const onSignal = () => {
+  let interruptedBy: NodeJS.Signals | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupted += 1
+    interruptedBy ??= signal
     if (interrupted > 1) process.exit(130)
     handle.stop()
   }
@@ -135,7 +146,7 @@ export async function recordThenWrite<D extends Destination | undefined>(request
     destination?.abort()
     throw error
   }
-  const outcome: RecordOutcome<D> = { profile, pid, destination }
+  const outcome: RecordOutcome<D> = { profile, pid, destination, interruptedBy }
   if (traced) outcome.commandStatus = await traced.exit
   return outcome
 }

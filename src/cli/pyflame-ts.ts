@@ -3,6 +3,7 @@
 
 import { Builtins, Cli } from 'clipanion'
 import { runCli } from './run'
+import { colorsWanted } from './terminal-text'
 import DiffCommand from '../commands/diff'
 import DumpCommand from '../commands/dump'
 import RecordCommand from '../commands/record'
@@ -14,6 +15,8 @@ const cli = new Cli({
   binaryLabel: 'pyflame-ts',
   binaryName: 'pyflame-ts',
   binaryVersion: packageVersion(),
+  // Help in colour only on a terminal, and never with NO_COLOR set.
+  enableColors: colorsWanted(),
 })
 cli.register(RecordCommand)
 cli.register(DumpCommand)
@@ -23,7 +26,7 @@ cli.register(TopCommand)
 cli.register(Builtins.HelpCommand)
 cli.register(Builtins.VersionCommand)
 
-runCli(cli, 'pyflame-ts', normaliseTraceArgs(joinNegativeValues(process.argv.slice(2))))
+runCli(cli, 'pyflame-ts', normaliseTraceArgs(joinNegativeValues(process.argv.slice(2))), ['record', 'dump', 'top', 'render', 'diff'])
 
 /**
  * `-s -1` would read `-1` as an option; join a negative number to the option before it

@@ -3,8 +3,10 @@
 
 import type { BaseContext, Cli } from 'clipanion'
 import { fromNative, PyflameError } from '../errors'
+import { safeMessage } from './terminal-text'
+import { explainUsageError } from './usage-errors'
 
-export function runCli(cli: Cli<BaseContext>, name: string, args: string[]): void {
+export function runCli(cli: Cli<BaseContext>, name: string, args: string[], commands: string[] = []): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
     throw error
@@ -14,7 +16,7 @@ export function runCli(cli: Cli<BaseContext>, name: string, args: string[]): voi
   try {
     command = cli.process(args, context)
   } catch (error) {
-    const message = error instanceof Error ? error.message.trim().split('\n')[0] : String(error)
+    const message = explainUsageError(error instanceof Error ? error.message : String(error), args, commands)
     process.stderr.write(`${name}: ${message}; see \`${name} --help\` (ERR_INVALID_ARGUMENT)\n`)
     process.exitCode = 1
     return
@@ -32,7 +34,8 @@ export function runCli(cli: Cli<BaseContext>, name: string, args: string[]): voi
 
 export function formatError(name: string, error: unknown): string {
   const converted = fromNative(error)
-  if (converted instanceof PyflameError) return `${name}: ${converted.message} (${converted.code})`
-  if (converted instanceof Error) return `${name}: ${converted.message} (ERR_INTERNAL)`
-  return `${name}: ${String(converted)} (ERR_INTERNAL)`
+  // Messages may quote input: whatever a message holds, no control character reaches the terminal.
+  if (converted instanceof PyflameError) return `${name}: ${safeMessage(converted.message)} (${converted.code})`
+  if (converted instanceof Error) return `${name}: ${safeMessage(converted.message)} (ERR_INTERNAL)`
+  return `${name}: ${safeMessage(String(converted))} (ERR_INTERNAL)`
 }

@@ -5,7 +5,7 @@ import { PyflameCommand } from './base'
 import { PyflameError } from '../errors'
 import { parseHertz, parseInterval, parsePid, parseSeconds } from '../options'
 import { AtomicFile, defaultFileName, formatFromPath, parseFormat, type Format } from '../output'
-import { recordThenWrite } from '../record-flow'
+import { recordThenWrite, signalExitStatus } from '../record-flow'
 import type { FoldedOptions } from '../writers/folded'
 
 export default class RecordCommand extends PyflameCommand {
@@ -81,7 +81,7 @@ export default class RecordCommand extends PyflameCommand {
     const stdoutIsTerminal = Boolean((this.context.stdout as NodeJS.WriteStream).isTTY)
     let outputPath: string | undefined
     let commandLine: string | undefined = traced ? this.command.join(' ') : undefined
-    const { profile, commandStatus } = await recordThenWrite(
+    const { profile, commandStatus, interruptedBy } = await recordThenWrite(
       {
         pid: traced ? undefined : parsePid(this.pid),
         command: traced ? this.command : undefined,
@@ -113,6 +113,9 @@ export default class RecordCommand extends PyflameCommand {
           ` → ${outputPath ?? 'stdout'}\n`,
       )
     }
+    // Ctrl-C (or SIGTERM) after the profile is written: the shell's status for that signal (130),
+    // whether run directly or through npx (which reports its child's signal the same way).
+    if (interruptedBy !== undefined) return signalExitStatus(interruptedBy)
     if (traced) return commandStatus ?? 0
     return 0
   }

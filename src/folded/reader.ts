@@ -7,6 +7,7 @@
 import type { FoldedMerger, InvalidFoldedLine } from '../../binding'
 import { PyflameError } from '../errors'
 import type { NamedSource } from './line-reader'
+import { safeText } from '../cli/terminal-text'
 
 export interface ReadFoldedOptions {
   /** Skip malformed lines (counted) instead of stopping; must match the merger's option. */
@@ -23,7 +24,7 @@ export class FoldedSyntaxError extends PyflameError {
     readonly line: number,
     readonly reason: string,
   ) {
-    super('ERR_INVALID_ARGUMENT', `${file}:${line}: ${reason}; fix the line, or pass --skip-invalid to skip malformed lines`)
+    super('ERR_INVALID_ARGUMENT', `${safeText(file, 120)}:${line}: ${safeText(reason, 160)}; fix the line, or pass --skip-invalid to skip malformed lines`)
   }
 }
 
@@ -32,7 +33,7 @@ export async function readFolded(sources: NamedSource[], merger: FoldedMerger, o
     const report = (invalid: InvalidFoldedLine[]): void => {
       for (const bad of invalid) {
         if (!options.skipInvalid) throw new FoldedSyntaxError(source.name, bad.line, bad.reason)
-        options.onInvalidLine?.(`${source.name}:${bad.line}`, bad.reason)
+        options.onInvalidLine?.(`${safeText(source.name, 120)}:${bad.line}`, safeText(bad.reason, 160))
       }
     }
     merger.beginSource(options.intoBefore ?? false)
@@ -48,6 +49,6 @@ async function* guardRead(source: NamedSource): AsyncGenerator<Uint8Array | stri
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw error
-    throw new PyflameError('ERR_READ_FAILED', `cannot read ${source.name} (${code}): check the path and its permissions`, { cause: error })
+    throw new PyflameError('ERR_READ_FAILED', `cannot read ${safeText(source.name, 120)} (${code}): check the path and its permissions`, { cause: error })
   }
 }

@@ -1,6 +1,7 @@
 // The `pyflame` command: Pyflame 1.6's flags, output and messages, on the shared core. Parsing
 // is in ./command-line.ts; sampling goes through the same record flow as `pyflame-ts record`.
 
+import { safeMessage } from '../cli/terminal-text'
 import { dump } from '../dump'
 import { recordThenWrite } from '../record-flow'
 import type { ViewOptions } from '../writers/view-options'
@@ -38,18 +39,19 @@ export async function runPyflame(args: readonly string[], streams: Streams): Pro
         streams.stdout.write(`${versionLine(supportedAbis())}\n`)
         return 0
       case 'dump':
-        for (const warning of invocation.warnings) streams.stderr.write(`${warning}\n`)
+        for (const warning of invocation.warnings) streams.stderr.write(`${safeMessage(warning)}\n`)
         await dumpStacks(invocation, streams)
         return 0
       case 'record':
-        for (const warning of invocation.warnings) streams.stderr.write(`${warning}\n`)
+        for (const warning of invocation.warnings) streams.stderr.write(`${safeMessage(warning)}\n`)
         await record(invocation, streams)
         // Pyflame exited 0 once the profile was written, whatever a traced command returned.
         return 0
     }
   } catch (error) {
     const context = invocation && invocation.mode !== 'help' && invocation.mode !== 'version' ? { pid: invocation.pid, output: invocation.output } : {}
-    streams.stderr.write(legacyFailure(error, context).render())
+    // Messages may quote input (a path, an argument): no control character reaches the terminal.
+    streams.stderr.write(safeMessage(legacyFailure(error, context).render()))
     return 1
   }
 }
