@@ -64,16 +64,11 @@ function hiddenFrames(page: Page): Promise<number> {
   return page.evaluate(() => [...document.getElementById('frames')!.children].filter((g) => getComputedStyle(g).display === 'none').length)
 }
 
+/** A test that needs Chromium: registered as skipped (ava counts it so) when it is absent. */
 function browserTest(title: string, body: (t: import('ava').ExecutionContext) => Promise<void>): void {
-  test(title, async (t) => {
-    if (!available) {
-      t.log(`SKIPPED: ${CHROMIUM} is absent (apt-get install chromium); CI installs it`)
-      t.pass()
-      return
-    }
-    await body(t)
-  })
+  ;(available ? test : test.skip)(title, body)
 }
+if (!available) console.log(`${CHROMIUM} is absent (apt-get install chromium; .ci/run installs it): the browser tests are skipped`)
 
 const LINES = [...syntheticFolded(400, 7)]
 

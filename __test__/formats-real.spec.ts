@@ -150,13 +150,9 @@ for (const version of VERSIONS) {
   })
 }
 
-test('[3.12.1] --subprocesses: each process is named, has its own (idle), and labels its samples', async (t) => {
-  const python = path.join(homedir(), '.pyenv', 'versions', '3.12.1', 'bin', 'python')
-  if (!existsSync(python)) {
-    t.log(`skipped: ${python} is not installed`)
-    t.pass()
-    return
-  }
+const python3121 = path.join(homedir(), '.pyenv', 'versions', '3.12.1', 'bin', 'python')
+;(existsSync(python3121) ? test : test.skip)('[3.12.1] --subprocesses: each process is named, has its own (idle), and labels its samples', async (t) => {
+  const python = python3121
   // Its own process group, so the forked children go down with it.
   const target = spawn(python, [path.join(__dirname, 'programs', 'formats_forks.py')], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
   let profile: RawProfile
