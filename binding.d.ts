@@ -20,6 +20,11 @@ export declare class FoldedMerger {
   push(chunk: Uint8Array): Array<InvalidFoldedLine>
   /** Ends the current source (its last line may lack a newline). */
   endSource(): Array<InvalidFoldedLine>
+  /**
+   * Distinct frames merged so far (the root not counted): lets a caller choose a minimum
+   * width before `finish` (the HTML report keeps every frame of a small profile).
+   */
+  mergedFrames(): number
   /** Totals, pruning and layout; frees the tree. Call once. */
   finish(options: FoldedLayoutOptions): FlamegraphLayout
 }

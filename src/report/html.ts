@@ -21,7 +21,8 @@ export interface ReportOptions {
   countName?: string
   /**
    * Frames under this percentage of all samples are not kept in the page (their samples stay
-   * in the parent's width); the function table still counts them. Default 0.001 %.
+   * in the parent's width); the function table still counts them. Default: every frame of a
+   * profile up to 250,000 merged frames, else 0.001 %.
    */
   minWidthPercent?: number
   /** Metadata rows shown at the top: [name, value]. */
@@ -49,11 +50,17 @@ export interface ReportSummary {
 }
 
 const DEFAULT_MIN_WIDTH_PERCENT = 0.001
+/** Up to this many merged frames the page keeps them all (search and zoom are then exact). */
+const KEEP_ALL_FRAMES_UP_TO = 250_000
+
+function minWidthFor(merger: { mergedFrames(): number }, options: ReportOptions): number {
+  return options.minWidthPercent ?? (merger.mergedFrames() <= KEEP_ALL_FRAMES_UP_TO ? 0 : DEFAULT_MIN_WIDTH_PERCENT)
+}
 
 export async function renderReport(input: FoldedInput, options: ReportOptions, output: Output, hooks: LayoutHooks = {}): Promise<ReportSummary> {
   const merger = new native.FoldedMerger({ differential: false, skipInvalid: options.skipInvalid })
   await readFolded(toSources(input), merger, { skipInvalid: options.skipInvalid, onInvalidLine: hooks.onInvalidLine })
-  const minWidthPercent = options.minWidthPercent ?? DEFAULT_MIN_WIDTH_PERCENT
+  const minWidthPercent = minWidthFor(merger, options)
   const layout = merger.finish({ minWidthPercent, framesWidth: 1180, nameShares: true })
   return writeReport(buildData(layout, options, 'profile', minWidthPercent), output, layout)
 }
@@ -69,7 +76,7 @@ export async function diffReport(before: FoldedInput, after: FoldedInput, option
   await readFolded(first, merger, { ...readOptions, intoBefore: true })
   await readFolded(replay(), merger, { skipInvalid: true })
   await readFolded(toSources(after, 'after'), merger, readOptions)
-  const minWidthPercent = options.minWidthPercent ?? DEFAULT_MIN_WIDTH_PERCENT
+  const minWidthPercent = minWidthFor(merger, options)
   const layout = merger.finish({ minWidthPercent, framesWidth: 1180, nameShares: true })
   return writeReport(buildData(layout, { title: 'Differential profile', ...options }, 'diff', minWidthPercent), output, layout)
 }
@@ -175,7 +182,9 @@ async function writeReport(data: ReportData, output: Output, layout: FlamegraphL
 
 /** The page: markup, inlined stylesheet and script, the data as a JSON block. */
 export function reportHtml(data: ReportData): string {
-  const script = `(${reportMain.toString()})(JSON.parse(document.getElementById('report-data').textContent));`.replace(/<\/(script)/gi, '<\\/$1')
+  // `__name`: when this module runs through esbuild (tsx, bundlers that keep names), the
+  // serialized function calls esbuild's helper of that name; a no-op stands in for it.
+  const script = `var __name = function (target) { return target };\n(${reportMain.toString()})(JSON.parse(document.getElementById('report-data').textContent));`.replace(/<\/(script)/gi, '<\\/$1')
   const diff = data.kind === 'diff'
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -195,8 +204,8 @@ export function reportHtml(data: ReportData): string {
 <section id="graph-panel"><div id="details">&nbsp;</div><canvas id="graph"></canvas><p class="note">Hover for counts, click a frame to zoom in (and to pick it for the sandwich view), Escape or Reset zoom to zoom out, Ctrl-F to search.</p></section>
 <section id="table-panel" hidden><p id="table-note"></p><table><thead><tr id="table-head"></tr></thead><tbody id="table-body"></tbody></table></section>
 <section id="sandwich-panel" hidden><p id="sandwich-empty" class="note">Pick a function in the table or the flame graph.</p>
-<h2>Callers of <span id="sandwich-name"></span> (it is at the bottom, who called it above)</h2><canvas id="callers"></canvas>
-<h2>Callees (it is at the top, what it called below)</h2><canvas id="callees"></canvas></section>
+<h2>Callers of <span id="sandwich-name"></span> (it is at the bottom, who called it above)</h2><p id="callers-list" class="neighbours"></p><canvas id="callers"></canvas>
+<h2>Callees (it is at the top, what it called below)</h2><p id="callees-list" class="neighbours"></p><canvas id="callees"></canvas></section>
 </main>
 <script type="application/json" id="report-data">${embedJson(data)}</script>
 <script>${script}</script>

@@ -409,9 +409,26 @@ export function reportMain(data: ReportData): void {
       view.selected = 1
       view.zoom = view.tree.parent.length > 1 ? 1 : 0
     }
+    listNeighbours($('callers-list'), callers.tree, 'Direct callers')
+    listNeighbours($('callees-list'), callees.tree, 'Direct callees')
     if (show) showView('sandwich')
     else if (currentView === 'sandwich') drawAll()
     markTableSelection()
+  }
+
+  /** The function's direct callers or callees (the sandwich trees' second level) as text, widest first. */
+  function listNeighbours(list: HTMLElement, tree: Tree, title: string): void {
+    const w = tree.after
+    const direct: number[] = []
+    for (let i = 2; i < tree.parent.length; i++) if (tree.parent[i] === 1) direct.push(i)
+    direct.sort((a, b) => w[b] - w[a])
+    list.replaceChildren(text('span', direct.length === 0 ? `${title}: none` : `${title}: `))
+    for (const node of direct.slice(0, 12)) {
+      const item = text('span', `${labels[tree.name[node]]} ${pct(w[node], w[0])}`, 'neighbour')
+      item.title = full[tree.name[node]]
+      item.addEventListener('click', () => select(tree.name[node], true))
+      list.append(item)
+    }
   }
 
   // ---- function table

@@ -35,5 +35,6 @@ tr:hover td{background:#f3f6fb;cursor:pointer}tr.selected td{background:#dde8f8}
 td.grew{color:#b71c1c}td.shrank{color:#0d47a1}
 #table-note,.note{color:var(--muted);font-size:12px;margin:6px 0}
 h2{font-size:15px;margin:12px 0 4px}
+.neighbours{font-size:13px;margin:2px 0 6px}.neighbour{display:inline-block;margin:0 10px 2px 0;padding:0 6px;border-radius:3px;background:#eef1f5;font-family:ui-monospace,Menlo,Consolas,monospace;cursor:pointer}
 #sandwich-name{font-family:ui-monospace,Menlo,Consolas,monospace}
 `

@@ -146,6 +146,13 @@ impl FoldedMerger {
         Ok(invalid_lines(self.merger()?.end_source()))
     }
 
+    /// Distinct frames merged so far (the root not counted): lets a caller choose a minimum
+    /// width before `finish` (the HTML report keeps every frame of a small profile).
+    #[napi]
+    pub fn merged_frames(&mut self) -> Result<f64> {
+        Ok(self.merger()?.merged_frames() as f64)
+    }
+
     /// Totals, pruning and layout; frees the tree. Call once.
     #[napi]
     pub fn finish(&mut self, options: FoldedLayoutOptions) -> Result<FlamegraphLayout> {

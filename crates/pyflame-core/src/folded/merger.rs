@@ -117,6 +117,11 @@ impl Merger {
         invalid
     }
 
+    /// Distinct frames merged so far (the root not counted).
+    pub fn merged_frames(&self) -> usize {
+        self.tree.len() - 1
+    }
+
     /// Ends the current source: its last line may have had no `\n`.
     pub fn end_source(&mut self) -> Vec<InvalidLine> {
         let mut invalid = Vec::new();
