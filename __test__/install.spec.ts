@@ -119,7 +119,10 @@ test.serial('without its platform package the addon fails to load with ERR_NATIV
 
   const error = loadNativeIn(app)
   t.is(error.code, 'ERR_NATIVE_BINDING')
-  t.true(error.message.includes(`npm install @pyflame-ts/binding-${fixture.target}`), error.message)
+  t.true(error.message.includes(`npm install @pyflame-ts/binding-${fixture.target}@`), error.message)
+  // Installed from a locally packed tarball: it names both tarballs, as pack:local names them.
+  const names = fixture.packs.map((pack) => path.basename(pack.path))
+  t.true(error.message.includes(`npm install ./${names[0]} ./${names[1]}`), `${error.message}\n${names.join(' ')}`)
 })
 
 test.serial('on macOS and Windows the addon refuses to load: pyflame-ts is Linux-only', (t) => {

@@ -38,14 +38,26 @@ function bindingLoadError(cause: unknown): PyflameError {
   const target = currentTarget()
   const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause)
   const supported = (SUPPORTED_TARGETS as readonly string[]).includes(target)
+  const version = ownVersion()
   const advice = supported
-    ? `Install the prebuilt addon: \`npm install ${PLATFORM_PACKAGE_SCOPE}-${target}\` ` +
-      '(npm installs it with pyflame-ts unless optional dependencies were omitted; reinstall without --omit=optional).'
+    ? `Install the prebuilt addon: \`npm install ${PLATFORM_PACKAGE_SCOPE}-${target}@${version}\` ` +
+      '(npm installs it with pyflame-ts from the registry unless optional dependencies were omitted: reinstall without --omit=optional). ' +
+      `A pyflame-ts tarball packed locally (npm run pack:local) needs its platform tarball beside it: ` +
+      `\`npm install ./pyflame-ts-${version}.tgz ./pyflame-ts-binding-${target}-${version}.tgz\`.`
     : `No prebuilt addon exists for ${target} (there are: ${SUPPORTED_TARGETS.join(', ')}); ` +
       'build one from a source checkout with `npm run build`.'
   return new PyflameError('ERR_NATIVE_BINDING', `could not load the native addon for ${target}. ${advice} (${reason})`, {
     cause,
   })
+}
+
+/** This package's version (for the exact platform package to install). */
+function ownVersion(): string {
+  try {
+    return (require('../package.json') as { version: string }).version
+  } catch {
+    return 'latest'
+  }
 }
 
 let loaded: NativeBinding | undefined
