@@ -76,6 +76,8 @@ browserTest('hover shows the details line, click zooms, Ctrl-F search gives Matc
   const url = await writeSvg('synthetic.svg', LINES, { minWidth: 0 })
   const { page, errors } = await open(url)
   const frames = framesOf((await renderToString(LINES, { minWidth: 0 })).svg)
+  // The Search button is plainly visible (it was at 10 % opacity until hovered).
+  t.is(await page.locator('#search').evaluate((e) => getComputedStyle(e).opacity), '1')
 
   // Hover the widest frame at depth 3 (under the two roots).
   const target = frames.map((f, i) => ({ ...f, i })).filter((f) => f.depth === 3).sort((a, b) => b.w - a.w)[0]

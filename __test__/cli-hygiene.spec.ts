@@ -5,7 +5,7 @@
 
 import test from 'ava'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { safeText } from '../src/cli/terminal-text'
@@ -92,8 +92,17 @@ async function interrupted(argv: string[], out: string): Promise<{ status: numbe
   let stderr = ''
   child.stderr.on('data', (chunk) => (stderr += chunk))
   const exited = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (status, signal) => resolve({ status, signal })))
-  // Sampling for a while (npx needs a moment to start the CLI), then Ctrl-C.
-  const early = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 4000, undefined))])
+  // Once the CLI has opened its output (its temporary file appears: npx takes a while to start
+  // it), sample a second more, then Ctrl-C.
+  const opened = async (): Promise<void> => {
+    const prefix = `.${path.basename(out)}.`
+    for (let waited = 0; waited < 30_000; waited += 100) {
+      if (readdirSync(path.dirname(out)).some((name) => name.startsWith(prefix) && name.endsWith('.tmp'))) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  }
+  const early = await Promise.race([exited, opened().then(() => undefined)])
   if (early) return { ...(early as { status: number | null; signal: NodeJS.Signals | null }), stderr: `ended before Ctrl-C: ${stderr}` }
   process.kill(-child.pid!, 'SIGINT')
   return { ...(await exited), stderr }

@@ -41,6 +41,8 @@ test('run labels are recognised: process/thread/pid/tid roots in the spellings t
 test('stacks match across runs with pids and tids set aside; summary ranks Python frames by change in share', async (t) => {
   const { svg, result } = await diffToString(BEFORE, AFTER)
   t.is(XMLValidator.validate(svg), true)
+  // A legend says what red, blue and the widths mean.
+  t.regex(svg, /<text id="subtitle"[^>]*>Widths: after\. Red: share grew, blue: share shrank\. Removed frames are visible with --negate, both directions with --html<\/text>/)
   const frames = framesOf(svg)
   t.false(frames.some((f) => isRunLabel(f.name)))
   // cache_lookup: 50 of 200 samples before (25%), 10 of 200 after (5%): the top change.

@@ -43,7 +43,15 @@ export interface DiffResult {
 }
 
 export async function diffFolded(before: DiffInput, after: DiffInput, options: DiffOptions, output: Output, hooks: RenderHooks = {}): Promise<DiffResult> {
-  const resolved = resolveOptions({ ...options, title: options.title ?? (options.negate ? 'Differential Flame Graph (negated)' : 'Differential Flame Graph') })
+  // The legend: what the colours and the widths mean (the widths hide what shrank to nothing).
+  const legend = options.negate
+    ? 'Widths: before. Red: share grew, blue: share shrank (after − before). Without --negate: the after widths'
+    : 'Widths: after. Red: share grew, blue: share shrank. Removed frames are visible with --negate, both directions with --html'
+  const resolved = resolveOptions({
+    ...options,
+    title: options.title ?? (options.negate ? 'Differential Flame Graph (negated)' : 'Differential Flame Graph'),
+    subtitle: options.subtitle ?? legend,
+  })
   // One tree, two columns: the side that gives the widths fills "samples", the other "before".
   const merger = new native.FoldedMerger({ reverse: options.reverse, differential: false, beforeSources: true, dropRunLabels: !options.keepRunLabels, skipInvalid: options.skipInvalid })
   // With negate, "before" gives the widths (frames that disappeared become visible) and the
