@@ -97,6 +97,8 @@ browserTest('a recording: metadata, flame and icicle, the function table against
     // One recording, two outputs: the folded text is the truth the page is checked against.
     const profile = await sample({ pid: target.pid, seconds: 2, rate: 0.005 })
     const folded = profile.toFolded({ excludeIdle: true })
+    // Every sampling error is counted under a kind.
+    t.is(profile.raw.errorKinds.reduce((sum, kind) => sum + kind.count, 0), profile.errors)
     const html = await profile.toHtml({ excludeIdle: true, commandLine: `${python!.path} examples/demo_app.py` })
     const file = path.join(TMP, 'recording.html')
     writeFileSync(file, html)

@@ -11,6 +11,7 @@ import * as path from 'node:path'
 import { safeText } from '../src/cli/terminal-text'
 import { closestCommands, explainUsageError } from '../src/cli/usage-errors'
 import { colorsWanted } from '../src/cli/terminal-text'
+import semver from 'semver'
 import { achievedRate } from '../src/progress'
 import { spawnPython } from './helpers/pythons'
 import { isCompleteFolded, newestPython3, PROGRAMS } from './safety-support'
@@ -132,4 +133,21 @@ async function interrupted(argv: string[], out: string): Promise<{ status: numbe
   } finally {
     target.kill()
   }
+})
+
+test('one Node version everywhere: the README states package.json engines, and every locked dependency runs on it', (t) => {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+  const minimum = /^>=(\d+\.\d+)$/.exec(pkg.engines.node)![1]
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+  t.true(readme.includes(`**Node.js ${minimum} or newer**`))
+  t.deepEqual([...new Set([...readme.matchAll(/Node(?:\.js)? ≥? ?(\d+\.\d+)/g)].map((m) => m[1]))], [minimum], 'no other Node version in the README')
+  for (const platform of ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl']) {
+    t.is(JSON.parse(readFileSync(path.join(ROOT, 'npm', platform, 'package.json'), 'utf8')).engines.node, pkg.engines.node)
+  }
+  // npm ci warns (EBADENGINE) about a dependency whose engines exclude the Node we ask for.
+  const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'))
+  const tooNew = Object.entries(lock.packages as Record<string, { engines?: { node?: string }; optional?: boolean; version?: string }>)
+    .filter(([name, entry]) => name !== '' && !entry.optional && entry.engines?.node && !semver.satisfies(`${minimum}.0`, entry.engines.node))
+    .map(([name, entry]) => `${name}@${entry.version} needs ${entry.engines!.node}`)
+  t.deepEqual(tooNew, [])
 })
