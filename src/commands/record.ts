@@ -112,6 +112,11 @@ export default class RecordCommand extends PyflameCommand {
         `${profile.samples} samples (${profile.errors} errors, ${idleShare}% idle) of Python ${profile.pythonVersion} in ${profile.durationSecs.toFixed(2)} s` +
           ` → ${outputPath ?? 'stdout'}\n`,
       )
+      // What the errors were (a torn stack, an unreadable address...), not only how many.
+      if (profile.errors > 0) {
+        const { errorKindsText } = await import('../writers')
+        this.context.stderr.write(`  errors by kind: ${errorKindsText(profile)}\n`)
+      }
     }
     // Ctrl-C (or SIGTERM) after the profile is written: the shell's status for that signal (130),
     // whether run directly or through npx (which reports its child's signal the same way).
