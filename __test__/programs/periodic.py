@@ -1,0 +1,132 @@
+# A loop over three functions with a fixed period, for testing that sampling does not alias.
+#
+#   periodic.py PERIOD_MS SPLIT MODE [THREADS]
+#
+# SPLIT is the share of each period spent in alpha, beta and gamma ("0.6,0.3,0.1").
+# MODE: "free"  - each function busy-spins for its part of the period, one after the other
+#                 (the period drifts with the loop's own overhead);
+#       "clock" - the same, but each part ends at a fixed point of a period counted on the
+#                 monotonic clock (an event-loop tick, a pacing loop); a period that is
+#                 missed is skipped, so the loop stays on the clock's grid;
+#       "sleep" - like "clock", but each function sleeps until its part ends (no CPU; for
+#                 --threads recordings). THREADS threads run it, each shifted by
+#                 PERIOD / THREADS so they are at different phases.
+#
+# The program measures its own truth: wall time (perf_counter) inside each function. SIGUSR1
+# resets the totals; SIGUSR2 prints one JSON line {"alpha": s, "beta": s, "gamma": s,
+# "total": s} with the time since the reset (all threads together) and keeps running.
+import json
+import signal
+import sys
+import threading
+import time
+
+now = time.perf_counter
+lock = threading.Lock()
+totals = {"alpha": 0.0, "beta": 0.0, "gamma": 0.0}
+since = [now()]
+threads_running = [1]
+
+
+def reset(*_):
+    with lock:
+        for key in totals:
+            totals[key] = 0.0
+        since[0] = now()
+
+
+def report(*_):
+    with lock:
+        out = dict(totals)
+        out["total"] = (now() - since[0]) * threads_running[0]
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()
+
+
+def spin_until(end):
+    while now() < end:
+        pass
+
+
+def sleep_until(end):
+    left = end - now()
+    while left > 0:
+        time.sleep(left)
+        left = end - now()
+
+
+def add(name, seconds):
+    with lock:
+        totals[name] += seconds
+
+
+# The three functions look the same; each waits until its part of the period ends.
+def alpha(end, wait):
+    t0 = now()
+    wait(end)
+    add("alpha", now() - t0)
+
+
+def beta(end, wait):
+    t0 = now()
+    wait(end)
+    add("beta", now() - t0)
+
+
+def gamma(end, wait):
+    t0 = now()
+    wait(end)
+    add("gamma", now() - t0)
+
+
+def free_running(period, split):
+    parts = [period * s for s in split]
+    while True:
+        alpha(now() + parts[0], spin_until)
+        beta(now() + parts[1], spin_until)
+        gamma(now() + parts[2], spin_until)
+
+
+def clock_locked(period, split, wait, offset):
+    a = period * split[0]
+    b = a + period * split[1]
+    origin = time.monotonic() + offset
+    # perf_counter and monotonic are the same clock on Linux; the grid is kept in perf_counter.
+    start = now() + (origin - time.monotonic())
+    while True:
+        alpha(start + a, wait)
+        beta(start + b, wait)
+        gamma(start + period, wait)
+        start += period
+        late = now() - start
+        if late > 0:
+            start += period * (int(late / period) + 1)
+
+
+def main():
+    period = float(sys.argv[1]) / 1000.0
+    split = [float(x) for x in sys.argv[2].split(",")]
+    mode = sys.argv[3]
+    count = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    signal.signal(signal.SIGUSR1, reset)
+    signal.signal(signal.SIGUSR2, report)
+    if mode == "sleep":
+        threads_running[0] = count
+        for i in range(count):
+            worker = threading.Thread(target=clock_locked, args=(period, split, sleep_until, period * i / count), name="tick-%d" % i)
+            worker.daemon = True
+            worker.start()
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        while True:
+            time.sleep(3600)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    if mode == "free":
+        free_running(period, split)
+    else:
+        clock_locked(period, split, spin_until, 0.0)
+
+
+if __name__ == "__main__":
+    main()
