@@ -3,8 +3,13 @@
 // group: how many samples fell in alpha, beta and gamma (the innermost of the three on the
 // stack) out of all samples in the view. Used by __test__/sampling-periodic.spec.ts.
 //
-//   node record-periodic.js '<json>'   with { seconds, groups: [{ key, pid, interval, copies,
-//                                         blocking, threads, periodic }] }
+//   node record-periodic.js '<json>'   with { seconds, maxSeconds, groups: [{ key, pid,
+//                                         interval, copies, blocking, threads, periodic,
+//                                         minTicks }] }
+//
+// Every recording runs at least `seconds` and until each group has taken `minTicks` samples
+// in all (a loaded machine misses some), at most `maxSeconds`; all stop at the same moment, so
+// the targets' own clocks cover the same window.
 //
 // Recordings of one group sample the same target at the same interval; their counts are
 // summed (each is an independent Poisson process). Once every recording has taken a sample,
@@ -20,7 +25,8 @@ function tally(raw, threadsView) {
   const named = new Set(raw.frames.map((f, i) => (FUNCTIONS.includes(f.name) ? i : -1)).filter((i) => i >= 0))
   for (const entry of raw.entries) {
     if (threadsView) {
-      if (!(raw.threads[entry.thread].name ?? '').startsWith('tick-')) continue
+      // The loop runs on every thread but the main one (thread names are not always known).
+      if (raw.threads[entry.thread].tid === raw.pid) continue
     } else if (!entry.gil) continue
     counts.total += entry.count
     const stack = raw.stacks[entry.stack]
@@ -40,7 +46,7 @@ async function main() {
   const runs = []
   for (const group of request.groups) {
     for (let copy = 0; copy < (group.copies ?? 1); copy++) {
-      const handle = startRecording({ pid: group.pid, seconds: request.seconds, rate: group.interval, blocking: group.blocking, periodic: group.periodic })
+      const handle = startRecording({ pid: group.pid, seconds: Infinity, rate: group.interval, blocking: group.blocking, periodic: group.periodic })
       runs.push({ group, handle })
     }
   }
@@ -48,6 +54,13 @@ async function main() {
   const started = Date.now()
   while (runs.some((r) => r.handle.progress().ticks === 0) && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 2))
   for (const pid of pids) process.kill(pid, 'SIGUSR1')
+  const since = Date.now()
+  const ticks = (group) => runs.filter((r) => r.group === group).reduce((sum, r) => sum + r.handle.progress().ticks, 0)
+  const short = () => request.groups.some((g) => ticks(g) < (g.minTicks ?? 0))
+  while (Date.now() - since < 1000 * request.seconds || (short() && Date.now() - since < 1000 * (request.maxSeconds ?? request.seconds))) {
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  for (const run of runs) run.handle.stop()
   const profiles = await Promise.all(runs.map((r) => r.handle.done))
   for (const pid of pids) process.kill(pid, 'SIGUSR2')
   const results = new Map()

@@ -60,31 +60,32 @@ def add(name, seconds):
         totals[name] += seconds
 
 
-# The three functions look the same; each waits until its part of the period ends.
+# The three functions look the same: each waits until its part of the period ends. The
+# caller times the whole call, so the truth covers exactly the time the frame is on the stack.
 def alpha(end, wait):
-    t0 = now()
     wait(end)
-    add("alpha", now() - t0)
 
 
 def beta(end, wait):
-    t0 = now()
     wait(end)
-    add("beta", now() - t0)
 
 
 def gamma(end, wait):
-    t0 = now()
     wait(end)
-    add("gamma", now() - t0)
+
+
+def timed(fn, end, wait):
+    t0 = now()
+    fn(end, wait)
+    add(fn.__name__, now() - t0)
 
 
 def free_running(period, split):
     parts = [period * s for s in split]
     while True:
-        alpha(now() + parts[0], spin_until)
-        beta(now() + parts[1], spin_until)
-        gamma(now() + parts[2], spin_until)
+        timed(alpha, now() + parts[0], spin_until)
+        timed(beta, now() + parts[1], spin_until)
+        timed(gamma, now() + parts[2], spin_until)
 
 
 def clock_locked(period, split, wait, offset):
@@ -94,9 +95,9 @@ def clock_locked(period, split, wait, offset):
     # perf_counter and monotonic are the same clock on Linux; the grid is kept in perf_counter.
     start = now() + (origin - time.monotonic())
     while True:
-        alpha(start + a, wait)
-        beta(start + b, wait)
-        gamma(start + period, wait)
+        timed(alpha, start + a, wait)
+        timed(beta, start + b, wait)
+        timed(gamma, start + period, wait)
         start += period
         late = now() - start
         if late > 0:
@@ -111,11 +112,16 @@ def main():
     signal.signal(signal.SIGUSR1, reset)
     signal.signal(signal.SIGUSR2, report)
     if mode == "sleep":
+        # Signals must reach the main thread: a handler that runs on another thread only sets a
+        # flag, and the main thread, asleep, would see it much later (with --blocking the kernel
+        # picks another thread whenever the main one is stopped for a sample).
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGUSR2])
         threads_running[0] = count
         for i in range(count):
             worker = threading.Thread(target=clock_locked, args=(period, split, sleep_until, period * i / count), name="tick-%d" % i)
             worker.daemon = True
             worker.start()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1, signal.SIGUSR2])
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         while True:
