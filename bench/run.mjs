@@ -3,6 +3,7 @@
 // Not part of the test suite. Options:
 //   --quick            short runs to check the harness (1 repetition, fewer targets)
 //   --only=a,b         figures to run: cost, rate, rate310, slowdown, accuracy, aliasing, dump, longrun
+//   --aliasing-targets=K  only these targets of figure 3b (periodic, sleeping, aperiodic)
 //   --cost-targets=L   only the cost targets whose label contains one of L (e.g. "50 frames")
 //   --reps=N           repetitions (default 3)
 //   --skip-build       do not rebuild the Rust example binary
@@ -56,6 +57,7 @@ const config = {
   accuracyHz: 1000,
   accuracySeconds: quick ? 2 : 5,
   aliasingHz: [100, 1000],
+  aliasingTargets: option('aliasing-targets')?.split(','),
   // 1,000 and 4,000 samples: binomial error of a 60 % share 1.5 and 0.8 pp
   aliasingSeconds: quick ? { 100: 3, 1000: 1 } : { 100: 10, 1000: 4 },
   dumpReps: quick ? 2 : 5,
