@@ -22,8 +22,13 @@ import threading
 import time
 
 now = time.perf_counter
-lock = threading.Lock()
+# Reentrant: a signal handler may run on the main thread while it is inside add().
+lock = threading.RLock()
 totals = {"alpha": 0.0, "beta": 0.0, "gamma": 0.0}
+# The call each thread is in: (name, start). A signal is handled only when the process runs
+# again, possibly after a long time off the CPU in the middle of a call: the truth counts a
+# call's time from the reset on, and the report counts the calls still running.
+inflight = {}
 since = [now()]
 threads_running = [1]
 
@@ -37,8 +42,11 @@ def reset(*_):
 
 def report(*_):
     with lock:
+        t = now()
         out = dict(totals)
-        out["total"] = (now() - since[0]) * threads_running[0]
+        for name, t0 in list(inflight.values()):
+            out[name] += t - max(t0, since[0])
+        out["total"] = (t - since[0]) * threads_running[0]
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
 
@@ -55,9 +63,10 @@ def sleep_until(end):
         left = end - now()
 
 
-def add(name, seconds):
+def add(name, t0, t1):
     with lock:
-        totals[name] += seconds
+        totals[name] += t1 - max(t0, since[0])
+        inflight.pop(threading.current_thread().ident, None)
 
 
 # The three functions look the same: each waits until its part of the period ends. The
@@ -76,8 +85,9 @@ def gamma(end, wait):
 
 def timed(fn, end, wait):
     t0 = now()
+    inflight[threading.current_thread().ident] = (fn.__name__, t0)
     fn(end, wait)
-    add(fn.__name__, now() - t0)
+    add(fn.__name__, t0, now())
 
 
 def free_running(period, split):
