@@ -256,10 +256,15 @@ export interface RawProfile {
   startTimeMs: number
   /** Wall time the recording lasted, in seconds. */
   durationSecs: number
-  /** Requested interval between samples, in seconds. */
+  /** Requested (mean) interval between samples, in seconds. */
   intervalSecs: number
   /** Sampling ticks taken (each tick samples every thread of every process once). */
   ticks: number
+  /**
+   * Sampling times skipped because the sampler was still busy with an earlier sample
+   * (ticks + missed estimate duration / interval).
+   */
+  missed: number
   /** Ticks with no GIL holder in the root process (Pyflame's `(idle)` count). */
   gilIdleTicks: number
   /** Ticks that failed validation and were dropped. */
@@ -282,8 +287,10 @@ export interface RecordingOptions {
   pid: number
   /** Seconds to record; omitted or negative: until `stop()` or until the target exits. */
   seconds?: number
-  /** Seconds between samples. */
+  /** Mean seconds between samples (randomized, see `periodic`). */
   interval: number
+  /** Exactly `interval` apart instead of randomized gaps (aliases with periodic programs). */
+  periodic?: boolean
   /** Stop after this many samples (Pyflame's `-s 0` is one sample). */
   maxSamples?: number
   blocking?: boolean
@@ -297,8 +304,8 @@ export interface RecordingProgress {
   ticks: number
   errors: number
   gilIdle: number
-  /** Deadlines skipped because sampling fell behind. */
-  late: number
+  /** Sampling times skipped because the sampler was still busy (not taken late). */
+  missed: number
   /** Processes being sampled (more than one with `subprocesses`). */
   processes: number
 }

@@ -48,10 +48,14 @@ test('stacks match across runs with pids and tids set aside; summary ranks Pytho
   // cache_lookup: 50 of 200 samples before (25%), 10 of 200 after (5%): the top change.
   t.is(result.totalBefore, '200')
   t.is(result.totalAfter, '200')
-  t.deepEqual(result.changes[0], { label: 'cache_lookup (cache.py:5)', before: 25, after: 5, change: -20 })
+  t.like(result.changes[0], { label: 'cache_lookup (cache.py:5)', before: 25, after: 5, change: -20, beforeSamples: 50, afterSamples: 10, significant: true })
   const text = formatDiffSummary(result)
-  t.regex(text, /^cache_lookup \(cache\.py:5\) +25\.0% → 5\.0% +\(−20\.0 pp\)$/m)
-  t.regex(text, /^loop \(worker\.py:3\) +50\.0% → 65\.0% +\(\+15\.0 pp\)$/m)
+  // 50 of 200 against 10 of 200: z = 5.3, far beyond noise; each share with its 95 % interval.
+  t.regex(text, /^cache_lookup \(cache\.py:5\) +25\.0% \[19\.5–31\.4\] → 5\.0% \[2\.7–9\.0\] +\(−20\.0 pp\) +significant$/m)
+  t.regex(text, /^loop \(worker\.py:3\) +50\.0% \[43\.1–56\.9\] → 65\.0% \[58\.2–71\.3\] +\(\+15\.0 pp\) +significant$/m)
+  // render (60 → 65 of 200) is within noise after Holm's correction over the changed frames.
+  t.regex(text, /^render \(render\.py:8\) .*\(\+2\.5 pp\) +not significant \(noise\)$/m)
+  t.regex(text, /Warning: these profiles are too small to show a change of 5 pp/)
   t.false(/process|thread/.test(text))
   // Widths from "after"; red where the frame grew, blue where it shrank.
   const lookup = frames.filter((f) => f.name === 'cache_lookup (cache.py:5)')
@@ -96,8 +100,15 @@ test('pyflame-ts diff: files in, SVG to -o, summary on stdout; errors name the f
   writeFileSync(after, AFTER.join('\r\n') + '\r\n')
   const run = await runCommand(['diff', before, after, '-o', out, '--top', '3'])
   t.is(run.code, 0, run.stderr)
-  t.regex(run.stdout, /cache_lookup \(cache\.py:5\) +25\.0% → 5\.0% +\(−20\.0 pp\)/)
-  t.is(run.stdout.trim().split('\n').length, 4)
+  t.regex(run.stdout, /cache_lookup \(cache\.py:5\) +25\.0% \[19\.5–31\.4\] → 5\.0% \[2\.7–9\.0\] +\(−20\.0 pp\) +significant/)
+  // A heading, three rows, and the warning that 200 samples cannot show a 5 pp change.
+  t.is(run.stdout.trim().split('\n').length, 5)
+  t.regex(run.stdout, /^Warning: these profiles are too small to show a change of 5 pp .* about [\d,]+ samples in each/m)
+  const enough = await runCommand(['diff', before, after, '-o', out, '--top', '3', '--min-change', '30'])
+  t.false(/Warning/.test(enough.stdout), 'a 30 pp change is visible with 200 samples')
+  const badAlpha = await runCommand(['diff', before, after, '-o', out, '--alpha', '5'])
+  t.is(badAlpha.code, 1)
+  t.regex(badAlpha.stderr, /--alpha takes a probability between 0 and 1 .*"5".*ERR_INVALID_ARGUMENT/)
   t.is(XMLValidator.validate(readFileSync(out, 'utf8')), true)
   writeFileSync(after, 'main;x 3\nmain;y\n')
   const bad = await runCommand(['diff', before, after, '-o', out])

@@ -2,7 +2,9 @@
 // `npm run bench`: pyflame-ts vs py-spy and austin, measured in the same run, interleaved.
 // Not part of the test suite. Options:
 //   --quick            short runs to check the harness (1 repetition, fewer targets)
-//   --only=a,b         figures to run: cost, rate, rate310, slowdown, accuracy, dump, longrun
+//   --only=a,b         figures to run: cost, rate, rate310, slowdown, accuracy, aliasing, dump, longrun
+//   --aliasing-targets=K  only these targets of figure 3b (periodic, sleeping, aperiodic)
+//   --cost-targets=L   only the cost targets whose label contains one of L (e.g. "50 frames")
 //   --reps=N           repetitions (default 3)
 //   --skip-build       do not rebuild the Rust example binary
 //   --publish          also write bench/cpu-per-sample.svg and the results section of BENCHMARKS.md
@@ -18,6 +20,7 @@ import { measureCost } from './figures/cost.mjs';
 import { measureRate } from './figures/rate.mjs';
 import { measureSlowdown } from './figures/slowdown.mjs';
 import { measureAccuracy } from './figures/accuracy.mjs';
+import { measureAliasing } from './figures/aliasing.mjs';
 import { measureDump } from './figures/dump.mjs';
 import { measureLongRun } from './figures/longrun.mjs';
 
@@ -40,7 +43,7 @@ const config = {
     { python: '3.12', depth: 100, label: '100 frames' },
     { python: '3.12', depth: 10, threads: 16, label: '16 threads × 10 frames' },
     { python: '3.10', depth: 50, label: '50 frames' },
-  ].filter((t) => !quick || t.depth === 50),
+  ].filter((t) => (!quick || t.depth === 50) && (!option('cost-targets') || option('cost-targets').split(',').some((l) => t.label === l && t.python === '3.12'))),
   maxHz: 100_000,
   // py-spy takes duration × rate samples however long that takes: ask it a rate it can nearly reach
   maxHzPerProfiler: { 'py-spy': 2500 },
@@ -53,6 +56,10 @@ const config = {
   attachWaitMs: 1500,
   accuracyHz: 1000,
   accuracySeconds: quick ? 2 : 5,
+  aliasingHz: [100, 1000],
+  aliasingTargets: option('aliasing-targets')?.split(','),
+  // 1,000 and 4,000 samples: binomial error of a 60 % share 1.5 and 0.8 pp
+  aliasingSeconds: quick ? { 100: 3, 1000: 1 } : { 100: 10, 1000: 4 },
   dumpReps: quick ? 2 : 5,
   longRunHz: 2000,
   longRunSeconds: quick ? 5 : 30,
@@ -60,10 +67,11 @@ const config = {
 
 const both = (id) => [{ id, blocking: false }, { id, blocking: true }];
 const modes = {
-  cost: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, ...both('py-spy'), { id: 'austin', blocking: false }, { id: 'timer-floor', blocking: false }],
+  cost: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-core --periodic', blocking: false }, { id: 'pyflame-ts', blocking: false }, ...both('py-spy'), { id: 'austin', blocking: false }, { id: 'timer-floor', blocking: false }],
   rate: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, { id: 'py-spy', blocking: false }, { id: 'austin', blocking: false }],
   slowdown: [...both('pyflame-ts'), ...both('py-spy'), { id: 'austin', blocking: false }],
   accuracy: [{ id: 'pyflame-ts', blocking: false }, { id: 'pyflame-ts', blocking: true }, ...both('py-spy'), { id: 'austin', blocking: false }],
+  aliasing: [{ id: 'pyflame-ts', blocking: false }, { id: 'pyflame-ts', blocking: true }, { id: 'pyflame-ts --periodic', blocking: false }, ...both('py-spy'), { id: 'austin', blocking: false }],
   longRun: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, { id: 'py-spy', blocking: false }, { id: 'austin', blocking: false }],
 };
 
@@ -73,6 +81,7 @@ const figures = [
   ['rate310', (ctx) => measureRate(ctx, ctx.config.rateTargetFrameObjects)],
   ['slowdown', measureSlowdown],
   ['accuracy', measureAccuracy],
+  ['aliasing', measureAliasing],
   ['dump', measureDump],
   ['longRun', measureLongRun],
 ].filter(([name]) => !only || only.includes(name) || only.includes(name.toLowerCase()));

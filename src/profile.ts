@@ -6,6 +6,7 @@ import type { SpeedscopeFile } from './writers/speedscope'
 import type { ViewOptions } from './writers/view-options'
 import type { FlamegraphOptions } from './flamegraph/options'
 import type { RawProfile } from './types'
+import type { FunctionShare } from './stats/shares'
 
 export class Profile {
   constructor(readonly raw: RawProfile) {}
@@ -23,6 +24,19 @@ export class Profile {
   /** Sampling ticks taken. */
   get samples(): number {
     return this.raw.ticks
+  }
+
+  /**
+   * Sampling times skipped because the sampler was still busy with an earlier sample (the
+   * machine could not keep the rate). `samples + missed` estimates `durationSecs / interval`.
+   */
+  get missed(): number {
+    return this.raw.missed
+  }
+
+  /** Requested mean interval between samples, in seconds. */
+  get interval(): number {
+    return this.raw.intervalSecs
   }
 
   /** Ticks whose stacks failed validation and were dropped. */
@@ -54,6 +68,15 @@ export class Profile {
       if (entry.idle) total.idleSamples += entry.count
     }
     return totals
+  }
+
+  /**
+   * The functions the samples were spent in (innermost frame), largest first, each share with
+   * the half-width of its 95 % confidence interval in percentage points (binomial model).
+   */
+  functionShares(options: ViewOptions & { top?: number } = {}): { total: number; shares: FunctionShare[] } {
+    const { functionShares } = require('./stats/shares') as typeof import('./stats/shares')
+    return functionShares(this.raw, options, options.top ?? 5)
   }
 
   /** Pyflame's folded text: `path:function:line;... count` lines, root first, `(idle) N`. */

@@ -24,7 +24,7 @@ export interface RecordRequest {
   commandStdoutToStderr?: boolean
   seconds: number
   interval: number
-  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'timeline' | 'pythonVersion'>
+  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'timeline' | 'pythonVersion' | 'periodic'>
   /** Show the progress line on a terminal. */
   progress?: boolean
   /**
@@ -160,6 +160,7 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
     blocking: request.sampling?.blocking ?? false,
     subprocesses: request.sampling?.subprocesses ?? false,
     timeline: request.sampling?.timeline ?? false,
+    periodic: request.sampling?.periodic ?? false,
     pythonVersion: request.sampling?.pythonVersion,
   }
   if (!traced) return startRecording(options)

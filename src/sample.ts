@@ -12,10 +12,16 @@ export interface SampleOptions {
   pid: number
   /** How long to record, in seconds (default 1). `0` takes a single sample; `Infinity` records until `signal` aborts or the target exits. */
   seconds?: number
-  /** Seconds between samples, as Pyflame's `-r` (default 0.01). */
+  /** Mean seconds between samples, as Pyflame's `-r` (default 0.01). Gaps are randomized (exponential) unless `periodic`. */
   rate?: number
   /** Samples per second; an alternative to `rate`. */
   hz?: number
+  /**
+   * Sample exactly every `rate` seconds instead of at random times with that mean. Beware:
+   * a program with a loop whose period divides the interval is then always sampled at the
+   * same phase of the loop and its profile is wrong (aliasing).
+   */
+  periodic?: boolean
   /** Pause the target's threads around each sample for exact stacks (default false). */
   blocking?: boolean
   /** Also sample child processes, including ones started while recording. */
@@ -34,7 +40,8 @@ export interface RecordingProgress {
   ticks: number
   errors: number
   gilIdle: number
-  late: number
+  /** Sampling times skipped because the sampler was still busy with an earlier sample. */
+  missed: number
   processes: number
 }
 
@@ -79,6 +86,7 @@ export function startRecording(options: SampleOptions): RecordingHandle {
       pid,
       seconds: Number.isFinite(seconds) ? seconds : undefined,
       interval,
+      periodic: options.periodic ?? false,
       maxSamples: seconds === 0 ? 1 : undefined,
       blocking: options.blocking ?? false,
       subprocesses: options.subprocesses ?? false,

@@ -54,6 +54,21 @@ export const profilers = {
       return sumCounts(this.stacks(r, opts)) / (opts.threads || 1);
     },
   },
+  // The same CLI with the exact periodic timer of before the randomized one (`--periodic`).
+  'pyflame-ts --periodic': {
+    label: 'pyflame-ts (CLI), exact periodic sampling',
+    ours: true,
+    blockingModes: [false, true],
+    command: ({ pid, seconds, hz, blocking, threads, out }) => ({
+      cmd: process.execPath,
+      args: [cli, 'record', '-p', pid, '-s', seconds ?? 'unlimited', '--hz', hz, '-f', 'folded', '-o', out, '--periodic',
+        ...(threads ? ['--threads'] : []), ...(blocking ? ['--blocking'] : [])],
+    }),
+    stacks: (_r, { out }) => parseFolded(readFileSync(out, 'utf8'), colonFrames),
+    ticks(r, opts) {
+      return sumCounts(this.stacks(r, opts)) / (opts.threads || 1);
+    },
+  },
   'pyflame-core': {
     label: 'pyflame-ts core (Rust example, no Node)',
     ours: true,
@@ -61,6 +76,18 @@ export const profilers = {
     command: ({ pid, seconds, hz, blocking, threads }) => ({
       cmd: exampleBinary,
       args: [pid, seconds, 1 / hz, ...(threads ? ['--threads'] : []), ...(blocking ? ['--blocking'] : [])],
+    }),
+    stacks: (r) => parseFolded(r.stdout, colonFrames),
+    ticks: (r) => Number(/ticks (\d+)/.exec(r.stderr)?.[1] ?? NaN),
+  },
+  // The core with the exact periodic timer: the randomized timer's cost is the difference.
+  'pyflame-core --periodic': {
+    label: 'pyflame-ts core, exact periodic sampling',
+    ours: true,
+    blockingModes: [false, true],
+    command: ({ pid, seconds, hz, blocking, threads }) => ({
+      cmd: exampleBinary,
+      args: [pid, seconds, 1 / hz, '--periodic', ...(threads ? ['--threads'] : []), ...(blocking ? ['--blocking'] : [])],
     }),
     stacks: (r) => parseFolded(r.stdout, colonFrames),
     ticks: (r) => Number(/ticks (\d+)/.exec(r.stderr)?.[1] ?? NaN),

@@ -90,6 +90,13 @@ export function accuracyTable(acc) {
   ]));
 }
 
+export function aliasingTable(al) {
+  const fn = (r, name) => `${f(r.perFunction[name].reported.median)} / ${f(r.perFunction[name].truth.median)}`;
+  return table(['target', 'rate', 'profiler', 'alpha % reported/true', 'beta %', 'gamma %', 'max error pp (min–max)', 'binomial s.e. pp', 'samples'], al.rows.map((r) => [
+    r.targetLabel, `${big(r.hz)} Hz`, r.mode, fn(r, 'alpha'), fn(r, 'beta'), fn(r, 'gamma'), spread(r.maxErrorPp, 2), f(r.sePp.median, 2), big(r.samples.median),
+  ]));
+}
+
 export function dumpTable(dump) {
   const best = bestPeer(dump.rows, (r) => r.wallMs.median);
   return table(['command', 'wall ms', 'ratio to best peer'], dump.rows.map((r) => [
@@ -198,6 +205,11 @@ export function fullReport(results) {
   }
   if (figures.accuracy) {
     parts.push(`### 3. Accuracy (${figures.accuracy.seconds} s at ${figures.accuracy.hz} Hz, Python ${figures.accuracy.python}; truth = the program's own process_time split)`, '', accuracyTable(figures.accuracy), '');
+  }
+  if (figures.aliasing) {
+    parts.push(`### 3b. Accuracy on periodic and aperiodic programs (Python ${figures.aliasing.python}; each row: median of the repetitions; truth = the program's own split)`, '',
+      'The periodic target is a loop held to the monotonic clock with a 10 ms period (alpha 6 ms, beta 3, gamma 1 of each period). "pyflame-ts --periodic" is the exact ticker pyflame-ts used before (still available with that flag). The binomial standard error is the noise expected of the largest share at that many samples: a max error within about 2–3 of them is noise, beyond that bias.', '',
+      aliasingTable(figures.aliasing), '');
   }
   if (figures.dump) parts.push(`### 5. Dump latency (50 frames, Python ${figures.dump.python}, end-to-end wall time)`, '', dumpTable(figures.dump), '');
   if (figures.longRun) {

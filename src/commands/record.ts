@@ -7,6 +7,7 @@ import { parseHertz, parseInterval, parsePid, parseSeconds } from '../options'
 import { AtomicFile, defaultFileName, formatFromPath, parseFormat, type Format } from '../output'
 import { recordThenWrite, signalExitStatus } from '../record-flow'
 import type { FoldedOptions } from '../writers/folded'
+import type { Profile } from '../profile'
 
 export default class RecordCommand extends PyflameCommand {
   static paths = [['record']]
@@ -16,6 +17,13 @@ export default class RecordCommand extends PyflameCommand {
     details: `
       Samples the process given with \`-p\` every \`-r\` seconds for \`-s\` seconds (Pyflame's meanings),
       or runs a command and samples it until it exits (\`-t\`, or after \`--\`).
+
+      Samples are taken at random times, \`-r\` seconds apart on average (exponentially distributed
+      gaps: a Poisson process), so no loop of the target whose period matches the interval is always
+      caught at the same point. \`--periodic\` samples exactly every \`-r\` seconds instead; a program
+      with a loop of that period (or a divisor of it) then gets a wrong profile. When the machine
+      cannot keep the rate, the sampling times that passed while a sample was still being taken are
+      skipped and counted as missed; the recording still ends after \`-s\` seconds.
 
       By default each sample is the stack of the thread holding the GIL, and samples where no
       thread holds it are counted as \`(idle)\` (\`-x\` drops them). \`--threads\` samples every thread.
@@ -48,6 +56,7 @@ export default class RecordCommand extends PyflameCommand {
   fullFilenames = Option.Boolean('--full-filenames', false, { description: 'Show full file paths (already the default, as in Pyflame)' })
   threadLabels = Option.Boolean('--thread-labels', false, { description: 'Root each stack at its thread (thread <tid>)' })
   flamechart = Option.Boolean('--flamechart', false, { description: 'Keep every sample with its time, in time order' })
+  periodic = Option.Boolean('--periodic', false, { description: 'Sample exactly every -r seconds, not at random times with that mean (aliases with periodic programs)' })
   blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample for exact stacks' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master)' })
@@ -88,7 +97,7 @@ export default class RecordCommand extends PyflameCommand {
         commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
         seconds,
         interval,
-        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion },
+        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic },
         progress: true,
       },
       {
@@ -107,11 +116,7 @@ export default class RecordCommand extends PyflameCommand {
       },
     )
     if (process.stderr.isTTY) {
-      const idleShare = profile.samples > 0 ? ((100 * profile.idle) / profile.samples).toFixed(1) : '0.0'
-      this.context.stderr.write(
-        `${profile.samples} samples (${profile.errors} errors, ${idleShare}% idle) of Python ${profile.pythonVersion} in ${profile.durationSecs.toFixed(2)} s` +
-          ` → ${outputPath ?? 'stdout'}\n`,
-      )
+      this.context.stderr.write(recordSummary(profile, view, outputPath ?? 'stdout'))
       // What the errors were (a torn stack, an unreadable address...), not only how many.
       if (profile.errors > 0) {
         const { errorKindsText } = await import('../writers')
@@ -135,4 +140,31 @@ function readCommandLine(pid: number): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The lines shown on a terminal once the profile is written: counts, what was missed, and the
+ * top functions with the sampling error of their shares.
+ */
+export function recordSummary(profile: Profile, view: FoldedOptions, destination: string): string {
+  const idleShare = profile.samples > 0 ? ((100 * profile.idle) / profile.samples).toFixed(1) : '0.0'
+  let text =
+    `${profile.samples} samples (${profile.errors} errors, ${idleShare}% idle, ${profile.missed} missed) of Python ${profile.pythonVersion} in ${profile.durationSecs.toFixed(2)} s` +
+    ` \u2192 ${destination}\n`
+  if (profile.missed > 0) {
+    const asked = 1 / profile.interval
+    const kept = profile.durationSecs > 0 ? profile.samples / profile.durationSecs : 0
+    text += `The machine could not keep ${formatHz(asked)}: ${formatHz(kept)} kept, ${profile.missed} sampling times skipped (not taken late).\n`
+  }
+  const { total, shares } = profile.functionShares({ ...view, top: 5 })
+  if (total > 0 && shares.length > 0) {
+    const pad = Math.min(60, Math.max(...shares.map((s) => s.label.length)))
+    text += `Top functions (self, share of ${total} samples \u00b1 95 % margin):\n`
+    for (const s of shares) text += `  ${s.label.padEnd(pad)}  ${s.share.toFixed(1)} % \u00b1 ${s.margin.toFixed(1)}\n`
+  }
+  return text
+}
+
+function formatHz(hz: number): string {
+  return hz >= 1000 ? `${Number((hz / 1000).toPrecision(3))} kHz` : `${Number(hz.toPrecision(3))} Hz`
 }

@@ -118,7 +118,7 @@ export function toPprofProfile(profile: RawProfile, opts: PprofOptions = {}): Pr
   ]
   const comments = [
     `pyflame-ts: pid ${profile.pid}, Python ${profile.pythonVersion}`,
-    `${profile.ticks} ticks, ${profile.errors} errors, ${profile.gilIdleTicks} without a GIL holder, ended by ${profile.endReason}`,
+    `${profile.ticks} ticks, ${profile.missed} missed, ${profile.errors} errors, ${profile.gilIdleTicks} without a GIL holder, ended by ${profile.endReason}`,
   ]
   return new Profile({
     sampleType: sampleTypes,

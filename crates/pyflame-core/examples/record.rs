@@ -1,6 +1,7 @@
-//! Manual check: `cargo run --release --example record -- PID SECONDS INTERVAL [--threads] [--blocking]`
+//! Manual check: `cargo run --release --example record -- PID SECONDS INTERVAL [--threads] [--blocking] [--periodic]`
 //! prints folded stacks (GIL holder view) and the counters.
 
+use pyflame_core::sampler::clock::Schedule;
 use pyflame_core::{record, RecordOptions, RecordStats};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -15,6 +16,7 @@ fn main() {
         pid,
         duration: Some(Duration::from_secs_f64(seconds)),
         interval: Duration::from_secs_f64(interval),
+        schedule: if args.iter().any(|a| a == "--periodic") { Schedule::Periodic } else { Schedule::Poisson },
         max_samples: None,
         blocking: args.iter().any(|a| a == "--blocking"),
         subprocesses: false,
@@ -53,9 +55,10 @@ fn main() {
         println!("(idle) {}", profile.gil_idle_ticks);
     }
     eprintln!(
-        "version {} ticks {} errors {} idle {} threads {} duration {:.3}s cpu {:.3}s = {:.1} us/sample",
+        "version {} ticks {} missed {} errors {} idle {} threads {} duration {:.3}s cpu {:.3}s = {:.1} us/sample",
         profile.python_version,
         profile.ticks,
+        profile.missed,
         profile.errors,
         profile.gil_idle_ticks,
         profile.threads.len(),

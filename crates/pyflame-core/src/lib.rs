@@ -15,6 +15,7 @@ pub mod sampler;
 
 pub use error::{catching_panics, Error, ErrorCode, Result};
 pub use profile::Profile;
+pub use sampler::clock::Schedule;
 pub use sampler::{record, RecordOptions, RecordStats};
 
 pub fn version() -> &'static str {

@@ -94,10 +94,13 @@ pub struct RawProfile {
     pub start_time_ms: f64,
     /// Wall time the recording lasted, in seconds.
     pub duration_secs: f64,
-    /// Requested interval between samples, in seconds.
+    /// Requested (mean) interval between samples, in seconds.
     pub interval_secs: f64,
     /// Sampling ticks taken (each tick samples every thread of every process once).
     pub ticks: f64,
+    /// Sampling times skipped because the sampler was still busy with an earlier sample
+    /// (ticks + missed estimate duration / interval).
+    pub missed: f64,
     /// Ticks with no GIL holder in the root process (Pyflame's `(idle)` count).
     pub gil_idle_ticks: f64,
     /// Ticks that failed validation and were dropped.
@@ -128,6 +131,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
         duration_secs: p.duration_secs,
         interval_secs: p.interval_secs,
         ticks: p.ticks as f64,
+        missed: p.missed as f64,
         gil_idle_ticks: p.gil_idle_ticks as f64,
         errors: p.errors as f64,
         error_kinds: error_kinds(p.error_kinds),

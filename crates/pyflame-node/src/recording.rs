@@ -3,6 +3,7 @@
 use crate::convert::{discover_options, profile, to_js_error, DiscoverOptions, RawProfile};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use pyflame_core::sampler::clock::Schedule;
 use pyflame_core::{catching_panics, record, RecordOptions, RecordStats};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,8 +14,10 @@ pub struct RecordingOptions {
     pub pid: i32,
     /// Seconds to record; omitted or negative: until `stop()` or until the target exits.
     pub seconds: Option<f64>,
-    /// Seconds between samples.
+    /// Mean seconds between samples (randomized, see `periodic`).
     pub interval: f64,
+    /// Exactly `interval` apart instead of randomized gaps (aliases with periodic programs).
+    pub periodic: Option<bool>,
     /// Stop after this many samples (Pyflame's `-s 0` is one sample).
     pub max_samples: Option<u32>,
     pub blocking: Option<bool>,
@@ -29,8 +32,8 @@ pub struct RecordingProgress {
     pub ticks: f64,
     pub errors: f64,
     pub gil_idle: f64,
-    /// Deadlines skipped because sampling fell behind.
-    pub late: f64,
+    /// Sampling times skipped because the sampler was still busy (not taken late).
+    pub missed: f64,
     /// Processes being sampled (more than one with `subprocesses`).
     pub processes: f64,
 }
@@ -64,6 +67,7 @@ impl Recording {
             pid: options.pid,
             duration,
             interval: Duration::from_secs_f64(options.interval),
+            schedule: if options.periodic.unwrap_or(false) { Schedule::Periodic } else { Schedule::Poisson },
             max_samples: options.max_samples.map(u64::from),
             blocking: options.blocking.unwrap_or(false),
             subprocesses: options.subprocesses.unwrap_or(false),
@@ -119,7 +123,7 @@ impl Recording {
             ticks: s.ticks.load(Ordering::Relaxed) as f64,
             errors: s.errors.load(Ordering::Relaxed) as f64,
             gil_idle: s.gil_idle.load(Ordering::Relaxed) as f64,
-            late: s.late.load(Ordering::Relaxed) as f64,
+            missed: s.missed.load(Ordering::Relaxed) as f64,
             processes: s.processes.load(Ordering::Relaxed) as f64,
         }
     }

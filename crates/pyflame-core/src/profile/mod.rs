@@ -82,6 +82,8 @@ pub struct Profile {
     pub duration_secs: f64,
     pub interval_secs: f64,
     pub ticks: u64,
+    /// Sampling times skipped because the sampler was still busy with an earlier sample.
+    pub missed: u64,
     pub gil_idle_ticks: u64,
     pub errors: u64,
     /// `errors` by kind, over the processes that count in `errors`.

@@ -1,63 +1,215 @@
-//! A drift-free periodic timer: deadlines are `start + k * interval`, and each wait sleeps
-//! for what is left until the deadline (the clock is read again after every wake-up), so
-//! late wake-ups do not accumulate. A tick that falls behind skips the missed deadlines
-//! instead of sampling in a burst.
+//! When to take the next sample.
+//!
+//! By default sampling times form a Poisson process whose mean spacing is the requested
+//! interval: each gap is drawn from an exponential distribution. A fixed period would land
+//! every sample on the same phase of any loop of the target whose period divides it (an event
+//! loop tick, a pacing timer), and report 100 % for whatever runs at that phase. Exponential
+//! gaps are memoryless, so a sample's time says nothing about the previous one's and no phase
+//! of the target is favoured (ARCHITECTURE.md, "Sampling times").
+//!
+//! `Schedule::Periodic` keeps the old drift-free ticker (`start + k * interval`) for whoever
+//! asks for it explicitly.
+//!
+//! Deadlines never move because the sampler was slow: when sampling falls behind, the one
+//! sample taken is the one owed, and the deadlines that also passed are counted as missed
+//! rather than sampled in a burst or pushed later, so the recording keeps its length and
+//! samples + missed estimates duration / interval.
 
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Exp1, Poisson};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Longest single sleep, so a stop request is seen quickly even at slow rates.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// Exponentially distributed gaps with the interval as mean (the default).
+    #[default]
+    Poisson,
+    /// Exactly one interval apart; aliases with periodic programs.
+    Periodic,
+}
+
 pub struct Ticker {
     start: Instant,
     interval: Duration,
+    schedule: Schedule,
+    /// Periodic: index of the next deadline.
     next_index: u64,
+    /// Poisson: the next deadline.
+    next: Instant,
+    rng: SmallRng,
 }
 
 impl Ticker {
-    pub fn new(start: Instant, interval: Duration) -> Ticker {
+    pub fn new(start: Instant, interval: Duration, schedule: Schedule) -> Ticker {
         // Default timer slack (50 µs) would make short intervals run long.
         unsafe {
             libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
         }
-        Ticker { start, interval, next_index: 1 }
+        let mut rng = SmallRng::from_os_rng();
+        let next = start + exponential(&mut rng, interval);
+        Ticker { start, interval, schedule, next_index: 1, next, rng }
     }
 
-    fn deadline(&self, index: u64) -> Instant {
+    fn periodic_deadline(&self, index: u64) -> Instant {
         self.start + self.interval.saturating_mul(index.min(u32::MAX as u64) as u32)
     }
 
+    /// Moves to the next deadline not yet past `now`, except that a deadline already past is
+    /// kept as the one to sample at once. Returns it with the number of other deadlines that
+    /// passed (missed).
+    fn advance(&mut self, now: Instant) -> (Instant, u64) {
+        match self.schedule {
+            Schedule::Periodic => {
+                let due = self.periodic_deadline(self.next_index);
+                if due >= now {
+                    self.next_index += 1;
+                    return (due, 0);
+                }
+                // Deadlines in (due, now] are missed; sample now for `due`.
+                let behind = now.duration_since(due).as_nanos() / self.interval.as_nanos().max(1);
+                let missed = behind.min(u64::MAX as u128 / 2) as u64;
+                self.next_index += missed + 1;
+                (now, missed)
+            }
+            Schedule::Poisson => {
+                let due = self.next;
+                if due >= now {
+                    self.next = due + exponential(&mut self.rng, self.interval);
+                    return (due, 0);
+                }
+                // The process is memoryless: the deadlines that fell in (due, now] are a
+                // Poisson count, and the next one after now is an exponential gap away.
+                let mean = now.duration_since(due).as_secs_f64() / self.interval.as_secs_f64();
+                let missed = poisson(&mut self.rng, mean);
+                self.next = now + exponential(&mut self.rng, self.interval);
+                (now, missed)
+            }
+        }
+    }
+
     /// Sleeps until the next deadline (or `end`, or a stop). Returns how many deadlines were
-    /// skipped because sampling fell behind.
+    /// missed because sampling fell behind.
     pub fn wait_next(&mut self, stop: &AtomicBool, end: Option<Instant>) -> u64 {
-        let now = Instant::now();
-        let mut skipped = 0;
-        while self.deadline(self.next_index) < now {
-            self.next_index += 1;
-            skipped += 1;
-        }
-        // The deadline just passed is the one we sample at; the next one is not skipped.
-        if skipped > 0 {
-            skipped -= 1;
-            self.next_index -= 1;
-        }
-        let target = self.deadline(self.next_index);
-        self.next_index += 1;
+        let (target, missed) = self.advance(Instant::now());
         let target = end.map_or(target, |e| e.min(target));
         loop {
             let now = Instant::now();
             if now >= target || stop.load(Ordering::Relaxed) {
-                return skipped;
+                return missed;
             }
             sleep_for((target - now).min(MAX_SLEEP));
         }
     }
 }
 
+fn exponential(rng: &mut SmallRng, mean: Duration) -> Duration {
+    let draw: f64 = Exp1.sample(rng);
+    // Capped at 20 means (probability e^-20): a pathological gap would look like a hang.
+    Duration::from_secs_f64(mean.as_secs_f64() * draw.min(20.0))
+}
+
+fn poisson(rng: &mut SmallRng, mean: f64) -> u64 {
+    if !(mean > 0.0) {
+        return 0;
+    }
+    // Beyond ~1e15 the count is its mean to within rounding.
+    if mean > 1e15 {
+        return mean as u64;
+    }
+    Poisson::new(mean).map(|p| p.sample(rng) as u64).unwrap_or(mean.round() as u64)
+}
+
 fn sleep_for(d: Duration) {
     let ts = libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long };
     unsafe {
         libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &ts, std::ptr::null_mut());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gaps between deadlines of a Poisson ticker never sleeping (advance driven by hand).
+    fn poisson_gaps(interval: Duration, n: usize) -> Vec<f64> {
+        let start = Instant::now();
+        let mut ticker = Ticker::new(start, interval, Schedule::Poisson);
+        let mut previous = start;
+        let mut gaps = Vec::with_capacity(n);
+        for _ in 0..n {
+            // `now` before the deadline: nothing missed, the deadline itself is returned.
+            let (due, missed) = ticker.advance(previous);
+            assert_eq!(missed, 0);
+            gaps.push(due.duration_since(previous).as_secs_f64());
+            previous = due;
+        }
+        gaps
+    }
+
+    #[test]
+    fn poisson_gaps_have_the_interval_as_mean_and_spread_like_an_exponential() {
+        let interval = Duration::from_millis(10);
+        let gaps = poisson_gaps(interval, 200_000);
+        let n = gaps.len() as f64;
+        let mean = gaps.iter().sum::<f64>() / n;
+        let sd = (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / n).sqrt();
+        // Exponential: sd == mean; the standard error of the mean is 0.01/sqrt(200000) ≈ 22 µs.
+        assert!((mean - 0.010).abs() < 0.0002, "mean gap {mean}");
+        assert!((sd / mean - 1.0).abs() < 0.03, "sd/mean {}", sd / mean);
+        // Memoryless: P(gap > interval) = e^-1.
+        let longer = gaps.iter().filter(|&&g| g > 0.010).count() as f64 / n;
+        assert!((longer - (-1f64).exp()).abs() < 0.01, "P(gap > mean) = {longer}");
+    }
+
+    #[test]
+    fn poisson_phases_are_uniform_modulo_a_commensurate_period() {
+        // The phase of the sampling times modulo 10 ms (the interval itself) must be flat: a
+        // periodic ticker puts every sample in one bin.
+        let gaps = poisson_gaps(Duration::from_millis(10), 100_000);
+        let mut t = 0.0;
+        let mut bins = [0u32; 10];
+        for g in gaps {
+            t += g;
+            let phase = (t % 0.010) / 0.010;
+            bins[((phase * 10.0) as usize).min(9)] += 1;
+        }
+        for (i, &b) in bins.iter().enumerate() {
+            let share = b as f64 / 100_000.0;
+            assert!((share - 0.1).abs() < 0.006, "phase bin {i}: {share}");
+        }
+    }
+
+    #[test]
+    fn falling_behind_counts_missed_deadlines_and_keeps_the_mean_rate() {
+        let interval = Duration::from_millis(1);
+        for schedule in [Schedule::Poisson, Schedule::Periodic] {
+            let start = Instant::now();
+            let mut ticker = Ticker::new(start, interval, schedule);
+            // A sampler stuck for 5 s: one late sample now, the rest of the ~5000 deadlines missed.
+            let now = start + Duration::from_secs(5);
+            let (due, missed) = ticker.advance(now);
+            assert_eq!(due, now);
+            assert!((4700..=5300).contains(&missed), "{schedule:?}: {missed} missed");
+            // The next deadline is in the future again, about one interval away.
+            let (next, missed_again) = ticker.advance(now);
+            assert_eq!(missed_again, 0);
+            assert!(next > now && next < now + interval * 30, "{schedule:?}");
+        }
+    }
+
+    #[test]
+    fn periodic_keeps_exact_deadlines() {
+        let start = Instant::now();
+        let interval = Duration::from_millis(10);
+        let mut ticker = Ticker::new(start, interval, Schedule::Periodic);
+        for k in 1..5u32 {
+            let (due, missed) = ticker.advance(start);
+            assert_eq!((due, missed), (start + interval * k, 0));
+        }
     }
 }

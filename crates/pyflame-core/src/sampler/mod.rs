@@ -1,5 +1,6 @@
 //! The recording loop: a timer on the calling thread samples the target (and optionally its
-//! child processes) at a fixed interval and folds every sample into an `Aggregator`.
+//! child processes) at randomized times whose mean spacing is the interval (`clock.rs`) and
+//! folds every sample into an `Aggregator`.
 
 pub mod clock;
 pub mod process_set;
@@ -17,7 +18,9 @@ pub struct RecordOptions {
     pub pid: i32,
     /// `None`: until stopped or until the target exits.
     pub duration: Option<Duration>,
+    /// Mean time between samples (exact with `Schedule::Periodic`).
     pub interval: Duration,
+    pub schedule: clock::Schedule,
     /// Take exactly this many samples then stop (`-s 0` in Pyflame means one sample).
     pub max_samples: Option<u64>,
     /// Pause the target's threads around each sample for exact stacks.
@@ -47,7 +50,8 @@ pub struct RecordStats {
     pub ticks: AtomicU64,
     pub errors: AtomicU64,
     pub gil_idle: AtomicU64,
-    pub late: AtomicU64,
+    /// Sampling times that passed while the sampler was still busy, skipped (not taken late).
+    pub missed: AtomicU64,
     pub processes: AtomicU64,
     /// Set by a consumer that wants the samples gathered so far (`top`, streaming use);
     /// the sampler answers after its next tick through `drained`.
@@ -86,7 +90,7 @@ pub fn record(options: &RecordOptions, stop: &AtomicBool, stats: &RecordStats) -
     result
 }
 
-fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, start: Instant, end_reason: EndReason) -> Profile {
+fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, start: Instant, end_reason: EndReason, missed: u64) -> Profile {
     Profile {
         pid: options.pid,
         python_version: python_version.to_string(),
@@ -94,6 +98,7 @@ fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, sta
         duration_secs: start.elapsed().as_secs_f64(),
         interval_secs: options.interval.as_secs_f64(),
         ticks: 0,
+        missed,
         gil_idle_ticks: 0,
         errors: 0,
         error_kinds: Default::default(),
@@ -116,9 +121,12 @@ fn record_until_done(options: &RecordOptions, stop: &AtomicBool, stats: &RecordS
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(0.0);
-    let mut clock = clock::Ticker::new(start, options.interval);
+    let mut clock = clock::Ticker::new(start, options.interval, options.schedule);
     let mut end_reason = EndReason::Duration;
     let mut taken: u64 = 0;
+    // Missed sampling times, in all and up to the last drain (a drained profile holds its own).
+    let mut missed_total: u64 = 0;
+    let mut missed_drained: u64 = 0;
     loop {
         if stop.load(Ordering::Relaxed) {
             end_reason = EndReason::Stopped;
@@ -134,7 +142,8 @@ fn record_until_done(options: &RecordOptions, stop: &AtomicBool, stats: &RecordS
         taken += 1;
         stats.ticks.store(taken, Ordering::Relaxed);
         if stats.drain_requested.swap(false, Ordering::SeqCst) {
-            let partial = set.drain(header(options, &python_version, start_time_ms, start, EndReason::Duration));
+            let partial = set.drain(header(options, &python_version, start_time_ms, start, EndReason::Duration, missed_total - missed_drained));
+            missed_drained = missed_total;
             let mut slot = stats.drained.lock().unwrap_or_else(|e| e.into_inner());
             *slot = Some(partial);
             stats.drained_ready.notify_all();
@@ -148,13 +157,14 @@ fn record_until_done(options: &RecordOptions, stop: &AtomicBool, stats: &RecordS
         if options.subprocesses {
             set.refresh_children(options, elapsed);
         }
-        let late = clock.wait_next(stop, options.duration.map(|d| start + d));
-        if late > 0 {
-            stats.late.fetch_add(late, Ordering::Relaxed);
+        let missed = clock.wait_next(stop, options.duration.map(|d| start + d));
+        if missed > 0 {
+            missed_total += missed;
+            stats.missed.fetch_add(missed, Ordering::Relaxed);
         }
         if options.duration.is_some_and(|d| start.elapsed() >= d) {
             break;
         }
     }
-    Ok(set.finish(header(options, &python_version, start_time_ms, start, end_reason)))
+    Ok(set.finish(header(options, &python_version, start_time_ms, start, end_reason, missed_total - missed_drained)))
 }
