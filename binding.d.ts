@@ -92,6 +92,12 @@ export interface DumpResult {
   pid: number
   pythonVersion: string
   executable: string
+  /** Built with `--disable-gil` (3.13t and later). */
+  freeThreaded: boolean
+  /** Free-threaded and running without a GIL (no thread can hold it). */
+  gilDisabled: boolean
+  /** One-line warnings about how the process was read. */
+  notices: Array<string>
   threads: Array<DumpThread>
 }
 
@@ -191,6 +197,12 @@ export interface ProcessSummary {
   gilIdleTicks: number
   /** Ticks whose read failed validation (torn or unreadable stack). */
   errors: number
+  /** Built with `--disable-gil` (3.13t and later). */
+  freeThreaded: boolean
+  /** Free-threaded and running without a GIL: the default view counts every running thread. */
+  gilDisabled: boolean
+  /** One-line warnings about how the process was read, to show once. */
+  notices: Array<string>
 }
 
 export interface ProfileEntry {
@@ -270,6 +282,8 @@ export interface RecordingOptions {
   /** Keep each sample with its timestamp (flame charts, traces). */
   timeline?: boolean
   discover?: DiscoverOptions
+  /** Only GIL holders will be shown (`--gil`): fail at once on a process without a GIL. */
+  requireGil?: boolean
 }
 
 export interface RecordingProgress {

@@ -86,7 +86,7 @@ export default class RecordCommand extends PyflameCommand {
         commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
         seconds,
         interval,
-        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion },
+        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion, requireGil: this.gil },
         progress: true,
       },
       {

@@ -70,6 +70,12 @@ pub struct ProcessSummary {
     pub gil_idle_ticks: f64,
     /// Ticks whose read failed validation (torn or unreadable stack).
     pub errors: f64,
+    /// Built with `--disable-gil` (3.13t and later).
+    pub free_threaded: bool,
+    /// Free-threaded and running without a GIL: the default view counts every running thread.
+    pub gil_disabled: bool,
+    /// One-line warnings about how the process was read, to show once.
+    pub notices: Vec<String>,
 }
 
 #[napi(object)]
@@ -143,6 +149,9 @@ pub fn profile(p: core::Profile) -> RawProfile {
                 ticks: s.ticks as f64,
                 gil_idle_ticks: s.gil_idle_ticks as f64,
                 errors: s.errors as f64,
+                free_threaded: s.free_threaded,
+                gil_disabled: s.gil_disabled,
+                notices: s.notices,
             })
             .collect(),
         timeline: p.timeline.map(|t| {

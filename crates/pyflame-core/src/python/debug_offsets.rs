@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::offsets::VersionOffsets;
+use super::offsets::{LocalsOffsets, VersionOffsets};
 use super::version::PythonVersion;
 
 pub const COOKIE: &[u8; 8] = b"xdebugpy";
@@ -835,6 +835,32 @@ impl DebugOffsets {
             }
         }
         Ok(())
+    }
+
+    /// What `dump --locals` reads, from this table; `code_nlocalsplus` is derived by `apply_to`.
+    pub fn locals_offsets(&self, code_nlocalsplus: u64) -> LocalsOffsets {
+        LocalsOffsets {
+            major: self.version.major,
+            minor: self.version.minor,
+            patch_min: self.version.patch,
+            patch_max: self.version.patch,
+            free_threaded: self.free_threaded,
+            locals_code_names: self.code_object.localsplusnames,
+            locals_code_count: code_nlocalsplus,
+            locals_code_kinds: Some(self.code_object.localspluskinds),
+            locals_frame_slots: self.interpreter_frame.localsplus,
+            locals_tuple_size: self.tuple_object.ob_size,
+            locals_tuple_items: self.tuple_object.ob_item,
+            locals_type_name: self.type_object.tp_name,
+            locals_long_size: self.long_object.lv_tag,
+            locals_long_digits: self.long_object.ob_digit,
+            // 30-bit digits on every 64-bit build since 3.12 (PYLONG_BITS_IN_DIGIT).
+            locals_long_digit_bits: 30,
+            locals_float_value: self.float_object.ob_fval,
+            // `PyCellObject` is an object header, then `ob_ref`.
+            locals_cell_ref: self.pyobject.size,
+            locals_int27_value: None,
+        }
     }
 
     /// True when the target's minor is newer than every known layout and was read with the

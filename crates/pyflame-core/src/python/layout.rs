@@ -2,7 +2,7 @@
 //! choices that differ between CPython generations (code, written once below).
 
 use super::linetable::LineTableFormat;
-use super::offsets::VersionOffsets;
+use super::offsets::{LocalsOffsets, VersionOffsets};
 use super::offsets_generated::GENERATED_OFFSETS;
 use super::strings::StringFormat;
 use super::version::PythonVersion;
@@ -50,6 +50,10 @@ pub struct Layout {
     /// A minor newer than any this build knows, read with the debug-offsets layout of this
     /// (older) minor because its table passed every consistency check.
     pub debug_offsets_layout_of: Option<u8>,
+    /// 3.14+: what `dump --locals` reads, taken from the debug offsets (no built-in table).
+    pub debug_locals: Option<LocalsOffsets>,
+    /// Free-threaded builds: `enabled` inside `_gil_runtime_state` (its first field).
+    pub gil_enabled_offset: Option<u64>,
 }
 
 /// Where a 3.14t frame's thread-local bytecode copy is found (from `_Py_DebugOffsets`).
@@ -125,6 +129,13 @@ impl Layout {
         let mut layout = Layout::from_offsets(version, offsets);
         layout.tlbc = tlbc;
         layout.debug_offsets_layout_of = table.layout_is_guessed().then_some(table.layout_minor);
+        layout.debug_locals = offsets.code_nlocalsplus.map(|count| table.locals_offsets(count));
+        if table.free_threaded {
+            // 3.13 wrote this from the interpreter's start, 3.14+ from `_gil`'s.
+            let i = &table.interpreter_state;
+            let enabled = i.gil_runtime_state_enabled;
+            layout.gil_enabled_offset = Some(if enabled >= i.gil_runtime_state { enabled - i.gil_runtime_state } else { enabled });
+        }
         Ok(layout)
     }
 
@@ -168,6 +179,8 @@ impl Layout {
             lasti_in_code_units: v == (3, 10),
             tlbc: None,
             debug_offsets_layout_of: None,
+            debug_locals: None,
+            gil_enabled_offset: offsets.free_threaded.then_some(0),
         }
     }
 
