@@ -157,7 +157,7 @@ for (const py of pythons) {
         }
         writeRow({
           id: `${py.label}-api-${variant.name}`,
-          version: py.version,
+          version: py.freeThreaded ? `${py.version}t` : py.version,
           build: buildLabel(py),
           shape: variant.shape,
           verified: 'live',

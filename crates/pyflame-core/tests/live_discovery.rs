@@ -253,7 +253,7 @@ fn newest_interpreters_with_symbols_by_scan_and_with_an_override() {
             };
             write_matrix_row(&MatrixRow {
                 id: &format!("{}-{name}", py.label),
-                version: &py.version,
+                version: &if free_threaded { format!("{}t", py.version) } else { py.version.clone() },
                 build,
                 shape,
                 verified: "live",
