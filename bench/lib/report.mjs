@@ -199,6 +199,10 @@ export function fullReport(results) {
   if (figures.accuracy) {
     parts.push(`### 3. Accuracy (${figures.accuracy.seconds} s at ${figures.accuracy.hz} Hz, Python ${figures.accuracy.python}; truth = the program's own process_time split)`, '', accuracyTable(figures.accuracy), '');
   }
+  for (const key of ['accuracy314', 'accuracy315']) {
+    const acc = figures[key];
+    if (acc) parts.push(`### 3${key === 'accuracy314' ? 'b' : 'c'}. Accuracy on Python ${acc.python} (${acc.seconds} s at ${acc.hz} Hz; Debian unstable's build, chrooted)`, '', accuracyTable(acc), '');
+  }
   if (figures.dump) parts.push(`### 5. Dump latency (50 frames, Python ${figures.dump.python}, end-to-end wall time)`, '', dumpTable(figures.dump), '');
   if (figures.longRun) {
     const l = figures.longRun;
