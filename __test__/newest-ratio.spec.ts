@@ -91,6 +91,14 @@ async function checkShares(t: import('ava').ExecutionContext, py: PythonInstall,
 }
 
 const { found, missing } = findNewestPythons()
+
+// "Running" without a GIL is the kernel's R state (on a CPU or waiting for one): thread shares
+// equal CPU shares only when the workers are not starved by other jobs, and 2 pp needs the
+// sampler to keep its rate. On a machine already busier than its cores, say so and skip.
+const [load] = os.loadavg()
+const busy = load > os.cpus().length ? `the machine is busy (load ${load.toFixed(1)} on ${os.cpus().length} cores): shares cannot be judged to 2 pp` : undefined
+const register = (title: string, body: (t: import('ava').ExecutionContext) => Promise<void>) =>
+  busy ? test.skip(`${title} — skipped: ${busy}`, () => {}) : test.serial(title, body)
 const freeThreaded = found.find((p) => p.freeThreaded)
 const python315 = found.find((p) => p.kind === 'sid-release' && p.version.startsWith('3.15.'))
 
@@ -105,7 +113,7 @@ for (const [name, py] of [
 
 if (freeThreaded) {
   for (const threads of [1, 2, 4]) {
-    test.serial(`${freeThreaded.label}: ${threads} spinning thread(s), no GIL: each thread's share and its heavy/light split within 2 pp`, async (t) => {
+    register(`${freeThreaded.label}: ${threads} spinning thread(s), no GIL: each thread's share and its heavy/light split within 2 pp`, async (t) => {
       await checkShares(t, freeThreaded, threads)
     })
   }
@@ -131,7 +139,7 @@ if (freeThreaded) {
 
 if (python315) {
   for (const threads of [1, 2]) {
-    test.serial(`${python315.label}: ${threads} spinning thread(s) under the GIL: shares and heavy/light split within 2 pp`, async (t) => {
+    register(`${python315.label}: ${threads} spinning thread(s) under the GIL: shares and heavy/light split within 2 pp`, async (t) => {
       await checkShares(t, python315, threads)
     })
   }

@@ -40,7 +40,7 @@ impl Threading {
     /// The line said once on stderr and kept in the profile when there is no GIL to follow.
     pub fn notice(&self, version: &str) -> Option<String> {
         self.gil_disabled.then(|| {
-            format!("free-threaded Python {version} runs without a GIL: each sample counts every thread running Python code, idle threads as (idle)")
+            format!("free-threaded Python {version} runs without a GIL: each sample counts every thread the kernel reports running or runnable, the others as (idle)")
         })
     }
 }
