@@ -20,11 +20,6 @@ export declare class FoldedMerger {
   push(chunk: Uint8Array): Array<InvalidFoldedLine>
   /** Ends the current source (its last line may lack a newline). */
   endSource(): Array<InvalidFoldedLine>
-  /**
-   * Distinct frames merged so far (the root not counted): lets a caller choose a minimum
-   * width before `finish` (the HTML report keeps every frame of a small profile).
-   */
-  mergedFrames(): number
   /** Totals, pruning and layout; frees the tree. Call once. */
   finish(options: FoldedLayoutOptions): FlamegraphLayout
 }
@@ -97,6 +92,12 @@ export interface DumpResult {
   pid: number
   pythonVersion: string
   executable: string
+  /** Built with `--disable-gil` (3.13t and later). */
+  freeThreaded: boolean
+  /** Free-threaded and running without a GIL (no thread can hold it). */
+  gilDisabled: boolean
+  /** One-line warnings about how the process was read. */
+  notices: Array<string>
   threads: Array<DumpThread>
 }
 
@@ -112,12 +113,6 @@ export interface DumpThread {
   error?: string
   /** With `locals`: why this thread's locals could not be read. */
   localsError?: string
-}
-
-/** How many sampling errors of one kind (`invalid data: ...`, `unreadable address`). */
-export interface ErrorKindCount {
-  kind: string
-  count: number
 }
 
 /**
@@ -152,7 +147,7 @@ export interface FoldedLayoutOptions {
   /** Minimum width in pixels of a `framesWidth`-pixel frames area. */
   minWidthPx?: number
   framesWidth: number
-  /** Also return each name's share of samples in both columns, with self and total units (`diff`, the HTML report). */
+  /** Also return each name's share of samples in both columns (`diff`). */
   nameShares?: boolean
 }
 
@@ -188,12 +183,6 @@ export interface NameShares {
   /** Percent of all samples whose stack holds the name (recursion counted once). */
   samples: Float64Array
   before: Float64Array
-  /** Drawing units in stacks holding the name (recursion counted once), per column. */
-  samplesTotalUnits: Float64Array
-  beforeTotalUnits: Float64Array
-  /** Drawing units where the name is the innermost frame, per column. */
-  samplesSelfUnits: Float64Array
-  beforeSelfUnits: Float64Array
 }
 
 export interface ProcessSummary {
@@ -208,8 +197,12 @@ export interface ProcessSummary {
   gilIdleTicks: number
   /** Ticks whose read failed validation (torn or unreadable stack). */
   errors: number
-  /** `errors` by kind, kinds sorted. */
-  errorKinds: Array<ErrorKindCount>
+  /** Built with `--disable-gil` (3.13t and later). */
+  freeThreaded: boolean
+  /** Free-threaded and running without a GIL: the default view counts every running thread. */
+  gilDisabled: boolean
+  /** One-line warnings about how the process was read, to show once. */
+  notices: Array<string>
 }
 
 export interface ProfileEntry {
@@ -256,21 +249,14 @@ export interface RawProfile {
   startTimeMs: number
   /** Wall time the recording lasted, in seconds. */
   durationSecs: number
-  /** Requested (mean) interval between samples, in seconds. */
+  /** Requested interval between samples, in seconds. */
   intervalSecs: number
   /** Sampling ticks taken (each tick samples every thread of every process once). */
   ticks: number
-  /**
-   * Sampling times skipped because the sampler was still busy with an earlier sample
-   * (ticks + missed estimate duration / interval).
-   */
-  missed: number
   /** Ticks with no GIL holder in the root process (Pyflame's `(idle)` count). */
   gilIdleTicks: number
   /** Ticks that failed validation and were dropped. */
   errors: number
-  /** `errors` by kind, kinds sorted. */
-  errorKinds: Array<ErrorKindCount>
   frames: Array<ProfileFrame>
   /** Each stack is a list of frame indices, root (outermost) first. */
   stacks: Array<Array<number>>
@@ -287,10 +273,8 @@ export interface RecordingOptions {
   pid: number
   /** Seconds to record; omitted or negative: until `stop()` or until the target exits. */
   seconds?: number
-  /** Mean seconds between samples (randomized, see `periodic`). */
+  /** Seconds between samples. */
   interval: number
-  /** Exactly `interval` apart instead of randomized gaps (aliases with periodic programs). */
-  periodic?: boolean
   /** Stop after this many samples (Pyflame's `-s 0` is one sample). */
   maxSamples?: number
   blocking?: boolean
@@ -298,14 +282,16 @@ export interface RecordingOptions {
   /** Keep each sample with its timestamp (flame charts, traces). */
   timeline?: boolean
   discover?: DiscoverOptions
+  /** Only GIL holders will be shown (`--gil`): fail at once on a process without a GIL. */
+  requireGil?: boolean
 }
 
 export interface RecordingProgress {
   ticks: number
   errors: number
   gilIdle: number
-  /** Sampling times skipped because the sampler was still busy (not taken late). */
-  missed: number
+  /** Deadlines skipped because sampling fell behind. */
+  late: number
   /** Processes being sampled (more than one with `subprocesses`). */
   processes: number
 }

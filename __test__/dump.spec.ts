@@ -5,7 +5,7 @@ import test from 'ava'
 import * as path from 'node:path'
 import type { DumpResult, DumpThread } from '../src/dump'
 import { pyflameTs, ROOT } from './helpers/cli'
-import { findPythons, spawnPython } from './helpers/pythons'
+import { findNewestPythons, findPythons, newestPythonsDir, spawnPython } from './helpers/pythons'
 
 const PROGRAMS = path.join(ROOT, '__test__', 'programs')
 const pythons = findPythons()
@@ -100,6 +100,51 @@ for (const python of pythons) {
     }
   })
 
+  test.serial(`${tag} dump --subprocesses: the parent and both forked children, each once`, async (t) => {
+    const target = await spawnPython(python.path, path.join(PROGRAMS, 'dump_forks.py'))
+    const children = target.stdout().split('\n').find((l) => l.startsWith('ready'))!.split(' ').slice(1).map(Number)
+    try {
+      t.is(children.length, 2)
+      const results = await dumpJson(['-p', String(target.pid), '--subprocesses'])
+      t.true(Array.isArray(results))
+      t.deepEqual(results.map((r) => r.pid).sort((a, b) => a - b), [target.pid, ...children].sort((a, b) => a - b))
+      t.is(results[0].pid, target.pid, 'the parent first')
+      for (const result of results) {
+        t.is(result.threads.length, 1)
+        const thread = result.threads[0]
+        t.is(innermost(thread), result.pid === target.pid ? 'parent_waits' : 'child_sleeps')
+        t.is(outermost(thread), '<module>')
+      }
+      const text = await pyflameTs(['dump', '-p', String(target.pid), '--subprocesses'])
+      t.is(text.code, 0, text.stderr)
+      const headers = [...text.stdout.matchAll(/^Process (\d+): /gm)].map((m) => Number(m[1]))
+      t.deepEqual(headers.sort((a, b) => a - b), [target.pid, ...children].sort((a, b) => a - b))
+      t.is(text.stdout.match(/child_sleeps/g)?.length, 2)
+    } finally {
+      for (const child of children) killQuietly(child)
+      await target.kill()
+    }
+  })
+}
+
+test('dump without a PID or of a missing process: one line on stderr with a code', async (t) => {
+  const usage = await pyflameTs(['dump'])
+  t.is(usage.code, 1)
+  t.regex(usage.stderr, /^pyflame-ts: Usage: pyflame-ts dump -p PID.*\(ERR_INVALID_ARGUMENT\)\n$/)
+  const missing = await pyflameTs(['dump', '-p', '999999999'])
+  t.is(missing.code, 1)
+  t.regex(missing.stderr, /\((ERR_NO_PROCESS|ERR_INVALID_ARGUMENT)\)\n$/)
+  t.is(missing.stderr.split('\n').length, 2)
+})
+
+// --locals on every interpreter, the newest ones of scripts/pythons/fetch.sh included (3.14+
+// read their locals through the debug offsets; their slots are tagged stack references).
+for (const name of findNewestPythons().missing) {
+  test.skip(`${name} dump --locals: not in ${newestPythonsDir()} (scripts/pythons/fetch.sh could not fetch or build it)`, () => {})
+}
+for (const python of [...pythons, ...findNewestPythons().found]) {
+  const tag = `[${python.label}]`
+  const isPy2 = python.version.startsWith('2.')
   test.serial(`${tag} dump --locals: names and values of a frame's locals`, async (t) => {
     const target = await spawnPython(python.path, path.join(PROGRAMS, 'dump_locals.py'))
     try {
@@ -137,40 +182,4 @@ for (const python of pythons) {
       await target.kill()
     }
   })
-
-  test.serial(`${tag} dump --subprocesses: the parent and both forked children, each once`, async (t) => {
-    const target = await spawnPython(python.path, path.join(PROGRAMS, 'dump_forks.py'))
-    const children = target.stdout().split('\n').find((l) => l.startsWith('ready'))!.split(' ').slice(1).map(Number)
-    try {
-      t.is(children.length, 2)
-      const results = await dumpJson(['-p', String(target.pid), '--subprocesses'])
-      t.true(Array.isArray(results))
-      t.deepEqual(results.map((r) => r.pid).sort((a, b) => a - b), [target.pid, ...children].sort((a, b) => a - b))
-      t.is(results[0].pid, target.pid, 'the parent first')
-      for (const result of results) {
-        t.is(result.threads.length, 1)
-        const thread = result.threads[0]
-        t.is(innermost(thread), result.pid === target.pid ? 'parent_waits' : 'child_sleeps')
-        t.is(outermost(thread), '<module>')
-      }
-      const text = await pyflameTs(['dump', '-p', String(target.pid), '--subprocesses'])
-      t.is(text.code, 0, text.stderr)
-      const headers = [...text.stdout.matchAll(/^Process (\d+): /gm)].map((m) => Number(m[1]))
-      t.deepEqual(headers.sort((a, b) => a - b), [target.pid, ...children].sort((a, b) => a - b))
-      t.is(text.stdout.match(/child_sleeps/g)?.length, 2)
-    } finally {
-      for (const child of children) killQuietly(child)
-      await target.kill()
-    }
-  })
 }
-
-test('dump without a PID or of a missing process: one line on stderr with a code', async (t) => {
-  const usage = await pyflameTs(['dump'])
-  t.is(usage.code, 1)
-  t.regex(usage.stderr, /^pyflame-ts: Usage: pyflame-ts dump -p PID.*\(ERR_INVALID_ARGUMENT\)\n$/)
-  const missing = await pyflameTs(['dump', '-p', '999999999'])
-  t.is(missing.code, 1)
-  t.regex(missing.stderr, /\((ERR_NO_PROCESS|ERR_INVALID_ARGUMENT)\)\n$/)
-  t.is(missing.stderr.split('\n').length, 2)
-})

@@ -11,7 +11,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { dump } from '../src/index'
 import type { DumpResult, DumpThread } from '../src/index'
-import { findPythons, majorMinor, spawnPython, type PythonInstall } from './helpers/pythons'
+import { findAllPythons, findNewestPythons, majorMinor, newestPythonsDir, spawnPython, type PythonInstall } from './helpers/pythons'
 
 const ROOT = path.resolve(__dirname, '..')
 const PROGRAM = path.join(__dirname, 'programs', 'matrix_known.py')
@@ -42,7 +42,7 @@ const VARIANTS: Variant[] = [
 ]
 
 /** Checks one dump of the known program; returns whether the spinning thread held the GIL. */
-function checkDump(t: import('ava').ExecutionContext, result: DumpResult, label: string): { spinHoldsGil: boolean; napHoldsGil: boolean } {
+function checkDump(t: import('ava').ExecutionContext, result: DumpResult, label: string): { spinHoldsGil: boolean; napHoldsGil: boolean; spinRunning: boolean } {
   const threads = result.threads.filter((th) => th.interpreterId === 0)
   t.is(threads.length, 2, `${label}: thread count`)
   const leaf = (th: DumpThread) => shortName(th.frames[0]?.name ?? '')
@@ -50,7 +50,7 @@ function checkDump(t: import('ava').ExecutionContext, result: DumpResult, label:
   const napThread = threads.find((th) => leaf(th) === 'nap')
   if (!spinThread || !napThread) {
     t.fail(`${label}: expected a spin and a nap stack, got ${JSON.stringify(threads.map((th) => th.frames.map((f) => f.name)))}`)
-    return { spinHoldsGil: false, napHoldsGil: false }
+    return { spinHoldsGil: false, napHoldsGil: false, spinRunning: false }
   }
   t.is(spinThread.error, undefined, label)
   const [spin, outer, main] = spinThread.frames
@@ -62,11 +62,18 @@ function checkDump(t: import('ava').ExecutionContext, result: DumpResult, label:
   t.is(root.name, '<module>', label)
   t.is(napThread.frames[0].line, NAP_LINE, `${label}: nap line`)
   t.is(napThread.frames[0].filename, PROGRAM, label)
-  return { spinHoldsGil: spinThread.holdsGil, napHoldsGil: napThread.holdsGil }
+  return { spinHoldsGil: spinThread.holdsGil, napHoldsGil: napThread.holdsGil, spinRunning: !spinThread.idle }
 }
 
 /** The same build label the Rust tests write (`pyenv shared (libpython)`, `Debian static stripped`). */
 function buildLabel(py: PythonInstall): string {
+  const newest: Partial<Record<PythonInstall['kind'], string>> = {
+    'sid-release': 'Debian unstable static stripped (chroot)',
+    'sid-debug': 'Debian unstable debug build, unstripped (chroot)',
+    'sid-nopie': 'Debian unstable non-PIE static stripped (chroot)',
+    'source-free-threaded': 'free-threaded (--disable-gil) built from Debian stable source',
+  }
+  if (newest[py.kind]) return newest[py.kind]!
   const origin = py.kind.startsWith('pyenv') ? 'pyenv' : py.kind.startsWith('debian') ? 'Debian' : 'system'
   const linkage = py.kind.endsWith('shared') ? 'shared (libpython)' : 'static'
   let stripped = false
@@ -84,7 +91,13 @@ function writeRow(row: Record<string, unknown>): void {
   fs.writeFileSync(path.join(ROWS_DIR, `ava-${file}.json`), JSON.stringify(row) + '\n')
 }
 
-const pythons = findPythons()
+const pythons = findAllPythons()
+
+// The newest interpreters come from scripts/pythons/fetch.sh (run by .ci/run); where they
+// could not be had, say which are skipped instead of passing silently.
+for (const name of findNewestPythons().missing) {
+  test.skip(`${name}: not in ${newestPythonsDir()} (scripts/pythons/fetch.sh could not fetch or build it here)`, () => {})
+}
 
 if (pythons.length === 0) {
   test('no Python interpreter installed: nothing to check', (t) => {
@@ -108,17 +121,21 @@ for (const py of pythons) {
         const label = `${py.label} ${variant.name}`
         let spinHeld = 0
         let napHeld = 0
+        let spinRunning = 0
         let dumps = 0
         let result: DumpResult | undefined
         // On a loaded machine the GIL can be in flight (dropped, not yet taken) at many
         // dump instants, so dump until the spinner has been seen holding it a few times.
-        while (dumps < 40 && spinHeld < 4) {
+        // Without a GIL, until it has been seen running a few times.
+        const enough = () => (py.freeThreaded ? spinRunning >= 4 : spinHeld >= 4)
+        while (dumps < 40 && !enough()) {
           // Non-blocking: the test spawned the target itself, and pausing one's own child is refused.
           result = await dump(program.pid, { blocking: false, ...variant.options(py) })
           dumps++
           const held = checkDump(t, result, label)
           if (held.spinHoldsGil) spinHeld++
           if (held.napHoldsGil) napHeld++
+          if (held.spinRunning) spinRunning++
         }
         const [major, minor] = majorMinor(py.version)
         if (variant.name === 'force-scan-override') {
@@ -126,19 +143,27 @@ for (const py of pythons) {
         } else {
           t.is(result!.pythonVersion, py.version, `${label}: exact version`)
         }
-        // The spinning thread holds the GIL except at hand-overs to the napper (every 50 ms);
-        // the napper holds it only for those instants.
-        t.true(spinHeld >= 4, `${label}: spinning thread held the GIL in ${spinHeld}/${dumps} dumps`)
-        t.true(napHeld <= Math.max(1, spinHeld / 2), `${label}: sleeping thread held the GIL in ${napHeld}/${dumps} dumps`)
+        t.is(result!.freeThreaded, py.freeThreaded === true, `${label}: free-threaded build`)
+        if (py.freeThreaded) {
+          // No GIL: nobody holds one, the spinner is seen running on its own.
+          t.true(result!.gilDisabled, `${label}: the GIL is off`)
+          t.is(spinHeld + napHeld, 0, `${label}: no thread holds a GIL that is off`)
+          t.true(spinRunning >= 4, `${label}: spinning thread running in ${spinRunning}/${dumps} dumps`)
+        } else {
+          // The spinning thread holds the GIL except at hand-overs to the napper (every 50 ms);
+          // the napper holds it only for those instants.
+          t.true(spinHeld >= 4, `${label}: spinning thread held the GIL in ${spinHeld}/${dumps} dumps`)
+          t.true(napHeld <= Math.max(1, spinHeld / 2), `${label}: sleeping thread held the GIL in ${napHeld}/${dumps} dumps`)
+        }
         writeRow({
           id: `${py.label}-api-${variant.name}`,
-          version: py.version,
+          version: py.freeThreaded ? `${py.version}t` : py.version,
           build: buildLabel(py),
           shape: variant.shape,
           verified: 'live',
           discovery: variant.name === 'symbols' ? 'symbols' : '.PyRuntime section or scan of .bss/.data',
           versionSource: variant.name === 'force-scan-override' ? '--python-version (patch from memory when the minor agrees)' : 'memory',
-          gil: `spinning thread held it in ${spinHeld}/${dumps} dumps`,
+          gil: py.freeThreaded ? `no GIL (free-threaded, off): spinning thread running in ${spinRunning}/${dumps} dumps` : `spinning thread held it in ${spinHeld}/${dumps} dumps`,
           threads: 2,
           checks: ['function names', 'files', 'line numbers', 'thread count', 'GIL holder'],
           test: 'npx ava __test__/matrix.spec.ts',

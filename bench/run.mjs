@@ -2,9 +2,11 @@
 // `npm run bench`: pyflame-ts vs py-spy and austin, measured in the same run, interleaved.
 // Not part of the test suite. Options:
 //   --quick            short runs to check the harness (1 repetition, fewer targets)
-//   --only=a,b         figures to run: cost, rate, rate310, slowdown, accuracy, aliasing, dump, longrun
+//   --only=a,b         figures to run: cost, rate, rate310, slowdown, accuracy, accuracy314,
+//                      accuracy315, aliasing, dump, longrun
 //   --aliasing-targets=K  only these targets of figure 3b (periodic, sleeping, aperiodic)
 //   --cost-targets=L   only the cost targets whose label contains one of L (e.g. "50 frames")
+//   --pythons=a,b      cost targets of these Pythons only (e.g. 3.15)
 //   --reps=N           repetitions (default 3)
 //   --skip-build       do not rebuild the Rust example binary
 //   --publish          also write bench/cpu-per-sample.svg and the results section of BENCHMARKS.md
@@ -13,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchDir, repoDir } from './lib/process.mjs';
 import { installPeers, buildOurs, describeMachine, pythonInfo } from './lib/setup.mjs';
-import { profilers } from './lib/profilers.mjs';
+import { profilers, newestPythonsDir } from './lib/profilers.mjs';
 import { fullReport, goals } from './lib/report.mjs';
 import { barChartSvg } from './lib/chart.mjs';
 import { measureCost } from './figures/cost.mjs';
@@ -43,7 +45,10 @@ const config = {
     { python: '3.12', depth: 100, label: '100 frames' },
     { python: '3.12', depth: 10, threads: 16, label: '16 threads × 10 frames' },
     { python: '3.10', depth: 50, label: '50 frames' },
-  ].filter((t) => (!quick || t.depth === 50) && (!option('cost-targets') || option('cost-targets').split(',').some((l) => t.label === l && t.python === '3.12'))),
+    // scripts/pythons/fetch.sh's Debian unstable builds, when present
+    { python: '3.14', depth: 50, label: '50 frames' },
+    { python: '3.15', depth: 50, label: '50 frames' },
+  ].filter((t) => (!quick || t.depth === 50) && (!option('pythons') || option('pythons').split(',').includes(t.python)) && (!option('cost-targets') || option('cost-targets').split(',').some((l) => t.label === l && t.python === '3.12'))),
   maxHz: 100_000,
   // py-spy takes duration × rate samples however long that takes: ask it a rate it can nearly reach
   maxHzPerProfiler: { 'py-spy': 2500 },
@@ -67,10 +72,10 @@ const config = {
 
 const both = (id) => [{ id, blocking: false }, { id, blocking: true }];
 const modes = {
-  cost: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-core --periodic', blocking: false }, { id: 'pyflame-ts', blocking: false }, ...both('py-spy'), { id: 'austin', blocking: false }, { id: 'timer-floor', blocking: false }],
+  cost: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-core --periodic', blocking: false }, { id: 'pyflame-ts', blocking: false }, ...both('py-spy'), { id: 'austin', blocking: false }, { id: 'cpython-sampler', blocking: false }, { id: 'timer-floor', blocking: false }],
   rate: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, { id: 'py-spy', blocking: false }, { id: 'austin', blocking: false }],
   slowdown: [...both('pyflame-ts'), ...both('py-spy'), { id: 'austin', blocking: false }],
-  accuracy: [{ id: 'pyflame-ts', blocking: false }, { id: 'pyflame-ts', blocking: true }, ...both('py-spy'), { id: 'austin', blocking: false }],
+  accuracy: [{ id: 'pyflame-ts', blocking: false }, { id: 'pyflame-ts', blocking: true }, ...both('py-spy'), { id: 'austin', blocking: false }, { id: 'cpython-sampler', blocking: false }],
   aliasing: [{ id: 'pyflame-ts', blocking: false }, { id: 'pyflame-ts', blocking: true }, { id: 'pyflame-ts --periodic', blocking: false }, ...both('py-spy'), { id: 'austin', blocking: false }],
   longRun: [{ id: 'pyflame-core', blocking: false }, { id: 'pyflame-ts', blocking: false }, { id: 'py-spy', blocking: false }, { id: 'austin', blocking: false }],
 };
@@ -82,6 +87,8 @@ const figures = [
   ['slowdown', measureSlowdown],
   ['accuracy', measureAccuracy],
   ['aliasing', measureAliasing],
+  ['accuracy314', (ctx) => measureAccuracy(ctx, '3.14')],
+  ['accuracy315', (ctx) => measureAccuracy(ctx, '3.15')],
   ['dump', measureDump],
   ['longRun', measureLongRun],
 ].filter(([name]) => !only || only.includes(name) || only.includes(name.toLowerCase()));
@@ -101,6 +108,11 @@ async function main() {
     '3.12': await pythonInfo(path.join(pyenv, '3.12.1', 'bin', 'python')),
     '3.10': await pythonInfo(path.join(pyenv, '3.10.13', 'bin', 'python')),
   };
+  for (const minor of ['3.14', '3.15']) {
+    const launcher = path.join(newestPythonsDir, `python${minor}`);
+    if (existsSync(launcher)) pythons[minor] = await pythonInfo(launcher);
+    else log(`python${minor}: not in ${newestPythonsDir} (run scripts/pythons/fetch.sh); its rows are skipped`);
+  }
   const hostPython = pythons['3.12'].path;
   installPeers(hostPython, log);
   buildOurs(log, { skipBuild: flag('skip-build') });

@@ -38,6 +38,12 @@ export interface DumpResult {
   pid: number
   pythonVersion: string
   executable: string
+  /** Built with `--disable-gil` (3.13t and later). */
+  freeThreaded: boolean
+  /** Free-threaded and running without a GIL: no thread holds one. */
+  gilDisabled: boolean
+  /** One-line warnings about how the process was read (e.g. a Python newer than this build). */
+  notices: string[]
   threads: DumpThread[]
 }
 

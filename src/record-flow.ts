@@ -24,7 +24,7 @@ export interface RecordRequest {
   commandStdoutToStderr?: boolean
   seconds: number
   interval: number
-  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'timeline' | 'pythonVersion' | 'periodic'>
+  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'timeline' | 'pythonVersion' | 'periodic' | 'requireGil'>
   /** Show the progress line on a terminal. */
   progress?: boolean
   /**
@@ -140,6 +140,10 @@ export async function recordThenWrite<D extends Destination | undefined>(request
     process.off('SIGHUP', onSignal)
   }
 
+  // Said once per process: how it was read (no GIL, a Python newer than this build).
+  for (const summary of profile.raw.processes) {
+    for (const notice of summary.notices ?? []) process.stderr.write(`pyflame-ts: process ${summary.pid}: ${notice}\n`)
+  }
   try {
     await steps.write(profile, destination)
   } catch (error) {
@@ -162,6 +166,7 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
     timeline: request.sampling?.timeline ?? false,
     periodic: request.sampling?.periodic ?? false,
     pythonVersion: request.sampling?.pythonVersion,
+    requireGil: request.sampling?.requireGil ?? false,
   }
   if (!traced) return startRecording(options)
   let exited = false

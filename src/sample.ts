@@ -32,6 +32,8 @@ export interface SampleOptions {
   pythonVersion?: string
   /** Find the interpreter without its symbols (the path used for stripped binaries). */
   forceScan?: boolean
+  /** Fail at once when the process runs without a GIL (free-threaded): for GIL-only views (`--gil`). */
+  requireGil?: boolean
   /** Stops the recording early; the profile collected so far is returned. */
   signal?: AbortSignal
 }
@@ -92,6 +94,7 @@ export function startRecording(options: SampleOptions): RecordingHandle {
       subprocesses: options.subprocesses ?? false,
       timeline: options.timeline ?? false,
       discover: { pythonVersion: options.pythonVersion, forceScan: options.forceScan },
+      requireGil: options.requireGil ?? false,
     })
   } catch (error) {
     throw fromNative(error)

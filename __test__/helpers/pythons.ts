@@ -6,7 +6,20 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-export type PythonKind = 'pyenv-shared' | 'pyenv-static' | 'debian-static' | 'system-shared' | 'system'
+export type PythonKind =
+  | 'pyenv-shared'
+  | 'pyenv-static'
+  | 'debian-static'
+  | 'system-shared'
+  | 'system'
+  /** Debian unstable's release build, run chrooted by a launcher of scripts/pythons/fetch.sh. */
+  | 'sid-release'
+  /** Debian unstable's debug build (`python3.Xd`, unstripped, bigger structures). */
+  | 'sid-debug'
+  /** Debian unstable's non-PIE build (`ET_EXEC` at a fixed address). */
+  | 'sid-nopie'
+  /** Built from Debian stable's source package with `--disable-gil` by scripts/pythons/fetch.sh. */
+  | 'source-free-threaded'
 
 export interface PythonInstall {
   /** Short unique name for test titles, e.g. `pyenv-3.12.1` or `debian-3.11`. */
@@ -16,6 +29,8 @@ export interface PythonInstall {
   /** Absolute path of the executable (not resolved: a symlink stays a symlink). */
   path: string
   kind: PythonKind
+  /** Built with `--disable-gil` (3.13t and later). */
+  freeThreaded?: boolean
 }
 
 function pyenvRoot(): string {
@@ -122,6 +137,66 @@ function compareVersionNames(a: string, b: string): number {
     if (d !== 0) return d
   }
   return a.localeCompare(b)
+}
+
+/** Where scripts/pythons/fetch.sh puts its launchers (`PYFLAME_TS_CACHE` moves the cache). */
+export function newestPythonsDir(): string {
+  return path.join(process.env.PYFLAME_TS_CACHE ?? '/var/cache/pyflame-ts', 'pythons', 'bin')
+}
+
+/** The launchers scripts/pythons/fetch.sh writes, with the shape each one runs. */
+export const NEWEST_PYTHONS: ReadonlyArray<{ name: string; kind: PythonKind; label: (version: string) => string }> = [
+  { name: 'python3.14', kind: 'sid-release', label: (v) => `sid-${v}` },
+  { name: 'python3.14d', kind: 'sid-debug', label: (v) => `sid-${v}-debug` },
+  { name: 'python3.14-nopie', kind: 'sid-nopie', label: (v) => `sid-${v}-nopie` },
+  { name: 'python3.15', kind: 'sid-release', label: (v) => `sid-${v}` },
+  { name: 'python3.15d', kind: 'sid-debug', label: (v) => `sid-${v}-debug` },
+  { name: 'python3.15-nopie', kind: 'sid-nopie', label: (v) => `sid-${v}-nopie` },
+  { name: 'python3.13t', kind: 'source-free-threaded', label: (v) => `source-${v}t` },
+]
+
+/** Version and `Py_GIL_DISABLED` as the interpreter reports them. */
+function reportedBuild(executable: string): { version: string; freeThreaded: boolean } | undefined {
+  try {
+    const out = execFileSync(
+      executable,
+      ['-c', 'import sys, sysconfig; sys.stdout.write("%d.%d.%d %d" % (sys.version_info[:3] + (int(bool(sysconfig.get_config_var("Py_GIL_DISABLED"))),)))'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 },
+    )
+    const m = /^(\d+\.\d+\.\d+) ([01])$/.exec(out)
+    return m ? { version: m[1], freeThreaded: m[2] === '1' } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+let newestCached: { found: PythonInstall[]; missing: string[] } | undefined
+
+/**
+ * The newest interpreters of scripts/pythons/fetch.sh (3.14 and 3.15 in release, debug and
+ * non-PIE shapes, free-threaded 3.13t). `missing` names the launchers absent or not runnable
+ * here, so tests can say what they skip.
+ */
+export function findNewestPythons(): { found: PythonInstall[]; missing: string[] } {
+  if (newestCached) return newestCached
+  const found: PythonInstall[] = []
+  const missing: string[] = []
+  for (const entry of NEWEST_PYTHONS) {
+    const executable = path.join(newestPythonsDir(), entry.name)
+    const build = isExecutableFile(executable) ? reportedBuild(executable) : undefined
+    if (!build) {
+      missing.push(entry.name)
+      continue
+    }
+    found.push({ label: entry.label(build.version), version: build.version, path: executable, kind: entry.kind, freeThreaded: build.freeThreaded })
+  }
+  newestCached = { found, missing }
+  return newestCached
+}
+
+/** `findPythons()` and then the newest interpreters of scripts/pythons/fetch.sh. */
+export function findAllPythons(): PythonInstall[] {
+  return [...findPythons(), ...findNewestPythons().found]
 }
 
 /** `[major, minor]` of a version string. */

@@ -26,10 +26,12 @@ async function readTruth(t) {
   return Object.fromEntries(FUNCTIONS.map((f) => [f, (truth[f] / total) * 100]));
 }
 
-export async function measureAccuracy(ctx) {
+export async function measureAccuracy(ctx, pythonKey = '3.12') {
   const { reps, accuracyHz, accuracySeconds } = ctx.config;
-  const modes = ctx.modes.accuracy;
-  const python = ctx.pythons['3.12'];
+  const python = ctx.pythons[pythonKey];
+  if (!python) return null;
+  const only = (id) => ctx.profilers[id].onlyPython;
+  const modes = ctx.modes.accuracy.filter((m) => !only(m.id) || python.version.startsWith(`${only(m.id)}.`));
   ctx.log(`accuracy: Python ${python.version}, ${accuracySeconds} s at ${accuracyHz} Hz`);
   const runs = Object.fromEntries(modes.map((m) => [modeName(m.id, m.blocking), []]));
   for (let rep = 0; rep < reps; rep++) {

@@ -10,9 +10,12 @@ export async function measureCost(ctx) {
   const rows = [];
   for (const target of costTargets) {
     const python = ctx.pythons[target.python];
+    if (!python) continue;
     const t = startTarget(python.path, 'deep_busy.py', [target.depth, target.threads ?? 0]);
     // the timer baseline does not depend on the target: measured once, beside the first one
-    const modes = ctx.modes.cost.filter((m) => !ctx.profilers[m.id].baseline || target === costTargets[0]);
+    const modes = ctx.modes.cost.filter(
+      (m) => (!ctx.profilers[m.id].baseline || target === costTargets[0]) && (!ctx.profilers[m.id].onlyPython || python.version.startsWith(`${ctx.profilers[m.id].onlyPython}.`)),
+    );
     await t.ready;
     await sleep(300);
     const threads = target.threads ? target.threads + 1 : 0; // + the waiting main thread
@@ -51,6 +54,7 @@ export async function measureCost(ctx) {
           rate: (b.ticks - a.ticks) / (b.seconds - a.seconds),
         };
       });
+      if (!runs[name]) continue;
       rows.push({
         python: python.version,
         target: target.label,

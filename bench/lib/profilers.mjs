@@ -8,6 +8,8 @@ const venvBin = path.join(benchDir, '.venv', 'bin');
 export const exampleBinary = path.join(repoDir, 'target', 'release', 'examples', 'record');
 export const timerFloorBinary = path.join(repoDir, 'target', 'release', 'examples', 'timer_floor');
 const cli = path.join(repoDir, 'dist', 'cli', 'pyflame-ts.js');
+/** The launchers of scripts/pythons/fetch.sh (3.14, 3.15 run chrooted; 3.13t). */
+export const newestPythonsDir = path.join(process.env.PYFLAME_TS_CACHE ?? '/var/cache/pyflame-ts', 'pythons', 'bin');
 
 // folded "path:function:line;..." (pyflame-ts, austin) → function names
 const colonFrames = (stack) =>
@@ -121,6 +123,24 @@ export const profilers = {
     // "Samples: N" counts thread stacks; with --idle every thread is written each tick
     ticks: (r, { threads }) => Number(/Samples: (\d+)/.exec(r.stdout + r.stderr)?.[1] ?? NaN) / (threads || 1),
   },
+  // CPython 3.15's own sampler, run inside the Debian unstable root by its launcher (C locale:
+  // the root has no other); it reads 3.15 targets only.
+  'cpython-sampler': {
+    label: "CPython 3.15's profiling.sampling",
+    ours: false,
+    onlyPython: '3.15',
+    blockingModes: [false, true],
+    command: ({ pid, seconds, hz, blocking, threads, out }) => ({
+      cmd: 'env',
+      args: ['-u', 'LANG', 'LC_ALL=C', path.join(newestPythonsDir, 'python3.15'), '-m', 'profiling.sampling', 'attach',
+        ...(seconds == null ? [] : ['-d', seconds]), '-r', Math.round(hz), ...(threads ? ['-a'] : []), ...(blocking ? ['--blocking'] : []),
+        '--collapsed', '-o', out, pid],
+    }),
+    // "tid:N;file:function:line;... count"
+    stacks: (_r, { out }) => parseFolded(readFileSync(out, 'utf8'), colonFrames, 1),
+    // "Captured N samples": one per thread per tick with -a
+    ticks: (r, { threads }) => Number(/Captured (\d+) samples/.exec(r.stdout + r.stderr)?.[1] ?? NaN) / (threads || 1),
+  },
   austin: {
     label: 'austin',
     ours: false,
@@ -145,5 +165,6 @@ export const profilers = {
 export function modeName(id, blocking) {
   if (id === 'py-spy') return blocking ? 'py-spy (default, blocking)' : 'py-spy --nonblocking';
   if (id === 'austin') return 'austin';
+  if (id === 'cpython-sampler') return blocking ? 'CPython 3.15 sampler --blocking' : 'CPython 3.15 sampler';
   return blocking ? `${id} --blocking` : id;
 }

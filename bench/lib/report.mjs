@@ -211,6 +211,10 @@ export function fullReport(results) {
       'The periodic target is a loop held to the monotonic clock with a 10 ms period (alpha 6 ms, beta 3, gamma 1 of each period). "pyflame-ts --periodic" is the exact ticker pyflame-ts used before (still available with that flag). The binomial standard error is the noise expected of the largest share at that many samples: a max error within about 2–3 of them is noise, beyond that bias.', '',
       aliasingTable(figures.aliasing), '');
   }
+  for (const key of ['accuracy314', 'accuracy315']) {
+    const acc = figures[key];
+    if (acc) parts.push(`### 3${key === 'accuracy314' ? 'c' : 'd'}. Accuracy on Python ${acc.python} (${acc.seconds} s at ${acc.hz} Hz; Debian unstable's build, chrooted)`, '', accuracyTable(acc), '');
+  }
   if (figures.dump) parts.push(`### 5. Dump latency (50 frames, Python ${figures.dump.python}, end-to-end wall time)`, '', dumpTable(figures.dump), '');
   if (figures.longRun) {
     const l = figures.longRun;

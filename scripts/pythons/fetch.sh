@@ -81,6 +81,9 @@ fetch_sid_root() {
     rm -rf "$root.debs"
     touch "$root/.complete"
   fi
+  # A tool run inside the root (CPython 3.15's sampler) sees another launcher's target through
+  # /proc/PID/maps under its host path: make that path lead back to the root itself.
+  mkdir -p "$root$(dirname "$root")" && ln -sfn / "$root$root"
   local exe
   for exe in python3.14 python3.14d python3.14-nopie python3.15 python3.15d python3.15-nopie; do
     if [[ -x "$root/usr/bin/$exe" ]]; then write_launcher "$exe" "$root" "/usr/bin/$exe"; else rm -f "$BIN/$exe"; fi

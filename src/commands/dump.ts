@@ -42,6 +42,9 @@ export default class DumpCommand extends PyflameCommand {
     const pid = parsePid(given)
     const options = { blocking: !this.nonblocking, pythonVersion: this.pythonVersion, locals: this.locals }
     const results = this.subprocesses ? await dumpProcessTree(pid, options) : [await dump(pid, options)]
+    for (const result of results) {
+      for (const notice of result.notices ?? []) this.context.stderr.write(`pyflame-ts: process ${result.pid}: ${notice}\n`)
+    }
     if (this.json) {
       this.context.stdout.write(JSON.stringify(this.subprocesses ? results : results[0], null, 2) + '\n')
     } else {
@@ -52,7 +55,8 @@ export default class DumpCommand extends PyflameCommand {
 }
 
 export function formatDump(result: DumpResult): string {
-  let out = `Process ${result.pid}: ${result.executable}\nPython v${result.pythonVersion}\n`
+  const build = result.freeThreaded ? (result.gilDisabled ? ' (free-threaded, GIL off)' : ' (free-threaded, GIL on)') : ''
+  let out = `Process ${result.pid}: ${result.executable}\nPython v${result.pythonVersion}${build}\n`
   for (const thread of result.threads) {
     const flags = [thread.holdsGil ? 'holds GIL' : '', thread.idle ? 'idle' : 'active'].filter(Boolean).join(', ')
     const name = thread.name ? ` "${thread.name}"` : ''

@@ -97,7 +97,7 @@ export default class RecordCommand extends PyflameCommand {
         commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
         seconds,
         interval,
-        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic },
+        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic, requireGil: this.gil },
         progress: true,
       },
       {

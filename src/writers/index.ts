@@ -27,7 +27,8 @@ export interface WriteOptions {
 export function profileSubtitle(profile: Profile): string {
   const raw = profile.raw
   const errors = raw.errors > 0 ? `, ${raw.errors} errors (${errorKindsText(profile)})` : ''
-  return `Python ${raw.pythonVersion} · PID ${raw.pid} · ${raw.ticks} samples every ${raw.intervalSecs * 1000} ms over ${raw.durationSecs.toFixed(1)} s${errors}`
+  const noGil = raw.processes.some((p) => p.gilDisabled) ? ' · free-threaded, no GIL: every running thread counted' : ''
+  return `Python ${raw.pythonVersion} · PID ${raw.pid} · ${raw.ticks} samples every ${raw.intervalSecs * 1000} ms over ${raw.durationSecs.toFixed(1)} s${errors}${noGil}`
 }
 
 /** `3 invalid data: frame, 1 unreadable address`: what the errors were. */

@@ -19,23 +19,44 @@ export interface ProfileView {
 
 type Sample = Pick<ProfileEntry, 'gil' | 'idle'>
 
-/** The one rule deciding whether a sample of one thread counts in the view. */
-export function sampleInView(sample: Sample, opts: ViewOptions = {}): boolean {
+/**
+ * The one rule deciding whether a sample of one thread counts in the view. `noGil`: the
+ * thread's process is free-threaded and runs without a GIL, so the default view (no GIL holder
+ * to follow) counts every thread the kernel saw running; idle ones go to `(idle)`.
+ */
+export function sampleInView(sample: Sample, opts: ViewOptions = {}, noGil = false): boolean {
+  if (noGil && !opts.threads && !opts.gil) return !sample.idle
   if (!opts.threads || opts.gil) return sample.gil
   // The aggregator only marks a thread idle when it did not hold the GIL; `!gil` is a guard.
   if (sample.idle && !sample.gil && opts.excludeIdle && !opts.idle) return false
   return true
 }
 
+/** PIDs of the sampled processes that run without a GIL (free-threaded builds, GIL off). */
+export function noGilProcesses(profile: RawProfile): Set<number> {
+  return new Set(profile.processes.filter((p) => p.gilDisabled).map((p) => p.pid))
+}
+
 /** The entries in the view and the `(idle)` count that goes with them. */
 export function selectEntries(profile: RawProfile, opts: ViewOptions = {}): ProfileView {
-  const entries = profile.entries.filter((entry) => sampleInView(entry, opts))
+  const noGil = noGilProcesses(profile)
+  const threadHasNoGil = (entry: ProfileEntry) => noGil.size > 0 && noGil.has(profile.threads[entry.thread]?.pid)
+  const entries = profile.entries.filter((entry) => sampleInView(entry, opts, threadHasNoGil(entry)))
   const idleByProcess = new Map<number, number>()
+  if (!opts.threads && !opts.gil && !opts.excludeIdle && noGil.size > 0) {
+    // Without a GIL, `(idle)` counts the samples of threads that were not running.
+    for (const entry of profile.entries) {
+      if (!threadHasNoGil(entry) || !entry.idle) continue
+      const pid = profile.threads[entry.thread].pid
+      idleByProcess.set(pid, (idleByProcess.get(pid) ?? 0) + entry.count)
+    }
+  }
   if (!opts.threads && !opts.excludeIdle) {
     // Each process has its own GIL, so with --subprocesses every process has its own bucket.
     // The top-level `gilIdleTicks` covers only the root process; the summaries cover them all.
     if (profile.processes.length > 0) {
       for (const process of profile.processes) {
+        if (noGil.has(process.pid)) continue
         if (process.gilIdleTicks > 0) {
           idleByProcess.set(process.pid, (idleByProcess.get(process.pid) ?? 0) + process.gilIdleTicks)
         }
@@ -51,7 +72,8 @@ export function selectEntries(profile: RawProfile, opts: ViewOptions = {}): Prof
 
 /** The timestamped samples in the view (empty when the profile has no timeline). */
 export function selectTimeline(profile: RawProfile, opts: ViewOptions = {}): TimelineSample[] {
-  return (profile.timeline ?? []).filter((sample) => sampleInView(sample, opts))
+  const noGil = noGilProcesses(profile)
+  return (profile.timeline ?? []).filter((sample) => sampleInView(sample, opts, noGil.size > 0 && noGil.has(profile.threads[sample.thread]?.pid)))
 }
 
 /** A frame as the view labels it: `line` is undefined when line numbers are off or unknown. */

@@ -22,6 +22,7 @@ fn main() {
         subprocesses: false,
         timeline: false,
         discover: Default::default(),
+        require_gil: false,
     };
     let stop = AtomicBool::new(false);
     let stats = RecordStats::default();

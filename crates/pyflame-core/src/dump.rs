@@ -5,6 +5,7 @@ use crate::process::lock::ProcessLock;
 use crate::process::memory::ProcessMemory;
 use crate::process::tasks::{self, TaskStat};
 use crate::profile::Frame;
+use crate::python::free_threaded::Threading;
 use crate::python::locals::{LocalVariable, LocalsReader};
 use crate::python::{DiscoverOptions, PythonTarget, Sample, Walker};
 
@@ -31,6 +32,12 @@ pub struct Dump {
     pub pid: i32,
     pub python_version: String,
     pub executable: String,
+    /// Built with `--disable-gil`.
+    pub free_threaded: bool,
+    /// Free-threaded and running without its GIL.
+    pub gil_disabled: bool,
+    /// One-line warnings about how the process was read (e.g. a Python newer than this build).
+    pub notices: Vec<String>,
     pub threads: Vec<DumpThread>,
 }
 
@@ -50,6 +57,8 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let target = PythonTarget::discover(pid, &options.discover)?;
     let python_version = target.layout.version.to_string();
     let executable = target.executable.clone();
+    let threading = Threading::of(&target, &ProcessMemory::new(pid));
+    let notices: Vec<String> = target.layout.notice().into_iter().collect();
     let mut walker = Walker::new(target);
     walker.known_tids = tasks::list_tasks(pid).unwrap_or_default();
     let mem = ProcessMemory::new(pid);
@@ -66,7 +75,7 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
             Some(reader) => Some(reader),
             None => {
                 return Err(Error::unsupported(format!(
-                    "--locals is not supported for Python {python_version} yet (supported: 2.7, 3.6-3.13); dump without --locals"
+                    "--locals has no table for Python {python_version} (it reads 2.7, 3.6-3.13 built in, and 3.13+ from their debug offsets); dump without --locals"
                 )))
             }
         }
@@ -148,7 +157,7 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
             }
         })
         .collect();
-    Ok(Dump { pid, python_version, executable, threads })
+    Ok(Dump { pid, python_version, executable, free_threaded: threading.free_threaded, gil_disabled: threading.gil_disabled, notices, threads })
 }
 
 /// Every thread's locals were read for exactly the frames the walker saw (or none were asked).

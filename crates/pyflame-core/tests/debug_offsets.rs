@@ -328,6 +328,18 @@ fn free_threaded_313_table_round_trips_to_the_generated_313t_table() {
     put(&mut raw, 43, ft.code_code_adaptive.unwrap());
     put(&mut raw, 44, 32); // pyobject.size
     put(&mut raw, 45, ft.object_type);
+    // Fields right after the 32-byte object header (checked by the parser's anchors).
+    put(&mut raw, 47, 40); // type_object.tp_name
+    for (size, item) in [(50, 48), (53, 56)] {
+        put(&mut raw, size, item); // tuple_object/list_object: size, ob_item, ob_size
+        put(&mut raw, size + 1, 40);
+        put(&mut raw, size + 2, 32);
+    }
+    put(&mut raw, 59, 40); // float_object.size
+    put(&mut raw, 60, 32); // float_object.ob_fval
+    put(&mut raw, 61, 48); // long_object.size
+    put(&mut raw, 62, 32); // long_object.lv_tag
+    put(&mut raw, 63, 40); // long_object.ob_digit
     put(&mut raw, 64, 56); // bytes_object.size
     put(&mut raw, 65, ft.bytes_size);
     put(&mut raw, 66, ft.bytes_data);
@@ -357,7 +369,7 @@ fn rejects_corrupt_or_unknown_tables() {
     let mut bad_cookie = good.clone();
     bad_cookie[0] = b'X';
     assert_eq!(code(&bad_cookie), "ERR_DEBUG_OFFSETS_BAD_COOKIE");
-    for version in [0x030c01f0u64, 0x030f00f0, 0x030e00a1, 0x020718f0, 0x1_030e00f0] {
+    for version in [0x030c01f0u64, 0x030e00a1, 0x020718f0, 0x1_030e00f0] {
         assert_eq!(
             parse(&with_word(good.clone(), 1, version)).unwrap_err(),
             DebugOffsetsError::UnsupportedVersion(version),
@@ -365,6 +377,15 @@ fn rejects_corrupt_or_unknown_tables() {
         );
     }
     assert!(parse(&with_word(good.clone(), 1, 0x030e00b3)).is_ok(), "3.14 betas use the final layout");
+    // A 3.14 table labelled 3.15 is read with the longer 3.15 layout: too short, or, padded,
+    // its shifted fields fail the checks.
+    assert_eq!(
+        parse(&with_word(good.clone(), 1, 0x030f02f0)).unwrap_err(),
+        DebugOffsetsError::TooShort { needed: 888, got: 760 }
+    );
+    let mut padded = with_word(good.clone(), 1, 0x030f02f0);
+    padded.resize(888, 0);
+    assert_eq!(code(&padded), "ERR_DEBUG_OFFSETS_INVALID");
     assert_eq!(parse(&with_word(good.clone(), 2, 2)).unwrap_err(), DebugOffsetsError::BadFreeThreadedFlag(2));
     // runtime_state.size = 0
     assert_eq!(code(&with_word(good.clone(), 3, 0)), "ERR_DEBUG_OFFSETS_INVALID");
@@ -389,4 +410,106 @@ fn a_313_table_read_with_the_314_layout_is_rejected() {
     let mut as_314 = with_word(raw, 1, 0x030e00f0);
     as_314.resize(TABLE_LEN_3_14, 0);
     assert_eq!(parse(&as_314).unwrap_err().code(), "ERR_DEBUG_OFFSETS_INVALID");
+}
+
+/// A table written by `tools/debug-offsets/probe.sh` from CPython's headers: the cookie, then
+/// one u64 per line. Returns (file stem, raw table).
+fn header_tables() -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debug-offsets");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("fixtures/debug-offsets") {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut raw = b"xdebugpy".to_vec();
+        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+            raw.extend_from_slice(&line.trim().parse::<u64>().expect("decimal word").to_le_bytes());
+        }
+        out.push((path.file_stem().unwrap().to_string_lossy().into_owned(), raw));
+    }
+    out.sort();
+    out
+}
+
+/// The root filesystem of scripts/pythons/fetch.sh (Debian unstable's 3.14 and 3.15), if fetched.
+fn sid_root() -> Option<PathBuf> {
+    let cache = std::env::var("PYFLAME_TS_CACHE").unwrap_or_else(|_| "/var/cache/pyflame-ts".into());
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(PathBuf::from(cache).join("pythons"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("sid-")) && p.join(".complete").exists())
+        .collect();
+    roots.sort();
+    roots.pop()
+}
+
+#[test]
+fn header_tables_of_314_315_and_their_free_threaded_builds_parse() {
+    let tables = header_tables();
+    let names: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["3.14.10", "3.14.10t", "3.15.2", "3.15.2t"]);
+    for (name, raw) in &tables {
+        let d = parse(raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(d.version.to_string(), name.trim_end_matches('t'), "{name}");
+        assert_eq!(d.free_threaded, name.ends_with('t'), "{name}");
+        assert!(!d.layout_is_guessed(), "{name}");
+        assert_eq!(raw.len(), table_len(d.version), "{name}: the layout's length is the struct's size");
+        let ft = d.free_threaded;
+        assert_eq!(d.pyobject.size, if ft { 32 } else { 16 }, "{name}: object header");
+        assert_eq!(d.interpreter_frame.tlbc_index.is_some(), ft, "{name}");
+        assert_eq!(d.code_object.co_tlbc.is_some(), ft, "{name}");
+        assert_eq!(d.interpreter_state.tlbc_generation.is_some(), ft, "{name}");
+        if d.version.minor == 15 {
+            let t = d.thread_state;
+            assert_eq!((t.current_frame, t.base_frame, t.thread_id, t.native_thread_id, t.datastack_chunk, t.status, t.holds_gil), (72, Some(80), 176, 184, 256, 32, Some(36)), "{name}");
+            assert_eq!(d.unicode_object.compactunicodeobject_size, Some(if ft { 72 } else { 56 }), "{name}");
+        }
+        // Completed by the built-in 3.13 table of the same flavour, as a live target is.
+        let o = d.apply_to(&generated(13, ft)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(o.tstate_datastack_top, Some(d.thread_state.datastack_chunk + 8), "{name}");
+        assert_eq!(o.unicode_compact_data, Some(d.unicode_object.asciiobject_size + 16), "{name}");
+        assert_eq!(o.code_stacksize, Some(d.code_object.firstlineno - 4), "{name}");
+        assert_eq!(o.code_nlocalsplus, Some(d.code_object.firstlineno + 4), "{name}");
+    }
+}
+
+/// The tables inside Debian's 3.14 and 3.15 interpreters are the ones their headers give.
+#[test]
+fn debian_314_315_interpreters_publish_the_header_tables() {
+    let Some(root) = sid_root() else {
+        eprintln!("skipping: scripts/pythons/fetch.sh has not fetched Debian's 3.14/3.15 here");
+        return;
+    };
+    for (name, raw) in header_tables().iter().filter(|(n, _)| !n.ends_with('t')) {
+        let minor = &name[..4];
+        let binary = root.join("usr/bin").join(format!("python{minor}"));
+        // Debian's build configuration makes `_PyRuntimeState` and `PyInterpreterState` 8 bytes
+        // bigger than the -dev headers compiled plainly; every offset is the same.
+        let size_words = [3usize, 6];
+        let published = py_runtime_section(&binary, raw.len());
+        for word in (0..raw.len() / 8).filter(|w| !size_words.contains(w)) {
+            assert_eq!(published[word * 8..word * 8 + 8], raw[word * 8..word * 8 + 8], "{}: word {word} of .PyRuntime vs headers", binary.display());
+        }
+        // The debug build has bigger structures but the same layout of the table itself.
+        let debug = py_runtime_section(&root.join("usr/bin").join(format!("python{minor}d")), raw.len());
+        let d = parse(&debug).expect("debug build table");
+        assert_eq!(d.version.to_string(), *name);
+    }
+}
+
+/// A minor newer than any known layout: read with the newest layout when it reads consistently
+/// (a warning then), refused when the newer table inserted fields.
+#[test]
+fn newer_minors_are_read_with_the_newest_layout_only_when_consistent() {
+    let (_, raw_315) = header_tables().into_iter().find(|(n, _)| n == "3.15.2").unwrap();
+    let as_316 = with_word(raw_315.clone(), 1, 0x031000f0);
+    let d = parse(&as_316).expect("a 3.16 table laid out like 3.15's");
+    assert_eq!((d.version.minor, d.layout_minor), (16, 15));
+    assert!(d.layout_is_guessed());
+    // 3.16 with one more thread_state field after current_frame (word 3 + 3 + 16 + 5).
+    let mut inserted = raw_315.clone();
+    let at = (3 + 3 + 16 + 5) * 8;
+    inserted.splice(at..at, 96u64.to_le_bytes());
+    let inserted = with_word(inserted, 1, 0x031000f0);
+    let err = parse(&inserted).unwrap_err();
+    assert_eq!(err.code(), "ERR_DEBUG_OFFSETS_INVALID", "{err}");
 }

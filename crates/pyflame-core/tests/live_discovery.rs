@@ -212,3 +212,57 @@ fn a_wrong_version_override_is_refused() {
         }
     }
 }
+
+/// The newest interpreters (scripts/pythons/fetch.sh): 3.14 and 3.15 in Debian's release,
+/// debug and non-PIE shapes, run chrooted in another mount namespace, and free-threaded 3.13t;
+/// with symbols, by scan (as if stripped) and with a version override.
+#[test]
+fn newest_interpreters_with_symbols_by_scan_and_with_an_override() {
+    use pyflame_core::process::memory::ProcessMemory;
+    use pyflame_core::python::free_threaded::Threading;
+    for (py, build, free_threaded) in support::newest_interpreters() {
+        let program = spawn_known(&py.path);
+        let mut parts = py.version.split('.').map(|p| p.parse::<u8>().unwrap());
+        let (major, minor) = (parts.next().unwrap(), parts.next().unwrap());
+        let variants = [
+            ("symbols", "plain process", DiscoverOptions::default()),
+            ("force-scan", "force_scan (as if stripped)", DiscoverOptions { force_scan: true, ..Default::default() }),
+            (
+                "force-scan-override",
+                "force_scan + --python-version X.Y",
+                DiscoverOptions { force_scan: true, version_override: Some(PythonVersion::new(major, minor, 0)) },
+            ),
+        ];
+        for (name, shape, options) in variants {
+            let label = format!("{} {name}", py.label);
+            let target = discover_with_retry(program.pid(), &options);
+            assert_eq!(target.layout.version.to_string(), py.version, "{label}");
+            assert_eq!(target.layout.offsets.free_threaded, free_threaded, "{label}");
+            assert_eq!(target.layout.notice(), None, "{label}: a known minor needs no warning");
+            let threading = Threading::of(&target, &ProcessMemory::new(program.pid()));
+            assert_eq!((threading.free_threaded, threading.gil_disabled), (free_threaded, free_threaded), "{label}");
+            let version_source = target.version_source;
+            let discovery = target.interp_source;
+            let check = check_known_program(target, &label, 40);
+            let gil = if free_threaded {
+                assert_eq!(check.spin_holds_gil + check.nap_holds_gil, 0, "{label}: no thread holds a GIL that is off");
+                "no GIL (free-threaded, off): no holder".to_string()
+            } else {
+                assert!(check.spin_holds_gil * 2 >= check.spin_seen, "{label}: spinning thread held the GIL in {} of {} samples", check.spin_holds_gil, check.spin_seen);
+                format!("spinning thread held it in {}/{} samples", check.spin_holds_gil, check.spin_seen)
+            };
+            write_matrix_row(&MatrixRow {
+                id: &format!("{}-{name}", py.label),
+                version: &if free_threaded { format!("{}t", py.version) } else { py.version.clone() },
+                build,
+                shape,
+                verified: "live",
+                discovery,
+                version_source,
+                gil: &gil,
+                threads: check.max_threads,
+                test: "cargo test -p pyflame-core --test live_discovery newest",
+            });
+        }
+    }
+}

@@ -163,9 +163,51 @@ fn shape_314t() -> Shape {
     }
 }
 
+/// 3.15 (values of Debian's libpython3.15-dev 3.15.2 headers, as
+/// crates/pyflame-core/tests/fixtures/debug-offsets/3.15.2.txt has them): thread states
+/// moved `thread_id` and later fields down by the sampler's frame-cache fields.
+fn shape_315() -> Shape {
+    Shape {
+        minor: 15,
+        interpreters_head: 936,
+        interp_id: 7272,
+        interp_next: 7264,
+        threads_head: 7336,
+        gil_state: 7736,
+        gil_enabled: 0,
+        gil_locked: 7752,
+        gil_holder: 7744,
+        thread_id: 176,
+        native_thread_id: 184,
+        datastack_chunk: 256,
+        ..shape_314()
+    }
+}
+
+/// 3.15t: the 3.15 thread state with 3.14t's object, frame and code shapes (header probe with
+/// -DPy_GIL_DISABLED, fixtures/debug-offsets/3.15.2t.txt).
+fn shape_315t() -> Shape {
+    Shape {
+        minor: 15,
+        interpreters_head: 936,
+        interp_id: 7272,
+        interp_next: 7264,
+        threads_head: 7336,
+        gil_state: 7736,
+        gil_enabled: 7736,
+        gil_locked: 7760,
+        gil_holder: 7752,
+        thread_id: 176,
+        native_thread_id: 184,
+        datastack_chunk: 256,
+        ..shape_314t()
+    }
+}
+
 /// The `_Py_DebugOffsets` bytes for `s`, in its minor's table layout.
 fn debug_offsets_table(s: &Shape) -> Vec<u8> {
     let is_314 = s.minor >= 14;
+    let is_315 = s.minor >= 15;
     let ft = |v: u64| if s.free_threaded { v } else { 0 };
     let mut f: Vec<u64> = vec![300_000, 608, s.interpreters_head];
     f.extend([200_000, s.interp_id, s.interp_next, s.threads_head]);
@@ -176,7 +218,15 @@ fn debug_offsets_table(s: &Shape) -> Vec<u8> {
     if is_314 {
         f.extend([9000, ft(9008)]); // code_object_generation, tlbc_generation
     }
-    f.extend([824, 0, s.tstate_next, s.tstate_interp, s.current_frame, s.thread_id, s.native_thread_id, s.datastack_chunk, s.status]);
+    f.extend([824, 0, s.tstate_next, s.tstate_interp, s.current_frame]);
+    if is_315 {
+        f.extend([s.current_frame + 8, s.current_frame + 16, s.current_frame + 24]); // base_frame, last_profiled_frame(_seq)
+    }
+    f.extend([s.thread_id, s.native_thread_id, s.datastack_chunk, s.status]);
+    if is_315 {
+        f.extend([s.status + 4, s.status + 8, 136, 288]); // holds_gil, gil_requested, current_exception, exc_state
+        f.push(0); // err_stackitem.exc_value
+    }
     f.extend([s.frame_size, s.frame_previous, s.frame_executable, s.frame_instr_ptr, 80, s.frame_owner]);
     if is_314 {
         f.extend([64, s.frame_tlbc_index]); // stackpointer, tlbc_index
@@ -188,6 +238,10 @@ fn debug_offsets_table(s: &Shape) -> Vec<u8> {
     let header = s.ob_type + 8;
     f.extend([header, s.ob_type]); // pyobject
     f.extend([416, header + 8, 88 + header - 16, 168 + header - 16]); // type_object
+    if is_315 {
+        f.extend([header + 16, 288]); // tp_basicsize, tp_dictoffset
+        f.extend([944, 888]); // heap_type_object
+    }
     f.extend([header + 16, header + 8, header]); // tuple
     f.extend([header + 24, header + 8, header]); // list
     if is_314 {
@@ -198,7 +252,13 @@ fn debug_offsets_table(s: &Shape) -> Vec<u8> {
     f.extend([header + 16, header, header + 8]); // long
     f.extend([s.bytes_sval + 8, s.bytes_size, s.bytes_sval]); // bytes
     f.extend([s.str_ascii + 24, s.str_state, s.str_length, s.str_ascii]); // unicode
+    if is_315 {
+        f.push(s.str_ascii + 16); // compactunicodeobject_size
+    }
     f.extend([256, 200]); // gc
+    if is_315 {
+        f.extend([208, 24, 216]); // frame, generation_stats_size, generation_stats
+    }
     if is_314 {
         f.extend([136, 48, 80, 67]); // gen_object
         f.extend([0, 8]); // llist_node
@@ -530,6 +590,34 @@ fn python_313t_free_threaded() {
 fn python_314t_free_threaded_with_thread_local_bytecode() {
     check_build("3.14t (GIL disabled)", shape_314t(), None);
     check_build("3.14t (PYTHON_GIL=1)", shape_314t(), Some(false));
+}
+
+#[test]
+fn python_315_default_build() {
+    check_build("3.15", shape_315(), Some(true));
+    check_build("3.15 (released)", shape_315(), None);
+}
+
+#[test]
+fn python_315t_free_threaded_with_thread_local_bytecode() {
+    check_build("3.15t (GIL disabled)", shape_315t(), None);
+    check_build("3.15t (PYTHON_GIL=1)", shape_315t(), Some(true));
+}
+
+/// A 3.16 whose table reads like 3.15's is walked (the layout is a guess, said in a notice);
+/// a 3.15 table labelled 3.14 is refused.
+#[test]
+fn newer_minor_with_a_315_table_is_walked_with_a_notice() {
+    let mut image = build(shape_315(), Some(true));
+    image.mem.write_u64(image.runtime + 8, 0x031000f0);
+    let (target, threads) = walk(&image);
+    assert_eq!(target.layout.version.to_string(), "3.16.0");
+    let notice = target.layout.notice().expect("a notice for a guessed layout");
+    assert!(notice.starts_with("Python 3.16.0 is newer than this pyflame-ts knows (newest: 3.15)"), "{notice}");
+    assert_eq!(threads.len(), 3);
+    let mut image = build(shape_315(), Some(true));
+    image.mem.write_u64(image.runtime + 8, 0x030e0af0);
+    assert!(PythonTarget::from_runtime_image(&image.mem, image.runtime, Some(CODE_TYPE), Some(STR_TYPE)).is_err(), "a 3.15 table read as 3.14");
 }
 
 #[test]

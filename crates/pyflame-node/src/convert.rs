@@ -83,6 +83,12 @@ pub struct ErrorKindCount {
 
 fn error_kinds(kinds: std::collections::BTreeMap<String, u64>) -> Vec<ErrorKindCount> {
     kinds.into_iter().map(|(kind, count)| ErrorKindCount { kind, count: count as f64 }).collect()
+    /// Built with `--disable-gil` (3.13t and later).
+    pub free_threaded: bool,
+    /// Free-threaded and running without a GIL: the default view counts every running thread.
+    pub gil_disabled: bool,
+    /// One-line warnings about how the process was read, to show once.
+    pub notices: Vec<String>,
 }
 
 #[napi(object)]
@@ -164,6 +170,9 @@ pub fn profile(p: core::Profile) -> RawProfile {
                 gil_idle_ticks: s.gil_idle_ticks as f64,
                 errors: s.errors as f64,
                 error_kinds: error_kinds(s.error_kinds),
+                free_threaded: s.free_threaded,
+                gil_disabled: s.gil_disabled,
+                notices: s.notices,
             })
             .collect(),
         timeline: p.timeline.map(|t| {

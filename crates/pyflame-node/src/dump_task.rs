@@ -50,6 +50,12 @@ pub struct DumpResult {
     pub pid: i32,
     pub python_version: String,
     pub executable: String,
+    /// Built with `--disable-gil` (3.13t and later).
+    pub free_threaded: bool,
+    /// Free-threaded and running without a GIL (no thread can hold it).
+    pub gil_disabled: bool,
+    /// One-line warnings about how the process was read.
+    pub notices: Vec<String>,
     pub threads: Vec<DumpThread>,
 }
 
@@ -71,6 +77,9 @@ impl Task for DumpTask {
             pid: d.pid,
             python_version: d.python_version,
             executable: d.executable,
+            free_threaded: d.free_threaded,
+            gil_disabled: d.gil_disabled,
+            notices: d.notices,
             threads: d
                 .threads
                 .into_iter()

@@ -25,6 +25,8 @@ pub struct RecordingOptions {
     /// Keep each sample with its timestamp (flame charts, traces).
     pub timeline: Option<bool>,
     pub discover: Option<DiscoverOptions>,
+    /// Only GIL holders will be shown (`--gil`): fail at once on a process without a GIL.
+    pub require_gil: Option<bool>,
 }
 
 #[napi(object)]
@@ -73,6 +75,7 @@ impl Recording {
             subprocesses: options.subprocesses.unwrap_or(false),
             timeline: options.timeline.unwrap_or(false),
             discover: discover_options(&options.discover.unwrap_or_default())?,
+            require_gil: options.require_gil.unwrap_or(false),
         };
         core_options.validate().map_err(to_js_error)?;
         Ok(Recording {

@@ -52,6 +52,13 @@ pub struct ProcessSummary {
     pub errors: u64,
     /// `errors` by kind (`invalid data: ...`, `unreadable address`), kinds sorted.
     pub error_kinds: std::collections::BTreeMap<String, u64>,
+    /// Built with `--disable-gil`.
+    pub free_threaded: bool,
+    /// Free-threaded and running without its GIL when the recording started: there is no GIL
+    /// holder, so the default view counts every running thread.
+    pub gil_disabled: bool,
+    /// One-line warnings about how this process was read (e.g. a Python newer than this build).
+    pub notices: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,14 +9,15 @@
 
 use std::fmt;
 
-use super::offsets::VersionOffsets;
+use super::offsets::{LocalsOffsets, VersionOffsets};
 use super::version::PythonVersion;
 
 pub const COOKIE: &[u8; 8] = b"xdebugpy";
 /// cookie + version + free_threaded.
 pub const HEADER_LEN: usize = 24;
-pub const TABLE_LEN_3_13: usize = 584;
-pub const TABLE_LEN_3_14: usize = 760;
+pub const TABLE_LEN_3_13: usize = LAYOUT_3_13.len();
+pub const TABLE_LEN_3_14: usize = LAYOUT_3_14.len();
+pub const TABLE_LEN_3_15: usize = LAYOUT_3_15.len();
 
 /// Largest plausible `_PyRuntimeState` / `PyInterpreterState` (3.12's runtime is 450 KiB).
 const MAX_STATE_SIZE: u64 = 16 << 20;
@@ -26,18 +27,7 @@ const MAX_OBJECT_SIZE: u64 = 64 << 10;
 /// Bytes to read at `_PyRuntime` for `version`'s table. Versions without a known layout get the
 /// largest known length, enough for `parse` to read the header and report the version.
 pub fn table_len(version: PythonVersion) -> usize {
-    match (version.major, version.minor) {
-        (3, 13) => TABLE_LEN_3_13,
-        _ => TABLE_LEN_3_14,
-    }
-}
-
-fn layout_len(minor: u8) -> usize {
-    if minor == 13 {
-        TABLE_LEN_3_13
-    } else {
-        TABLE_LEN_3_14
-    }
+    layout_for_version(version).map_or(MAX_TABLE_LEN, |(layout, _)| layout.len())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +38,8 @@ pub enum DebugOffsetsError {
     BadFreeThreadedFlag(u64),
     ImplausibleSize { group: &'static str, size: u64 },
     OffsetOutOfRange { group: &'static str, field: &'static str, offset: u64, size: u64 },
+    /// A field every 3.13+ build has at a fixed distance is elsewhere: the layout is wrong.
+    Inconsistent { group: &'static str, field: &'static str, offset: u64, expected: u64 },
     BaseMismatch { detail: String },
 }
 
@@ -60,7 +52,8 @@ impl DebugOffsetsError {
             DebugOffsetsError::UnsupportedVersion(_) => "ERR_DEBUG_OFFSETS_UNSUPPORTED_VERSION",
             DebugOffsetsError::BadFreeThreadedFlag(_)
             | DebugOffsetsError::ImplausibleSize { .. }
-            | DebugOffsetsError::OffsetOutOfRange { .. } => "ERR_DEBUG_OFFSETS_INVALID",
+            | DebugOffsetsError::OffsetOutOfRange { .. }
+            | DebugOffsetsError::Inconsistent { .. } => "ERR_DEBUG_OFFSETS_INVALID",
             DebugOffsetsError::BaseMismatch { .. } => "ERR_DEBUG_OFFSETS_BASE_MISMATCH",
         }
     }
@@ -80,7 +73,8 @@ impl fmt::Display for DebugOffsetsError {
             ),
             DebugOffsetsError::UnsupportedVersion(v) => write!(
                 f,
-                "debug offsets of version 0x{v:08x} have no known layout (supported: 3.13, 3.14 betas and later); pass --python-version or upgrade pyflame-ts"
+                "debug offsets of version 0x{v:08x} have no known layout (known: {}); upgrade pyflame-ts",
+                known_minors().iter().map(|m| format!("3.{m}")).collect::<Vec<_>>().join(", ")
             ),
             DebugOffsetsError::BadFreeThreadedFlag(v) => write!(f, "free_threaded flag is {v}, expected 0 or 1"),
             DebugOffsetsError::ImplausibleSize { group, size } => {
@@ -89,6 +83,10 @@ impl fmt::Display for DebugOffsetsError {
             DebugOffsetsError::OffsetOutOfRange { group, field, offset, size } => write!(
                 f,
                 "{group}.{field} = {offset} lies outside the structure ({group}.size = {size}); the table is corrupt or has an unknown layout"
+            ),
+            DebugOffsetsError::Inconsistent { group, field, offset, expected } => write!(
+                f,
+                "{group}.{field} = {offset}, every known build has {expected}; the table has an unknown layout"
             ),
             DebugOffsetsError::BaseMismatch { detail } => write!(f, "{detail}"),
         }
@@ -143,6 +141,10 @@ pub struct ThreadStateOffsets {
     pub native_thread_id: u64,
     pub datastack_chunk: u64,
     pub status: u64,
+    /// 3.15+: the thread's first (entry) frame.
+    pub base_frame: Option<u64>,
+    /// 3.15+: `holds_gil` (int) of the thread state.
+    pub holds_gil: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +241,8 @@ pub struct UnicodeObjectOffsets {
     pub length: u64,
     /// sizeof(PyASCIIObject): where a compact ASCII string's data starts.
     pub asciiobject_size: u64,
+    /// 3.15+: sizeof(PyCompactUnicodeObject): where a compact non-ASCII string's data starts.
+    pub compactunicodeobject_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,6 +285,8 @@ pub struct DebugOffsets {
     /// `PY_VERSION_HEX` of the interpreter that wrote the table.
     pub version_hex: u64,
     pub version: PythonVersion,
+    /// Minor whose table layout was used: the target's own, or the newest known for a newer minor.
+    pub layout_minor: u8,
     pub free_threaded: bool,
     pub runtime_state: RuntimeStateOffsets,
     pub interpreter_state: InterpreterStateOffsets,
@@ -303,27 +309,184 @@ pub struct DebugOffsets {
     pub debugger_support: Option<DebuggerSupportOffsets>,
 }
 
-/// Reads consecutive u64 fields; the caller has checked the length.
+/// One known table layout: the groups of `_Py_DebugOffsets` and their fields, in declaration
+/// order, for the minor that introduced it. Every field is a u64 after the 24-byte header.
+pub struct TableLayout {
+    pub minor: u8,
+    groups: &'static [(&'static str, &'static [&'static str])],
+}
+
+impl TableLayout {
+    pub const fn len(&self) -> usize {
+        let mut words = 0;
+        let mut i = 0;
+        while i < self.groups.len() {
+            words += self.groups[i].1.len();
+            i += 1;
+        }
+        HEADER_LEN + 8 * words
+    }
+}
+
+/// 3.13: `Include/internal/pycore_runtime.h`, 584 bytes.
+const LAYOUT_3_13: TableLayout = TableLayout {
+    minor: 13,
+    groups: &[
+        ("runtime_state", &["size", "finalizing", "interpreters_head"]),
+        ("interpreter_state", &["size", "id", "next", "threads_head", "gc", "imports_modules", "sysdict", "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled", "gil_runtime_state_locked", "gil_runtime_state_holder"]),
+        ("thread_state", &["size", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id", "datastack_chunk", "status"]),
+        ("interpreter_frame", &["size", "previous", "executable", "instr_ptr", "localsplus", "owner"]),
+        ("code_object", &["size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive"]),
+        ("pyobject", &["size", "ob_type"]),
+        ("type_object", &["size", "tp_name", "tp_repr", "tp_flags"]),
+        ("tuple_object", &["size", "ob_item", "ob_size"]),
+        ("list_object", &["size", "ob_item", "ob_size"]),
+        ("dict_object", &["size", "ma_keys", "ma_values"]),
+        ("float_object", &["size", "ob_fval"]),
+        ("long_object", &["size", "lv_tag", "ob_digit"]),
+        ("bytes_object", &["size", "ob_size", "ob_sval"]),
+        ("unicode_object", &["size", "state", "length", "asciiobject_size"]),
+        ("gc", &["size", "collecting"]),
+    ],
+};
+
+/// 3.14 (betas on): `Include/internal/pycore_debug_offsets.h`, 760 bytes; fields inserted in
+/// the middle of 3.13's groups, new set/gen/llist/debugger groups.
+const LAYOUT_3_14: TableLayout = TableLayout {
+    minor: 14,
+    groups: &[
+        ("runtime_state", &["size", "finalizing", "interpreters_head"]),
+        ("interpreter_state", &["size", "id", "next", "threads_head", "threads_main", "gc", "imports_modules", "sysdict", "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled", "gil_runtime_state_locked", "gil_runtime_state_holder", "code_object_generation", "tlbc_generation"]),
+        ("thread_state", &["size", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id", "datastack_chunk", "status"]),
+        ("interpreter_frame", &["size", "previous", "executable", "instr_ptr", "localsplus", "owner", "stackpointer", "tlbc_index"]),
+        ("code_object", &["size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive", "co_tlbc"]),
+        ("pyobject", &["size", "ob_type"]),
+        ("type_object", &["size", "tp_name", "tp_repr", "tp_flags"]),
+        ("tuple_object", &["size", "ob_item", "ob_size"]),
+        ("list_object", &["size", "ob_item", "ob_size"]),
+        ("set_object", &["size", "used", "table", "mask"]),
+        ("dict_object", &["size", "ma_keys", "ma_values"]),
+        ("float_object", &["size", "ob_fval"]),
+        ("long_object", &["size", "lv_tag", "ob_digit"]),
+        ("bytes_object", &["size", "ob_size", "ob_sval"]),
+        ("unicode_object", &["size", "state", "length", "asciiobject_size"]),
+        ("gc", &["size", "collecting"]),
+        ("gen_object", &["size", "gi_name", "gi_iframe", "gi_frame_state"]),
+        ("llist_node", &["next", "prev"]),
+        ("debugger_support", &["eval_breaker", "remote_debugger_support", "remote_debugging_enabled", "debugger_pending_call", "debugger_script_path", "debugger_script_path_size"]),
+    ],
+};
+
+/// 3.15: 888 bytes (checked against Debian's libpython3.15-dev 3.15.2 headers and the
+/// `.PyRuntime` of its python3.15 and python3.15d). Thread states gained the sampler's
+/// frame-cache fields and `holds_gil`; new `err_stackitem` and `heap_type_object` groups;
+/// `PyCompactUnicodeObject`'s size and three gc fields are now described.
+const LAYOUT_3_15: TableLayout = TableLayout {
+    minor: 15,
+    groups: &[
+        ("runtime_state", &["size", "finalizing", "interpreters_head"]),
+        ("interpreter_state", &["size", "id", "next", "threads_head", "threads_main", "gc", "imports_modules", "sysdict", "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled", "gil_runtime_state_locked", "gil_runtime_state_holder", "code_object_generation", "tlbc_generation"]),
+        ("thread_state", &["size", "prev", "next", "interp", "current_frame", "base_frame", "last_profiled_frame", "last_profiled_frame_seq", "thread_id", "native_thread_id", "datastack_chunk", "status", "holds_gil", "gil_requested", "current_exception", "exc_state"]),
+        ("err_stackitem", &["exc_value"]),
+        ("interpreter_frame", &["size", "previous", "executable", "instr_ptr", "localsplus", "owner", "stackpointer", "tlbc_index"]),
+        ("code_object", &["size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive", "co_tlbc"]),
+        ("pyobject", &["size", "ob_type"]),
+        ("type_object", &["size", "tp_name", "tp_repr", "tp_flags", "tp_basicsize", "tp_dictoffset"]),
+        ("heap_type_object", &["size", "ht_cached_keys"]),
+        ("tuple_object", &["size", "ob_item", "ob_size"]),
+        ("list_object", &["size", "ob_item", "ob_size"]),
+        ("set_object", &["size", "used", "table", "mask"]),
+        ("dict_object", &["size", "ma_keys", "ma_values"]),
+        ("float_object", &["size", "ob_fval"]),
+        ("long_object", &["size", "lv_tag", "ob_digit"]),
+        ("bytes_object", &["size", "ob_size", "ob_sval"]),
+        ("unicode_object", &["size", "state", "length", "asciiobject_size", "compactunicodeobject_size"]),
+        ("gc", &["size", "collecting", "frame", "generation_stats_size", "generation_stats"]),
+        ("gen_object", &["size", "gi_name", "gi_iframe", "gi_frame_state"]),
+        ("llist_node", &["next", "prev"]),
+        ("debugger_support", &["eval_breaker", "remote_debugger_support", "remote_debugging_enabled", "debugger_pending_call", "debugger_script_path", "debugger_script_path_size"]),
+    ],
+};
+
+/// Every table layout known, oldest first. The newest also serves newer minors whose table
+/// still reads consistently with it (see `parse`).
+pub const LAYOUTS: &[TableLayout] = &[LAYOUT_3_13, LAYOUT_3_14, LAYOUT_3_15];
+
+/// Bytes to read at `_PyRuntime` to hold any known layout.
+pub const MAX_TABLE_LEN: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < LAYOUTS.len() {
+        if LAYOUTS[i].len() > max {
+            max = LAYOUTS[i].len();
+        }
+        i += 1;
+    }
+    max
+};
+
+/// Minors whose debug offsets this build reads natively, e.g. `[13, 14, 15]`.
+pub fn known_minors() -> Vec<u8> {
+    LAYOUTS.iter().map(|l| l.minor).collect()
+}
+
+fn newest_layout() -> &'static TableLayout {
+    LAYOUTS.last().expect("at least one layout")
+}
+
+/// The layout `version` is read with, and whether that is a guess (a minor newer than any
+/// known one, read with the newest layout).
+fn layout_for_version(version: PythonVersion) -> Option<(&'static TableLayout, bool)> {
+    if version.major != 3 || version.minor < 13 {
+        return None;
+    }
+    // 3.14 alphas still changed the table; their layout is unknown.
+    if version.minor == 14 && version.level == 0xA {
+        return None;
+    }
+    match LAYOUTS.iter().find(|l| l.minor == version.minor) {
+        Some(layout) => Some((layout, false)),
+        None if version.minor > newest_layout().minor => Some((newest_layout(), true)),
+        None => None,
+    }
+}
+
+/// The fields of a table read with one layout, looked up by group and field name.
 struct Fields<'a> {
     raw: &'a [u8],
-    pos: usize,
+    layout: &'static TableLayout,
 }
 
 impl Fields<'_> {
-    fn next(&mut self) -> u64 {
-        let bytes: [u8; 8] = self.raw[self.pos..self.pos + 8].try_into().expect("8 bytes");
-        self.pos += 8;
-        u64::from_le_bytes(bytes)
+    fn position(&self, group: &str, field: &str) -> Option<usize> {
+        let mut word = 0;
+        for (g, fields) in self.layout.groups {
+            if *g == group {
+                return fields.iter().position(|f| *f == field).map(|i| HEADER_LEN + 8 * (word + i));
+            }
+            word += fields.len();
+        }
+        None
     }
 
-    /// A field that exists only from 3.14 on.
-    fn since_314(&mut self, is_314: bool) -> Option<u64> {
-        is_314.then(|| self.next())
+    /// A field this layout may lack (`None` then).
+    fn opt(&self, group: &str, field: &str) -> Option<u64> {
+        let pos = self.position(group, field)?;
+        Some(u64::from_le_bytes(self.raw[pos..pos + 8].try_into().expect("8 bytes")))
     }
 
-    /// A 3.14+ field that only free-threaded builds fill in (default builds write 0).
-    fn free_threaded_since_314(&mut self, is_314: bool, free_threaded: bool) -> Option<u64> {
-        self.since_314(is_314).filter(|_| free_threaded)
+    /// A field every known layout has.
+    fn get(&self, group: &str, field: &str) -> u64 {
+        self.opt(group, field).unwrap_or_else(|| panic!("every layout has {group}.{field}"))
+    }
+
+    /// A field only free-threaded builds fill in (default builds write 0 there).
+    fn free_threaded(&self, group: &str, field: &str, free_threaded: bool) -> Option<u64> {
+        self.opt(group, field).filter(|_| free_threaded)
+    }
+
+    fn has_group(&self, group: &str) -> bool {
+        self.layout.groups.iter().any(|(g, _)| *g == group)
     }
 }
 
@@ -338,9 +501,8 @@ pub fn parse_header(raw: &[u8]) -> Result<(PythonVersion, u64, bool), DebugOffse
     }
     let version_hex = u64::from_le_bytes(raw[8..16].try_into().expect("8 bytes"));
     let version = PythonVersion::from_hex(version_hex)
-        .filter(|v| v.major == 3 && (13..=14).contains(&v.minor) && version_hex >> 32 == 0)
-        // 3.14 alphas still changed the table; their layout is unknown.
-        .filter(|v| !(v.minor == 14 && v.level == 0xA))
+        .filter(|_| version_hex >> 32 == 0)
+        .filter(|v| layout_for_version(*v).is_some())
         .ok_or(DebugOffsetsError::UnsupportedVersion(version_hex))?;
     let free_threaded = match u64::from_le_bytes(raw[16..24].try_into().expect("8 bytes")) {
         0 => false,
@@ -351,106 +513,144 @@ pub fn parse_header(raw: &[u8]) -> Result<(PythonVersion, u64, bool), DebugOffse
 }
 
 /// Parses and validates a table read at `_PyRuntime` (at least `table_len(version)` bytes).
+/// A minor newer than any known layout is read with the newest one; the result says so in
+/// `layout_minor`, and it is accepted only if every check below holds.
 pub fn parse(raw: &[u8]) -> Result<DebugOffsets, DebugOffsetsError> {
     let (version, version_hex, free_threaded) = parse_header(raw)?;
-    let needed = layout_len(version.minor);
+    let (layout, _guessed) = layout_for_version(version).ok_or(DebugOffsetsError::UnsupportedVersion(version_hex))?;
+    let needed = layout.len();
     if raw.len() < needed {
         return Err(DebugOffsetsError::TooShort { needed, got: raw.len() });
     }
-    let is_314 = version.minor >= 14;
-    let mut f = Fields { raw, pos: HEADER_LEN };
-    let runtime_state =
-        RuntimeStateOffsets { size: f.next(), finalizing: f.next(), interpreters_head: f.next() };
+    let f = Fields { raw, layout };
+    let ft = free_threaded;
+    let runtime_state = RuntimeStateOffsets {
+        size: f.get("runtime_state", "size"),
+        finalizing: f.get("runtime_state", "finalizing"),
+        interpreters_head: f.get("runtime_state", "interpreters_head"),
+    };
+    let i = "interpreter_state";
     let interpreter_state = InterpreterStateOffsets {
-        size: f.next(),
-        id: f.next(),
-        next: f.next(),
-        threads_head: f.next(),
-        threads_main: f.since_314(is_314),
-        gc: f.next(),
-        imports_modules: f.next(),
-        sysdict: f.next(),
-        builtins: f.next(),
-        ceval_gil: f.next(),
-        gil_runtime_state: f.next(),
-        gil_runtime_state_enabled: f.next(),
-        gil_runtime_state_locked: f.next(),
-        gil_runtime_state_holder: f.next(),
-        code_object_generation: f.since_314(is_314),
-        tlbc_generation: f.free_threaded_since_314(is_314, free_threaded),
+        size: f.get(i, "size"),
+        id: f.get(i, "id"),
+        next: f.get(i, "next"),
+        threads_head: f.get(i, "threads_head"),
+        threads_main: f.opt(i, "threads_main"),
+        gc: f.get(i, "gc"),
+        imports_modules: f.get(i, "imports_modules"),
+        sysdict: f.get(i, "sysdict"),
+        builtins: f.get(i, "builtins"),
+        ceval_gil: f.get(i, "ceval_gil"),
+        gil_runtime_state: f.get(i, "gil_runtime_state"),
+        gil_runtime_state_enabled: f.get(i, "gil_runtime_state_enabled"),
+        gil_runtime_state_locked: f.get(i, "gil_runtime_state_locked"),
+        gil_runtime_state_holder: f.get(i, "gil_runtime_state_holder"),
+        code_object_generation: f.opt(i, "code_object_generation"),
+        tlbc_generation: f.free_threaded(i, "tlbc_generation", ft),
     };
+    let t = "thread_state";
     let thread_state = ThreadStateOffsets {
-        size: f.next(),
-        prev: f.next(),
-        next: f.next(),
-        interp: f.next(),
-        current_frame: f.next(),
-        thread_id: f.next(),
-        native_thread_id: f.next(),
-        datastack_chunk: f.next(),
-        status: f.next(),
+        size: f.get(t, "size"),
+        prev: f.get(t, "prev"),
+        next: f.get(t, "next"),
+        interp: f.get(t, "interp"),
+        current_frame: f.get(t, "current_frame"),
+        thread_id: f.get(t, "thread_id"),
+        native_thread_id: f.get(t, "native_thread_id"),
+        datastack_chunk: f.get(t, "datastack_chunk"),
+        status: f.get(t, "status"),
+        base_frame: f.opt(t, "base_frame"),
+        holds_gil: f.opt(t, "holds_gil"),
     };
+    let fr = "interpreter_frame";
     let interpreter_frame = InterpreterFrameOffsets {
-        size: f.next(),
-        previous: f.next(),
-        executable: f.next(),
-        instr_ptr: f.next(),
-        localsplus: f.next(),
-        owner: f.next(),
-        stackpointer: f.since_314(is_314),
-        tlbc_index: f.free_threaded_since_314(is_314, free_threaded),
+        size: f.get(fr, "size"),
+        previous: f.get(fr, "previous"),
+        executable: f.get(fr, "executable"),
+        instr_ptr: f.get(fr, "instr_ptr"),
+        localsplus: f.get(fr, "localsplus"),
+        owner: f.get(fr, "owner"),
+        stackpointer: f.opt(fr, "stackpointer"),
+        tlbc_index: f.free_threaded(fr, "tlbc_index", ft),
     };
+    let c = "code_object";
     let code_object = CodeObjectOffsets {
-        size: f.next(),
-        filename: f.next(),
-        name: f.next(),
-        qualname: f.next(),
-        linetable: f.next(),
-        firstlineno: f.next(),
-        argcount: f.next(),
-        localsplusnames: f.next(),
-        localspluskinds: f.next(),
-        co_code_adaptive: f.next(),
-        co_tlbc: f.free_threaded_since_314(is_314, free_threaded),
+        size: f.get(c, "size"),
+        filename: f.get(c, "filename"),
+        name: f.get(c, "name"),
+        qualname: f.get(c, "qualname"),
+        linetable: f.get(c, "linetable"),
+        firstlineno: f.get(c, "firstlineno"),
+        argcount: f.get(c, "argcount"),
+        localsplusnames: f.get(c, "localsplusnames"),
+        localspluskinds: f.get(c, "localspluskinds"),
+        co_code_adaptive: f.get(c, "co_code_adaptive"),
+        co_tlbc: f.free_threaded(c, "co_tlbc", ft),
     };
-    let pyobject = PyObjectOffsets { size: f.next(), ob_type: f.next() };
-    let type_object =
-        TypeObjectOffsets { size: f.next(), tp_name: f.next(), tp_repr: f.next(), tp_flags: f.next() };
-    let tuple_object = SequenceOffsets { size: f.next(), ob_item: f.next(), ob_size: f.next() };
-    let list_object = SequenceOffsets { size: f.next(), ob_item: f.next(), ob_size: f.next() };
-    let set_object = is_314
-        .then(|| SetObjectOffsets { size: f.next(), used: f.next(), table: f.next(), mask: f.next() });
-    let dict_object = DictObjectOffsets { size: f.next(), ma_keys: f.next(), ma_values: f.next() };
-    let float_object = FloatObjectOffsets { size: f.next(), ob_fval: f.next() };
-    let long_object = LongObjectOffsets { size: f.next(), lv_tag: f.next(), ob_digit: f.next() };
-    let bytes_object = BytesObjectOffsets { size: f.next(), ob_size: f.next(), ob_sval: f.next() };
+    let pyobject = PyObjectOffsets { size: f.get("pyobject", "size"), ob_type: f.get("pyobject", "ob_type") };
+    let type_object = TypeObjectOffsets {
+        size: f.get("type_object", "size"),
+        tp_name: f.get("type_object", "tp_name"),
+        tp_repr: f.get("type_object", "tp_repr"),
+        tp_flags: f.get("type_object", "tp_flags"),
+    };
+    let sequence = |g: &str| SequenceOffsets { size: f.get(g, "size"), ob_item: f.get(g, "ob_item"), ob_size: f.get(g, "ob_size") };
+    let tuple_object = sequence("tuple_object");
+    let list_object = sequence("list_object");
+    let set_object = f.has_group("set_object").then(|| SetObjectOffsets {
+        size: f.get("set_object", "size"),
+        used: f.get("set_object", "used"),
+        table: f.get("set_object", "table"),
+        mask: f.get("set_object", "mask"),
+    });
+    let dict_object = DictObjectOffsets {
+        size: f.get("dict_object", "size"),
+        ma_keys: f.get("dict_object", "ma_keys"),
+        ma_values: f.get("dict_object", "ma_values"),
+    };
+    let float_object = FloatObjectOffsets { size: f.get("float_object", "size"), ob_fval: f.get("float_object", "ob_fval") };
+    let long_object = LongObjectOffsets {
+        size: f.get("long_object", "size"),
+        lv_tag: f.get("long_object", "lv_tag"),
+        ob_digit: f.get("long_object", "ob_digit"),
+    };
+    let bytes_object = BytesObjectOffsets {
+        size: f.get("bytes_object", "size"),
+        ob_size: f.get("bytes_object", "ob_size"),
+        ob_sval: f.get("bytes_object", "ob_sval"),
+    };
+    let u = "unicode_object";
     let unicode_object = UnicodeObjectOffsets {
-        size: f.next(),
-        state: f.next(),
-        length: f.next(),
-        asciiobject_size: f.next(),
+        size: f.get(u, "size"),
+        state: f.get(u, "state"),
+        length: f.get(u, "length"),
+        asciiobject_size: f.get(u, "asciiobject_size"),
+        compactunicodeobject_size: f.opt(u, "compactunicodeobject_size"),
     };
-    let gc = GcOffsets { size: f.next(), collecting: f.next() };
-    let gen_object = is_314.then(|| GenObjectOffsets {
-        size: f.next(),
-        gi_name: f.next(),
-        gi_iframe: f.next(),
-        gi_frame_state: f.next(),
+    let gc = GcOffsets { size: f.get("gc", "size"), collecting: f.get("gc", "collecting") };
+    let gen_object = f.has_group("gen_object").then(|| GenObjectOffsets {
+        size: f.get("gen_object", "size"),
+        gi_name: f.get("gen_object", "gi_name"),
+        gi_iframe: f.get("gen_object", "gi_iframe"),
+        gi_frame_state: f.get("gen_object", "gi_frame_state"),
     });
-    let llist_node = is_314.then(|| LlistNodeOffsets { next: f.next(), prev: f.next() });
-    let debugger_support = is_314.then(|| DebuggerSupportOffsets {
-        eval_breaker: f.next(),
-        remote_debugger_support: f.next(),
-        remote_debugging_enabled: f.next(),
-        debugger_pending_call: f.next(),
-        debugger_script_path: f.next(),
-        debugger_script_path_size: f.next(),
+    let llist_node = f
+        .has_group("llist_node")
+        .then(|| LlistNodeOffsets { next: f.get("llist_node", "next"), prev: f.get("llist_node", "prev") });
+    let d = "debugger_support";
+    let debugger_support = f.has_group(d).then(|| DebuggerSupportOffsets {
+        eval_breaker: f.get(d, "eval_breaker"),
+        remote_debugger_support: f.get(d, "remote_debugger_support"),
+        remote_debugging_enabled: f.get(d, "remote_debugging_enabled"),
+        debugger_pending_call: f.get(d, "debugger_pending_call"),
+        debugger_script_path: f.get(d, "debugger_script_path"),
+        debugger_script_path_size: f.get(d, "debugger_script_path_size"),
     });
-    debug_assert_eq!(f.pos, needed, "layout length matches the fields read");
 
     let table = DebugOffsets {
         version_hex,
         version,
+        layout_minor: layout.minor,
         free_threaded,
         runtime_state,
         interpreter_state,
@@ -605,7 +805,68 @@ impl DebugOffsets {
         if let Some(g) = &self.gen_object {
             check_group("gen_object", g.size, MAX_OBJECT_SIZE, &[("gi_name", g.gi_name), ("gi_iframe", g.gi_iframe), ("gi_frame_state", g.gi_frame_state)])?;
         }
+        self.check_anchors()
+    }
+
+    /// Facts every 3.13+ build shares: the first field after an object header sits at
+    /// `pyobject.size` (`ob_size` of var-objects, `ob_fval`, `lv_tag`, a string's `length`) and
+    /// `tp_name` follows a type's `ob_size`. A table read with the wrong layout (a newer minor
+    /// that inserted fields) lands other values there, so these catch it where sizes alone may not.
+    fn check_anchors(&self) -> Result<(), DebugOffsetsError> {
+        let header = self.pyobject.size;
+        let anchors = [
+            ("type_object", "tp_name", self.type_object.tp_name, header + 8),
+            ("tuple_object", "ob_size", self.tuple_object.ob_size, header),
+            ("list_object", "ob_size", self.list_object.ob_size, header),
+            ("bytes_object", "ob_size", self.bytes_object.ob_size, header),
+            ("float_object", "ob_fval", self.float_object.ob_fval, header),
+            ("long_object", "lv_tag", self.long_object.lv_tag, header),
+            ("unicode_object", "length", self.unicode_object.length, header),
+        ];
+        for (group, field, offset, expected) in anchors {
+            if offset != expected {
+                return Err(DebugOffsetsError::Inconsistent { group, field, offset, expected });
+            }
+        }
+        if let Some(compact) = self.unicode_object.compactunicodeobject_size {
+            let u = &self.unicode_object;
+            if compact < u.asciiobject_size || compact > u.size {
+                return Err(DebugOffsetsError::OffsetOutOfRange { group: "unicode_object", field: "compactunicodeobject_size", offset: compact, size: u.size });
+            }
+        }
         Ok(())
+    }
+
+    /// What `dump --locals` reads, from this table; `code_nlocalsplus` is derived by `apply_to`.
+    pub fn locals_offsets(&self, code_nlocalsplus: u64) -> LocalsOffsets {
+        LocalsOffsets {
+            major: self.version.major,
+            minor: self.version.minor,
+            patch_min: self.version.patch,
+            patch_max: self.version.patch,
+            free_threaded: self.free_threaded,
+            locals_code_names: self.code_object.localsplusnames,
+            locals_code_count: code_nlocalsplus,
+            locals_code_kinds: Some(self.code_object.localspluskinds),
+            locals_frame_slots: self.interpreter_frame.localsplus,
+            locals_tuple_size: self.tuple_object.ob_size,
+            locals_tuple_items: self.tuple_object.ob_item,
+            locals_type_name: self.type_object.tp_name,
+            locals_long_size: self.long_object.lv_tag,
+            locals_long_digits: self.long_object.ob_digit,
+            // 30-bit digits on every 64-bit build since 3.12 (PYLONG_BITS_IN_DIGIT).
+            locals_long_digit_bits: 30,
+            locals_float_value: self.float_object.ob_fval,
+            // `PyCellObject` is an object header, then `ob_ref`.
+            locals_cell_ref: self.pyobject.size,
+            locals_int27_value: None,
+        }
+    }
+
+    /// True when the target's minor is newer than every known layout and was read with the
+    /// newest one (it passed every check, so it is used, with a warning).
+    pub fn layout_is_guessed(&self) -> bool {
+        self.layout_minor != self.version.minor
     }
 
     /// `base` with every field the table describes replaced by the table's value.
@@ -701,7 +962,7 @@ impl DebugOffsets {
             unicode_length: u.length,
             unicode_state: Some(u.state),
             unicode_ascii_data: u.asciiobject_size,
-            unicode_compact_data: Some(u.asciiobject_size + compact_tail),
+            unicode_compact_data: Some(u.compactunicodeobject_size.unwrap_or(u.asciiobject_size + compact_tail)),
             bytes_size: self.bytes_object.ob_size,
             bytes_data: self.bytes_object.ob_sval,
             object_type: self.pyobject.ob_type,

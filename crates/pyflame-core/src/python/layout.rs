@@ -2,7 +2,7 @@
 //! choices that differ between CPython generations (code, written once below).
 
 use super::linetable::LineTableFormat;
-use super::offsets::VersionOffsets;
+use super::offsets::{LocalsOffsets, VersionOffsets};
 use super::offsets_generated::GENERATED_OFFSETS;
 use super::strings::StringFormat;
 use super::version::PythonVersion;
@@ -47,6 +47,13 @@ pub struct Layout {
     pub lasti_in_code_units: bool,
     /// 3.14+ free-threaded builds: frames execute a thread-local copy of the bytecode.
     pub tlbc: Option<TlbcOffsets>,
+    /// A minor newer than any this build knows, read with the debug-offsets layout of this
+    /// (older) minor because its table passed every consistency check.
+    pub debug_offsets_layout_of: Option<u8>,
+    /// 3.14+: what `dump --locals` reads, taken from the debug offsets (no built-in table).
+    pub debug_locals: Option<LocalsOffsets>,
+    /// Free-threaded builds: `enabled` inside `_gil_runtime_state` (its first field).
+    pub gil_enabled_offset: Option<u64>,
 }
 
 /// Where a 3.14t frame's thread-local bytecode copy is found (from `_Py_DebugOffsets`).
@@ -74,11 +81,20 @@ impl Layout {
             })
             .copied()
             .ok_or_else(|| {
-                Error::unsupported(format!(
-                    "Python {version}{} is not supported yet (supported: {}); if this is an embedded or unusual build, try --python-version",
-                    if free_threaded { " (free-threaded)" } else { "" },
-                    supported_versions()
-                ))
+                let has_table_layout = version.major == 3 && super::debug_offsets::known_minors().contains(&version.minor);
+                Error::unsupported(if has_table_layout {
+                    // 3.14+ layouts come only from the target's own `_Py_DebugOffsets`.
+                    format!(
+                        "Python {version}{} is read from the debug offsets at its _PyRuntime, which were not found (is the runtime section stripped?)",
+                        if free_threaded { " (free-threaded)" } else { "" },
+                    )
+                } else {
+                    format!(
+                        "Python {version}{} is not supported (supported: {}); upgrade pyflame-ts",
+                        if free_threaded { " (free-threaded)" } else { "" },
+                        supported_summary()
+                    )
+                })
             })?;
         Ok(Self::from_offsets(version, offsets))
     }
@@ -87,7 +103,12 @@ impl Layout {
     /// `_PyRuntime`): the built-in table of that version completes it, or, for a newer minor
     /// than any built-in table (3.14+), the newest 3.13+ table of the same build flavour.
     pub fn from_debug_offsets(raw: &[u8]) -> Result<Layout> {
-        let table = super::debug_offsets::parse(raw).map_err(|e| Error::unsupported(format!("{e}")))?;
+        let table = super::debug_offsets::parse(raw).map_err(|e| {
+            Error::unsupported(format!(
+                "not supported: its debug offsets match no known layout ({e}); supported: {}; upgrade pyflame-ts",
+                supported_summary()
+            ))
+        })?;
         let version = table.version;
         let base = GENERATED_OFFSETS
             .iter()
@@ -107,6 +128,14 @@ impl Layout {
         }
         let mut layout = Layout::from_offsets(version, offsets);
         layout.tlbc = tlbc;
+        layout.debug_offsets_layout_of = table.layout_is_guessed().then_some(table.layout_minor);
+        layout.debug_locals = offsets.code_nlocalsplus.map(|count| table.locals_offsets(count));
+        if table.free_threaded {
+            // 3.13 wrote this from the interpreter's start, 3.14+ from `_gil`'s.
+            let i = &table.interpreter_state;
+            let enabled = i.gil_runtime_state_enabled;
+            layout.gil_enabled_offset = Some(if enabled >= i.gil_runtime_state { enabled - i.gil_runtime_state } else { enabled });
+        }
         Ok(layout)
     }
 
@@ -149,16 +178,45 @@ impl Layout {
             executable_tag_mask: if v >= (3, 14) { 3 } else { 0 },
             lasti_in_code_units: v == (3, 10),
             tlbc: None,
+            debug_offsets_layout_of: None,
+            debug_locals: None,
+            gil_enabled_offset: offsets.free_threaded.then_some(0),
         }
+    }
+
+    /// One line for the user when this layout is a guess (see `debug_offsets_layout_of`).
+    pub fn notice(&self) -> Option<String> {
+        self.debug_offsets_layout_of.map(|minor| {
+            format!(
+                "Python {} is newer than this pyflame-ts knows (newest: 3.{minor}); its debug offsets read consistently with 3.{minor}'s layout, so they are used; upgrade pyflame-ts if stacks look wrong",
+                self.version
+            )
+        })
     }
 }
 
-pub fn supported_versions() -> String {
-    let mut minors: Vec<String> = GENERATED_OFFSETS
-        .iter()
-        .filter(|o| !o.free_threaded)
-        .map(|o| format!("{}.{}", o.major, o.minor))
-        .collect();
+/// Minors readable with a built-in table or a known debug-offsets layout, oldest first.
+fn supported_minors(free_threaded: bool) -> Vec<(u8, u8)> {
+    let mut minors: Vec<(u8, u8)> = GENERATED_OFFSETS.iter().filter(|o| o.free_threaded == free_threaded).map(|o| (o.major, o.minor)).collect();
+    // Free-threaded builds exist from 3.13; every debug-offsets layout reads both flavours.
+    minors.extend(super::debug_offsets::known_minors().into_iter().map(|m| (3, m)));
+    minors.sort();
     minors.dedup();
-    minors.join(", ")
+    minors
+}
+
+/// The supported minors of default (GIL) builds, e.g. `2.7, 3.6, ..., 3.15`.
+pub fn supported_versions() -> String {
+    supported_minors(false).iter().map(|(a, b)| format!("{a}.{b}")).collect::<Vec<_>>().join(", ")
+}
+
+/// For messages: default builds, free-threaded builds, and what newer minors need.
+pub fn supported_summary() -> String {
+    let free_threaded: Vec<String> = supported_minors(true).iter().map(|(a, b)| format!("{a}.{b}t")).collect();
+    let newest = super::debug_offsets::known_minors().into_iter().max().unwrap_or(13);
+    format!(
+        "{}; free-threaded {}; newer 3.x whose debug offsets read like 3.{newest}'s",
+        supported_versions(),
+        free_threaded.join(", ")
+    )
 }

@@ -34,15 +34,22 @@ pub struct LocalVariable {
     pub repr: String,
 }
 
-/// The locals table for `layout`'s version, if there is one (2.7, 3.6–3.13, 3.13t).
+/// The locals table for `layout`'s version: built in (2.7, 3.6–3.13, 3.13t), else from the
+/// target's debug offsets (3.14+).
 pub fn locals_offsets(layout: &Layout) -> Option<LocalsOffsets> {
     let v = layout.version;
+    if let Some(from_table) = layout.debug_locals {
+        return Some(from_table);
+    }
     GENERATED_LOCALS_OFFSETS
         .iter()
         .filter(|o| (o.major, o.minor, o.free_threaded) == (v.major, v.minor, layout.offsets.free_threaded))
         .find(|o| (o.patch_min..=o.patch_max).contains(&v.patch))
         .copied()
 }
+
+/// `Py_INT_TAG` of 3.14+'s `_PyStackRef` (shifted by 2 bits).
+const STACKREF_INT_TAG: u64 = 3;
 
 pub struct LocalsReader {
     layout: Layout,
@@ -119,7 +126,14 @@ impl LocalsReader {
             if kind & CO_FAST_HIDDEN != 0 || kind & (CO_FAST_LOCAL | CO_FAST_CELL | CO_FAST_FREE) == 0 {
                 continue;
             }
-            let mut value = u64::from_le_bytes(slots[i * 8..i * 8 + 8].try_into().unwrap());
+            let raw = u64::from_le_bytes(slots[i * 8..i * 8 + 8].try_into().unwrap());
+            // 3.14+: slots are `_PyStackRef`s; tag 3 is an int held in the reference itself.
+            if self.layout.executable_tag_mask != 0 && raw & STACKREF_INT_TAG == STACKREF_INT_TAG {
+                let name = self.read_text(mem, name_addr).unwrap_or_else(|_| format!("<local {i}>"));
+                out.push(LocalVariable { name, repr: ((raw as i64) >> 2).to_string() });
+                continue;
+            }
+            let mut value = raw & !self.layout.executable_tag_mask;
             if value != 0 && kind & (CO_FAST_CELL | CO_FAST_FREE) != 0 {
                 // 3.11+: a cell variable's slot holds its cell once the function has started.
                 let ty = mem.read_u64(value.wrapping_add(self.layout.offsets.object_type))?;

@@ -2,6 +2,7 @@
 
 pub mod code_cache;
 pub mod debug_offsets;
+pub mod free_threaded;
 pub mod layout;
 pub mod linetable;
 pub mod locals;

@@ -152,7 +152,7 @@ impl PythonTarget {
         let mut found: Option<(PythonVersion, &'static str)> = None;
         let mut debug_table: Option<Vec<u8>> = None;
         if let Some(runtime) = runtime_addr {
-            if let Ok(raw) = mem.read_vec(runtime, super::debug_offsets::TABLE_LEN_3_14) {
+            if let Ok(raw) = mem.read_vec(runtime, super::debug_offsets::MAX_TABLE_LEN) {
                 if let Ok((version, _, ft)) = super::debug_offsets::parse_header(&raw) {
                     free_threaded = ft;
                     found = Some((version, "debug offsets"));
@@ -214,8 +214,11 @@ impl PythonTarget {
             free_threaded = true;
         }
 
-        let layout = layout_for(version, free_threaded, debug_table.as_deref())
-            .map_err(|e| Error::unsupported(format!("Python {version} in process {pid}: {}", e.message)))?;
+        let layout = layout_for(version, free_threaded, debug_table.as_deref()).map_err(|e| {
+            // Only a version guessed from a file name can be corrected by the user.
+            let hint = if version_source == "file name" { " (the version was guessed from a file name: if it is wrong, pass --python-version X.Y)" } else { "" };
+            Error::unsupported(format!("Python {version} in process {pid}: {}{hint}", e.message))
+        })?;
 
         let o = &layout.offsets;
         let make_target = |interp_head_ptr: u64, runtime_addr: Option<u64>| {
@@ -297,7 +300,7 @@ impl PythonTarget {
     /// 3.13+ `_PyRuntime` with its debug offsets; nothing is read from `/proc`.
     pub fn from_runtime_image(mem: &dyn RemoteMemory, runtime_addr: u64, code_type: Option<u64>, str_type: Option<u64>) -> Result<PythonTarget> {
         let raw = mem
-            .read_vec(runtime_addr, super::debug_offsets::TABLE_LEN_3_14)
+            .read_vec(runtime_addr, super::debug_offsets::MAX_TABLE_LEN)
             .or_else(|_| mem.read_vec(runtime_addr, super::debug_offsets::TABLE_LEN_3_13))
             .map_err(|e| Error::unsupported(format!("cannot read the debug offsets at {runtime_addr:#x}: {e}")))?;
         let layout = Layout::from_debug_offsets(&raw)?;

@@ -30,6 +30,8 @@ pub struct RecordOptions {
     /// Keep every sample with its timestamp (for flame charts and traces).
     pub timeline: bool,
     pub discover: DiscoverOptions,
+    /// The caller shows only GIL holders (`--gil`): refuse a target that runs without a GIL.
+    pub require_gil: bool,
 }
 
 impl RecordOptions {

@@ -9,6 +9,7 @@ use crate::process::memory::{ProcessMemory, ReadError};
 use crate::process::tasks::{self, TaskStat};
 use crate::profile::aggregate::ThreadExtras;
 use crate::profile::{Aggregator, Profile, ProcessSummary};
+use crate::python::free_threaded::Threading;
 use crate::python::{PythonTarget, Sample, Walker};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -42,21 +43,33 @@ struct Tracked {
 impl Tracked {
     fn new(pid: i32, index: u32, options: &RecordOptions) -> Result<Tracked> {
         let target = PythonTarget::discover(pid, &options.discover)?;
+        let mem = ProcessMemory::new(pid);
+        let threading = Threading::of(&target, &mem);
+        let version = target.layout.version.to_string();
+        if options.require_gil && threading.gil_disabled {
+            return Err(Error::invalid(format!(
+                "--gil: process {pid} is free-threaded Python {version} running without a GIL, so no thread holds one; drop --gil (the default then samples every running thread) or use --threads"
+            )));
+        }
         let lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+        let notices = target.layout.notice().into_iter().chain(threading.notice(&version)).collect();
         let summary = ProcessSummary {
             pid,
-            python_version: target.layout.version.to_string(),
+            python_version: version,
             executable: target.executable.clone(),
             ticks: 0,
             gil_idle_ticks: 0,
             errors: 0,
             error_kinds: Default::default(),
+            free_threaded: threading.free_threaded,
+            gil_disabled: threading.gil_disabled,
+            notices,
         };
         let mut tracked = Tracked {
             pid,
             index,
             walker: Walker::new(target),
-            mem: ProcessMemory::new(pid),
+            mem,
             lock,
             stats: HashMap::new(),
             names: HashMap::new(),

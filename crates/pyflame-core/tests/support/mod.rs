@@ -51,6 +51,36 @@ pub fn interpreters() -> Vec<Interpreter> {
     found
 }
 
+/// The launchers of scripts/pythons/fetch.sh (`$PYFLAME_TS_CACHE/pythons/bin`, default
+/// /var/cache/pyflame-ts): Debian unstable's 3.14 and 3.15 (release, debug, non-PIE; run
+/// chrooted) and free-threaded 3.13t. Each as (label, build, free-threaded); absent ones are
+/// named on stderr (CI on this machine kind fetches them, so there they all run).
+pub fn newest_interpreters() -> Vec<(Interpreter, &'static str, bool)> {
+    let cache = std::env::var("PYFLAME_TS_CACHE").unwrap_or_else(|_| "/var/cache/pyflame-ts".into());
+    let bin = Path::new(&cache).join("pythons/bin");
+    let shapes = [
+        ("python3.14", "", "Debian unstable static stripped (chroot)", false),
+        ("python3.14d", "-debug", "Debian unstable debug build, unstripped (chroot)", false),
+        ("python3.14-nopie", "-nopie", "Debian unstable non-PIE static stripped (chroot)", false),
+        ("python3.15", "", "Debian unstable static stripped (chroot)", false),
+        ("python3.15d", "-debug", "Debian unstable debug build, unstripped (chroot)", false),
+        ("python3.15-nopie", "-nopie", "Debian unstable non-PIE static stripped (chroot)", false),
+        ("python3.13t", "t", "free-threaded (--disable-gil) built from Debian stable source", true),
+    ];
+    let mut found = Vec::new();
+    for (name, suffix, build, free_threaded) in shapes {
+        let path = bin.join(name);
+        match path.exists().then(|| reported_version(&path)).flatten() {
+            Some(version) => {
+                let origin = if free_threaded { "source" } else { "sid" };
+                found.push((Interpreter { label: format!("{origin}-{version}{suffix}"), path, version }, build, free_threaded));
+            }
+            None => eprintln!("note: skipping {name}: not in {} (scripts/pythons/fetch.sh could not fetch or build it here)", bin.display()),
+        }
+    }
+    found
+}
+
 pub fn reported_version(python: &Path) -> Option<String> {
     let out = Command::new(python)
         .args(["-c", "import sys; sys.stdout.write('%d.%d.%d' % sys.version_info[:3])"])
