@@ -45,6 +45,10 @@ pub struct DumpOptions {
 
 /// Attempts at a snapshot in which every thread's stack validates.
 const ATTEMPTS: usize = 5;
+/// How long a dump waits for each thread to stop: longer than a recording's sample may, since
+/// a thread that is rarely scheduled (niced, on a busy machine) takes long to reach its stop,
+/// and one that is not stopped must be read as running.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let target = PythonTarget::discover(pid, &options.discover)?;
@@ -79,8 +83,11 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let mut locals: Vec<std::result::Result<Vec<Vec<LocalVariable>>, String>> = Vec::new();
     let mut last_error = None;
     for _ in 0..ATTEMPTS {
-        let mut read = |walker: &mut Walker, sample: &mut Sample, paused: bool| {
-            let result = if paused { walker.sample_paused(&mem, sample) } else { walker.sample(&mem, sample) };
+        let mut read = |walker: &mut Walker, sample: &mut Sample, stopped: Option<Vec<i32>>| {
+            let result = match stopped {
+                Some(stopped) => walker.sample_paused(&mem, sample, stopped),
+                None => walker.sample(&mem, sample),
+            };
             // Locals are read in the same pause as the stacks, so the two describe one moment.
             locals.clear();
             if let (Ok(()), Some(reader)) = (&result, locals_reader.as_mut()) {
@@ -92,10 +99,10 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         };
         let result = match lock.as_mut() {
             Some(l) => {
-                let _paused = l.pause()?;
-                read(&mut walker, &mut sample, true)
+                let paused = l.pause_waiting(STOP_WAIT)?;
+                read(&mut walker, &mut sample, Some(paused.stopped()))
             }
-            None => read(&mut walker, &mut sample, false),
+            None => read(&mut walker, &mut sample, None),
         };
         match result {
             // Without pausing, a stack can move between the two reads: that is torn too.

@@ -95,6 +95,9 @@ pub struct RawProfile {
     pub threads: Vec<ProfileThread>,
     pub entries: Vec<ProfileEntry>,
     pub processes: Vec<ProcessSummary>,
+    /// Recorded with `subprocesses`: every sample is labelled with its process (`process PID`
+    /// root frame), even when only one process was sampled.
+    pub subprocesses: Option<bool>,
     /// Every sample with its time; only recorded with `timeline: true` (e.g. `--flamechart`).
     pub timeline: Option<Vec<TimelineSample>>,
     /// Why the recording stopped: `duration`, `stopped` (Ctrl-C/stop()), `target-exited`.
@@ -145,6 +148,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
                 errors: s.errors as f64,
             })
             .collect(),
+        subprocesses: Some(p.subprocesses),
         timeline: p.timeline.map(|t| {
             t.into_iter()
                 .map(|s| TimelineSample { time_us: s.time_us as f64, thread: s.thread, stack: s.stack, gil: s.gil, idle: s.idle })

@@ -72,8 +72,16 @@ impl ProcessLock {
         Ok(())
     }
 
-    /// Stops every thread and returns a guard that resumes them when dropped.
+    /// Stops every thread and returns a guard that resumes them when dropped. A thread that
+    /// does not reach its stop within 100 ms is skipped (see `PausedThreads::stopped`).
     pub fn pause(&mut self) -> Result<PausedThreads<'_>> {
+        self.pause_waiting(STOP_DEADLINE)
+    }
+
+    /// `pause`, waiting up to `deadline` for each thread's stop (a one-shot `dump` can wait
+    /// longer than a sample: a thread that is rarely scheduled, e.g. niced on a busy machine,
+    /// may take more than 100 ms to stop).
+    pub fn pause_waiting(&mut self, deadline: Duration) -> Result<PausedThreads<'_>> {
         self.seize_new_threads()?;
         let mut stopped = Vec::with_capacity(self.seized.len());
         for &tid in &self.seized {
@@ -86,7 +94,7 @@ impl ProcessLock {
         let armed = self.timer.as_ref().map(StopTimer::arm);
         for tid in stopped {
             // A thread in a job-control stop is stopped anyway, and not ours to continue.
-            if wait_for_stop(self.pid, tid, armed.is_some(), STOP_DEADLINE) == Stop::Interrupted {
+            if wait_for_stop(self.pid, tid, armed.is_some(), deadline) == Stop::Interrupted {
                 waited.push(tid);
             }
         }
@@ -194,6 +202,16 @@ fn is_job_control(signal: Signal) -> bool {
 pub struct PausedThreads<'a> {
     stopped: Vec<i32>,
     _lock: &'a mut ProcessLock,
+}
+
+impl PausedThreads<'_> {
+    /// The threads (host tids, sorted) that are really stopped: a thread skipped because it
+    /// did not stop in time runs on while the sample is read, and must be read as running.
+    pub fn stopped(&self) -> Vec<i32> {
+        let mut tids = self.stopped.clone();
+        tids.sort_unstable();
+        tids
+    }
 }
 
 impl Drop for PausedThreads<'_> {

@@ -11,13 +11,15 @@ use crate::profile::aggregate::ThreadExtras;
 use crate::profile::{Aggregator, Profile, ProcessSummary};
 use crate::python::{PythonTarget, Sample, Walker};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// How often the thread list of each process is re-read.
 const TASK_REFRESH: Duration = Duration::from_millis(200);
 /// How often `--subprocesses` looks for new children.
 const CHILD_REFRESH: Duration = Duration::from_millis(250);
+/// How often `--subprocesses` looks again while it waits for a first Python process.
+const FIRST_CHILD_POLL: Duration = Duration::from_millis(50);
 
 struct Tracked {
     pid: i32,
@@ -119,7 +121,14 @@ impl Tracked {
         }
         let result = match self.lock.as_mut() {
             Some(lock) => match lock.pause() {
-                Ok(_paused) => self.walker.sample_paused(&self.mem, sample),
+                Ok(paused) => {
+                    let ns_to_host = &self.ns_to_host;
+                    // The walker knows threads by their tid in the target's namespace.
+                    let host_to_ns = |host: i32| ns_to_host.iter().find(|(_, &h)| h == host).map_or(host, |(&ns, _)| ns);
+                    let mut stopped: Vec<i32> = paused.stopped().into_iter().map(host_to_ns).collect();
+                    stopped.sort_unstable();
+                    self.walker.sample_paused(&self.mem, sample, stopped)
+                }
                 Err(_) => Err(ReadError::Gone),
             },
             None => self.walker.sample(&self.mem, sample),
@@ -192,16 +201,11 @@ pub struct ProcessSet {
 }
 
 impl ProcessSet {
-    pub fn attach(options: &RecordOptions) -> Result<ProcessSet> {
-        let mut processes = Vec::new();
-        match Tracked::new(options.pid, 0, options) {
-            Ok(root) => processes.push(root),
-            // With --subprocesses the root may be a non-Python launcher or supervisor.
-            Err(e) if options.subprocesses && matches!(e.code, ErrorCode::NotPython | ErrorCode::UnsupportedPython) => {}
-            Err(e) => return Err(e),
-        }
+    /// Starts sampling the root, and with `--subprocesses` its Python descendants, waiting up to
+    /// `subprocess_wait` for a first Python process to appear (or until `stop` is set).
+    pub fn attach(options: &RecordOptions, stop: &AtomicBool) -> Result<ProcessSet> {
         let mut set = ProcessSet {
-            processes,
+            processes: Vec::new(),
             aggregator: Aggregator::new(options.timeline),
             sample: Sample::default(),
             not_python: HashMap::new(),
@@ -209,13 +213,44 @@ impl ProcessSet {
             subprocesses: options.subprocesses,
             root_pid: options.pid,
         };
-        if options.subprocesses {
-            set.refresh_children(options, Duration::ZERO);
-            if set.processes.is_empty() {
-                return Err(Error::not_python(options.pid, "neither it nor any of its child processes runs CPython"));
-            }
+        set.attach_root(options)?;
+        if !options.subprocesses {
+            return Ok(set);
         }
-        Ok(set)
+        let started = Instant::now();
+        loop {
+            set.refresh_children(options, started.elapsed());
+            if !set.processes.is_empty() {
+                return Ok(set);
+            }
+            let waited = started.elapsed();
+            if waited >= options.subprocess_wait || stop.load(Ordering::Relaxed) || !process_alive(options.pid) {
+                return Err(Error::not_python(
+                    options.pid,
+                    &format!(
+                        "neither it nor any of its child processes ran CPython within {} s; if Python starts later, wait longer with --subprocess-wait SECONDS",
+                        options.subprocess_wait.as_secs_f64()
+                    ),
+                ));
+            }
+            std::thread::sleep(FIRST_CHILD_POLL.min(options.subprocess_wait - waited));
+            // While waiting, every process is looked at again on each poll: a launcher that
+            // execs Python (or forks a child that does) becomes Python within milliseconds.
+            set.children_read_at = None;
+            set.not_python.clear();
+            set.attach_root(options)?;
+        }
+    }
+
+    /// Starts sampling the root process; with --subprocesses a root that is not (yet) Python
+    /// is fine (a launcher or supervisor).
+    fn attach_root(&mut self, options: &RecordOptions) -> Result<()> {
+        match Tracked::new(options.pid, self.processes.len() as u32, options) {
+            Ok(root) => self.processes.push(root),
+            Err(e) if options.subprocesses && matches!(e.code, ErrorCode::NotPython | ErrorCode::UnsupportedPython) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     pub fn root_version(&self) -> String {
