@@ -3,7 +3,7 @@
 import { Command, Option } from 'clipanion'
 import { PyflameCommand } from './base'
 import { PyflameError } from '../errors'
-import { parseHertz, parseInterval, parsePid, parseSeconds } from '../options'
+import { parseHertz, parseInterval, parsePid, parseSeconds, parseSubprocessWait } from '../options'
 import { AtomicFile, defaultFileName, formatFromPath, parseFormat, type Format } from '../output'
 import { recordThenWrite } from '../record-flow'
 import type { FoldedOptions } from '../writers/folded'
@@ -49,7 +49,8 @@ export default class RecordCommand extends PyflameCommand {
   flamechart = Option.Boolean('--flamechart', false, { description: 'Keep every sample with its time, in time order' })
   blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample for exact stacks' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
-  subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master)' })
+  subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master); every stack is rooted at its `process PID`' })
+  subprocessWait = Option.String('--subprocess-wait', { description: 'With --subprocesses: seconds to wait for a first Python process to appear (default 2)' })
   pythonVersion = Option.String('--python-version,--abi', { description: 'Override version detection, e.g. 3.11 (for embedded interpreters)' })
   trace = Option.Boolean('-t,--trace', false, { description: 'Run the command that follows and sample it until it exits' })
   command = Option.Rest()
@@ -86,7 +87,7 @@ export default class RecordCommand extends PyflameCommand {
         commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
         seconds,
         interval,
-        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion },
+        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait), timeline: this.flamechart, pythonVersion: this.pythonVersion },
         progress: true,
       },
       {

@@ -6,6 +6,7 @@ use crate::process::memory::ProcessMemory;
 use crate::process::tasks::{self, TaskStat};
 use crate::profile::Frame;
 use crate::python::locals::{LocalVariable, LocalsReader};
+use crate::python::thread_names::ThreadNames;
 use crate::python::{DiscoverOptions, PythonTarget, Sample, Walker};
 
 #[derive(Debug, Clone)]
@@ -13,7 +14,10 @@ pub struct DumpThread {
     pub tid: i32,
     pub python_thread_id: u64,
     pub interpreter_id: i64,
+    /// Python's name for the thread (`threading`), else the kernel's.
     pub name: Option<String>,
+    /// The kernel's name for the thread (`comm`).
+    pub kernel_name: Option<String>,
     pub holds_gil: bool,
     pub idle: bool,
     /// Leaf (innermost) first, as tracebacks are read from the top in `dump`.
@@ -54,6 +58,7 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let target = PythonTarget::discover(pid, &options.discover)?;
     let python_version = target.layout.version.to_string();
     let executable = target.executable.clone();
+    let mut python_names = ThreadNames::new(&target, &ProcessMemory::new(pid));
     let mut walker = Walker::new(target);
     walker.known_tids = tasks::list_tasks(pid).unwrap_or_default();
     let mem = ProcessMemory::new(pid);
@@ -88,7 +93,10 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
                 Some(stopped) => walker.sample_paused(&mem, sample, stopped),
                 None => walker.sample(&mem, sample),
             };
-            // Locals are read in the same pause as the stacks, so the two describe one moment.
+            // Names and locals are read in the same pause as the stacks: one moment.
+            if result.is_ok() {
+                python_names.read_now(&mem);
+            }
             locals.clear();
             if let (Ok(()), Some(reader)) = (&result, locals_reader.as_mut()) {
                 for t in &sample.threads {
@@ -137,7 +145,8 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
                 tid: t.native_tid.unwrap_or(0),
                 python_thread_id: t.python_thread_id,
                 interpreter_id: t.interpreter_id,
-                name: state.and_then(|s| s.2.clone()),
+                name: python_names.get(t.python_thread_id).map(str::to_string).or_else(|| state.and_then(|s| s.2.clone())),
+                kernel_name: state.and_then(|s| s.2.clone()),
                 holds_gil: t.holds_gil,
                 idle: state.and_then(|s| s.1).is_some_and(|s| s != b'R') && !t.holds_gil,
                 frames: sample

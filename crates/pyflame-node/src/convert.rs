@@ -29,7 +29,8 @@ pub struct ProfileThread {
     pub python_thread_id: String,
     /// Sub-interpreter id (0 = main interpreter).
     pub interpreter_id: i64,
-    /// Thread name when known (the OS `comm` of the thread).
+    /// Thread name when known: Python's (`threading.Thread.name`, e.g. `MainThread`), else
+    /// the kernel's (`comm`).
     pub name: Option<String>,
 }
 

@@ -9,6 +9,7 @@ use crate::process::memory::{ProcessMemory, ReadError};
 use crate::process::tasks::{self, TaskStat};
 use crate::profile::aggregate::ThreadExtras;
 use crate::profile::{Aggregator, Profile, ProcessSummary};
+use crate::python::thread_names::ThreadNames;
 use crate::python::{PythonTarget, Sample, Walker};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,8 +29,10 @@ struct Tracked {
     mem: ProcessMemory,
     lock: Option<ProcessLock>,
     stats: HashMap<i32, TaskStat>,
-    /// Thread names (`comm`), read when the thread list is refreshed, not per sample.
+    /// Kernel thread names (`comm`), read when the thread list is refreshed, not per sample.
     names: HashMap<i32, String>,
+    /// Python's thread names (`threading`), read when new threads appear and every few seconds.
+    python_names: ThreadNames,
     /// Per-sample scratch, kept to avoid allocating on every tick.
     idle_buf: Vec<bool>,
     host_tids: Vec<Option<i32>>,
@@ -56,6 +59,7 @@ impl Tracked {
         let mut tracked = Tracked {
             pid,
             index,
+            python_names: ThreadNames::new(&target, &ProcessMemory::new(pid)),
             walker: Walker::new(target),
             mem: ProcessMemory::new(pid),
             lock,
@@ -178,9 +182,15 @@ impl Tracked {
                 stats.gil_idle.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let (names, host_tids) = (&self.names, &self.host_tids);
-        let name_of = |i: usize| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned());
-        aggregator.add(self.index, self.pid, &self.walker, sample, &ThreadExtras { idle: &self.idle_buf, name_of: &name_of }, time_us);
+        self.python_names.refresh(&self.mem, sample.threads.iter().map(|t| t.python_thread_id));
+        let (names, host_tids, python_names) = (&self.names, &self.host_tids, &self.python_names);
+        // Python's name for the thread, else the kernel's.
+        let name_of = |i: usize| {
+            let python = sample.threads.get(i).and_then(|t| python_names.get(t.python_thread_id)).map(str::to_string);
+            python.or_else(|| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned()))
+        };
+        let extras = ThreadExtras { idle: &self.idle_buf, name_of: &name_of, names_generation: self.python_names.generation };
+        aggregator.add(self.index, self.pid, &self.walker, sample, &extras, time_us);
         true
     }
 }
