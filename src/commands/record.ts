@@ -60,6 +60,7 @@ export default class RecordCommand extends PyflameCommand {
     if (this.trace && !traced) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: -t needs a command to run, e.g. pyflame-ts record -t python app.py')
     if (traced && this.pid !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Options -t and -p are not mutually compatible: give a PID or a command, not both')
     if (!traced && this.pid === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts record -p PID [-s SECONDS] [-r INTERVAL] [-o FILE], or pyflame-ts record -- COMMAND')
+    if (this.subprocessWait !== undefined && !this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--subprocess-wait applies only with --subprocesses')
     if (this.blocking && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--blocking and --nonblocking contradict each other: pick one')
 
     const seconds = traced && this.seconds === undefined ? Infinity : parseSeconds(this.seconds)

@@ -54,6 +54,7 @@ export default class TopCommand extends PyflameCommand {
     if (given === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts top -p PID [-r INTERVAL|--hz N] [--threads]')
     const pid = parsePid(given)
     if (this.rate !== undefined && this.hz !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'give either -r (seconds between samples) or --hz (samples per second), not both')
+    if (this.subprocessWait !== undefined && !this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--subprocess-wait applies only with --subprocesses')
     if (this.blocking && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--blocking and --nonblocking contradict each other: pick one')
     const interval = this.hz !== undefined ? parseHertz(this.hz) : parseInterval(this.rate ?? 0.01, Infinity)
     const refreshSeconds = parsePositive('--refresh', this.refresh ?? '1')
