@@ -9,8 +9,8 @@ use super::debug_offsets::DebugOffsets;
 use super::layout::Layout;
 use crate::process::memory::{ReadError, ReadResult, RemoteMemory};
 
-/// Most items read from one dict (a module namespace has a few hundred).
-pub const MAX_DICT_ITEMS: u64 = 1 << 16;
+/// Most items read from one dict (`sys.modules` has a few hundred to a few thousand).
+pub const MAX_DICT_ITEMS: u64 = 1 << 14;
 
 // `tp_flags` bits, the same from 2.7 to 3.15.
 const TPFLAGS_INLINE_VALUES: u64 = 1 << 2;

@@ -24,7 +24,10 @@ const MAX_AGE: Duration = Duration::from_secs(5);
 /// Longest thread name kept.
 const MAX_NAME_CHARS: usize = 256;
 /// Most threads named.
-const MAX_THREADS: usize = 1 << 14;
+const MAX_THREADS: usize = 4096;
+/// Most strings read in one pass over the names (keys compared, names read): bounds the work
+/// on a target whose dicts are garbage.
+const MAX_STRINGS_PER_READ: usize = 100_000;
 
 pub struct ThreadNames {
     layout: Option<ObjectLayout>,
@@ -36,6 +39,8 @@ pub struct ThreadNames {
     /// Where the `_active` dict of each interpreter's `threading` module was found.
     active_dicts: Vec<u64>,
     read_at: Option<Instant>,
+    /// Strings left to read in the current pass.
+    budget: std::cell::Cell<usize>,
     /// Bumped whenever `names` changes, so consumers know to look again.
     pub generation: u64,
 }
@@ -71,6 +76,7 @@ impl ThreadNames {
             seen: HashSet::new(),
             active_dicts: Vec::new(),
             read_at: None,
+            budget: std::cell::Cell::new(0),
             generation: 0,
         }
     }
@@ -101,6 +107,7 @@ impl ThreadNames {
     /// Reads every name now (a dump: once, while the threads are paused).
     pub fn read_now(&mut self, mem: &dyn RemoteMemory) {
         self.read_at = Some(Instant::now());
+        self.budget.set(MAX_STRINGS_PER_READ);
         let names = self.read_names(mem).unwrap_or_default();
         if names != self.names {
             self.names = names;
@@ -156,6 +163,9 @@ impl ThreadNames {
         }
         for (key, thread) in threads {
             // A thread that ended while we read is skipped, not guessed.
+            if self.budget.get() == 0 {
+                return Err(ReadError::Invalid("too many strings to read"));
+            }
             let Ok(ident) = layout.read_u64_int(mem, key) else { continue };
             let Ok(attributes) = layout.attributes(mem, thread) else { continue };
             if let Ok(Some(name)) = self.value_named(mem, layout, &attributes, field) {
@@ -183,6 +193,11 @@ impl ThreadNames {
 
     /// A str object's text, checked to be a str.
     fn read_text(&self, mem: &dyn RemoteMemory, layout: &ObjectLayout, obj: u64) -> ReadResult<String> {
+        let left = self.budget.get();
+        if left == 0 {
+            return Err(ReadError::Invalid("too many strings to read"));
+        }
+        self.budget.set(left - 1);
         let flag = if layout.major == 2 { TPFLAGS_STR_SUBCLASS_27 } else { TPFLAGS_UNICODE_SUBCLASS };
         let ty = layout.expect_kind(mem, obj, flag, "not a str")?;
         // A str subclass is fine for a name; the exact str type is checked when it is one.
