@@ -108,7 +108,14 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         let result = match lock.as_mut() {
             Some(l) => {
                 let paused = l.pause_waiting(STOP_WAIT)?;
-                read(&mut walker, &mut sample, Some(paused.stopped()))
+                // The walker knows threads by their tid in the target's PID namespace.
+                let mut stopped: Vec<i32> = paused
+                    .stopped()
+                    .into_iter()
+                    .map(|tid| tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid))
+                    .collect();
+                stopped.sort_unstable();
+                read(&mut walker, &mut sample, Some(stopped))
             }
             None => read(&mut walker, &mut sample, None),
         };
