@@ -105,7 +105,10 @@ export interface DumpThread {
   tid: number
   pythonThreadId: string
   interpreterId: number
+  /** Python's name for the thread (`threading.Thread.name`), else the kernel's. */
   name?: string
+  /** The kernel's name for the thread (`/proc/PID/task/TID/comm`). */
+  kernelName?: string
   holdsGil: boolean
   idle: boolean
   /** Innermost frame first. */
@@ -237,7 +240,10 @@ export interface ProfileThread {
   pythonThreadId: string
   /** Sub-interpreter id (0 = main interpreter). */
   interpreterId: number
-  /** Thread name when known (the OS `comm` of the thread). */
+  /**
+   * Thread name when known: Python's (`threading.Thread.name`, e.g. `MainThread`), else
+   * the kernel's (`comm`).
+   */
   name?: string
 }
 
@@ -263,6 +269,11 @@ export interface RawProfile {
   threads: Array<ProfileThread>
   entries: Array<ProfileEntry>
   processes: Array<ProcessSummary>
+  /**
+   * Recorded with `subprocesses`: every sample is labelled with its process (`process PID`
+   * root frame), even when only one process was sampled.
+   */
+  subprocesses?: boolean
   /** Every sample with its time; only recorded with `timeline: true` (e.g. `--flamechart`). */
   timeline?: Array<TimelineSample>
   /** Why the recording stopped: `duration`, `stopped` (Ctrl-C/stop()), `target-exited`. */
@@ -279,6 +290,11 @@ export interface RecordingOptions {
   maxSamples?: number
   blocking?: boolean
   subprocesses?: boolean
+  /**
+   * With `subprocesses`: seconds to wait for a first Python process before failing with
+   * `ERR_NOT_PYTHON` (default 2).
+   */
+  subprocessWait?: number
   /** Keep each sample with its timestamp (flame charts, traces). */
   timeline?: boolean
   discover?: DiscoverOptions

@@ -52,8 +52,10 @@ for (const python of pythons) {
         t.is(result.pid, target.pid)
         t.is(result.pythonVersion, python.version)
         t.is(result.threads.length, 3, JSON.stringify(result.threads.map((th) => th.name)))
-        t.deepEqual(result.threads.map((th) => th.name).sort(), ['burner', 'main-waits', 'sleeper'])
-        const main = threadNamed(result, 'main-waits')
+        t.deepEqual(result.threads.map((th) => th.name).sort(), ['MainThread', 'burner', 'sleeper'])
+        // Python's names first; the kernel's (set with prctl) are kept beside them.
+        t.deepEqual(result.threads.map((th) => th.kernelName).sort(), ['burner', 'main-waits', 'sleeper'])
+        const main = threadNamed(result, 'MainThread')
         const burner = threadNamed(result, 'burner')
         const sleeper = threadNamed(result, 'sleeper')
         t.is(main.tid, target.pid, 'the main thread has the process id')
@@ -93,7 +95,7 @@ for (const python of pythons) {
         t.is(result.threads.length, 3)
         t.regex(outermost(threadNamed(result, 'burner')) ?? '', entryPoint)
         t.regex(outermost(threadNamed(result, 'sleeper')) ?? '', entryPoint)
-        t.is(outermost(threadNamed(result, 'main-waits')), '<module>')
+        t.is(outermost(threadNamed(result, 'MainThread')), '<module>')
       }
     } finally {
       await target.kill()

@@ -24,7 +24,10 @@ export interface DumpThread {
   tid: number
   pythonThreadId: string
   interpreterId: number
+  /** Python's name for the thread (`threading.Thread.name`, e.g. `MainThread`), else the kernel's. */
   name?: string
+  /** The kernel's name for the thread (`/proc/PID/task/TID/comm`). */
+  kernelName?: string
   holdsGil: boolean
   idle: boolean
   /** Innermost frame first. */

@@ -63,6 +63,20 @@ export function parseInterval(value: unknown, seconds = DEFAULT_SECONDS): number
 }
 
 /** `--hz N`: samples per second, turned into an interval. */
+/** Default of `--subprocess-wait`: seconds `--subprocesses` waits for a first Python process. */
+export const DEFAULT_SUBPROCESS_WAIT = 2
+
+/** `--subprocess-wait SECONDS`: how long `--subprocesses` waits for Python to appear (0 = not at all). */
+export function parseSubprocessWait(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_SUBPROCESS_WAIT
+  const text = String(value).trim()
+  const seconds = Number(text)
+  if (text === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > 3600) {
+    throw invalidArgument(`invalid wait "${String(value)}": --subprocess-wait takes a number of seconds from 0 to 3600 (e.g. --subprocess-wait 10)`)
+  }
+  return seconds
+}
+
 export function parseHertz(value: unknown): number {
   const hz = Number(String(value).trim())
   if (!Number.isFinite(hz) || hz <= 0) {

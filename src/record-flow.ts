@@ -24,7 +24,7 @@ export interface RecordRequest {
   commandStdoutToStderr?: boolean
   seconds: number
   interval: number
-  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'timeline' | 'pythonVersion' | 'periodic' | 'requireGil'>
+  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'subprocessWait' | 'timeline' | 'pythonVersion' | 'periodic' | 'requireGil'>
   /** Show the progress line on a terminal. */
   progress?: boolean
   /**
@@ -163,6 +163,7 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
     rate: request.interval,
     blocking: request.sampling?.blocking ?? false,
     subprocesses: request.sampling?.subprocesses ?? false,
+    subprocessWait: request.sampling?.subprocessWait,
     timeline: request.sampling?.timeline ?? false,
     periodic: request.sampling?.periodic ?? false,
     pythonVersion: request.sampling?.pythonVersion,

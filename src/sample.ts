@@ -3,7 +3,7 @@
 
 import { fromNative, PyflameError } from './errors'
 import { native } from './native'
-import { DEFAULT_INTERVAL, DEFAULT_SECONDS, parseHertz, parseInterval, parsePid, parseSeconds } from './options'
+import { DEFAULT_INTERVAL, DEFAULT_SECONDS, parseHertz, parseInterval, parseSubprocessWait, parsePid, parseSeconds } from './options'
 import { Profile } from './profile'
 import type { RawProfile } from './types'
 
@@ -26,6 +26,8 @@ export interface SampleOptions {
   blocking?: boolean
   /** Also sample child processes, including ones started while recording. */
   subprocesses?: boolean
+  /** With `subprocesses`: seconds to wait for a first Python process (the PID itself or a child) before failing with `ERR_NOT_PYTHON` (default 2). */
+  subprocessWait?: number
   /** Keep every sample with its time (needed for flame charts and time-ordered traces). */
   timeline?: boolean
   /** Override Python version detection, e.g. `'3.11'`. */
@@ -92,6 +94,7 @@ export function startRecording(options: SampleOptions): RecordingHandle {
       maxSamples: seconds === 0 ? 1 : undefined,
       blocking: options.blocking ?? false,
       subprocesses: options.subprocesses ?? false,
+      subprocessWait: options.subprocesses ? parseSubprocessWait(options.subprocessWait) : undefined,
       timeline: options.timeline ?? false,
       discover: { pythonVersion: options.pythonVersion, forceScan: options.forceScan },
       requireGil: options.requireGil ?? false,

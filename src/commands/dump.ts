@@ -59,7 +59,8 @@ export function formatDump(result: DumpResult): string {
   let out = `Process ${result.pid}: ${result.executable}\nPython v${result.pythonVersion}${build}\n`
   for (const thread of result.threads) {
     const flags = [thread.holdsGil ? 'holds GIL' : '', thread.idle ? 'idle' : 'active'].filter(Boolean).join(', ')
-    const name = thread.name ? ` "${thread.name}"` : ''
+    // Python's thread name (else the kernel's); names are the program's text: control characters escaped.
+    const name = thread.name ? ` ${JSON.stringify(thread.name)}` : ''
     out += `\nThread ${thread.tid || thread.pythonThreadId}${name} (${flags})${thread.interpreterId ? ` [interpreter ${thread.interpreterId}]` : ''}\n`
     if (thread.error) out += `    <stack unreadable: ${thread.error}>\n`
     if (thread.localsError) out += `    <locals unreadable: ${thread.localsError}>\n`

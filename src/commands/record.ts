@@ -3,7 +3,7 @@
 import { Command, Option } from 'clipanion'
 import { PyflameCommand } from './base'
 import { PyflameError } from '../errors'
-import { parseHertz, parseInterval, parsePid, parseSeconds } from '../options'
+import { parseHertz, parseInterval, parsePid, parseSeconds, parseSubprocessWait } from '../options'
 import { AtomicFile, defaultFileName, formatFromPath, parseFormat, type Format } from '../output'
 import { recordThenWrite, signalExitStatus } from '../record-flow'
 import type { FoldedOptions } from '../writers/folded'
@@ -59,7 +59,8 @@ export default class RecordCommand extends PyflameCommand {
   periodic = Option.Boolean('--periodic', false, { description: 'Sample exactly every -r seconds, not at random times with that mean (aliases with periodic programs)' })
   blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample for exact stacks' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
-  subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master)' })
+  subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master); every stack is rooted at its `process PID`' })
+  subprocessWait = Option.String('--subprocess-wait', { description: 'With --subprocesses: seconds to wait for a first Python process to appear (default 2)' })
   pythonVersion = Option.String('--python-version,--abi', { description: 'Override version detection, e.g. 3.11 (for embedded interpreters)' })
   trace = Option.Boolean('-t,--trace', false, { description: 'Run the command that follows and sample it until it exits' })
   command = Option.Rest()
@@ -69,6 +70,7 @@ export default class RecordCommand extends PyflameCommand {
     if (this.trace && !traced) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: -t needs a command to run, e.g. pyflame-ts record -t python app.py')
     if (traced && this.pid !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Options -t and -p are not mutually compatible: give a PID or a command, not both')
     if (!traced && this.pid === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts record -p PID [-s SECONDS] [-r INTERVAL] [-o FILE], or pyflame-ts record -- COMMAND')
+    if (this.subprocessWait !== undefined && !this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--subprocess-wait applies only with --subprocesses')
     if (this.blocking && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--blocking and --nonblocking contradict each other: pick one')
 
     const seconds = traced && this.seconds === undefined ? Infinity : parseSeconds(this.seconds)
@@ -97,7 +99,7 @@ export default class RecordCommand extends PyflameCommand {
         commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
         seconds,
         interval,
-        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic, requireGil: this.gil },
+        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait), timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic, requireGil: this.gil },
         progress: true,
       },
       {

@@ -3,7 +3,7 @@
 import { Command, Option } from 'clipanion'
 import { PyflameCommand } from './base'
 import { PyflameError } from '../errors'
-import { parseHertz, parseInterval, parsePid } from '../options'
+import { parseHertz, parseInterval, parsePid, parseSubprocessWait } from '../options'
 import { startRecording, type RecordingHandle } from '../sample'
 import { FunctionStats } from '../top/function-stats'
 import { renderScreen } from '../top/render'
@@ -41,6 +41,7 @@ export default class TopCommand extends PyflameCommand {
   idle = Option.Boolean('--idle', false, { description: 'With --threads: also count idle threads' })
   gil = Option.Boolean('--gil', false, { description: 'Only the thread holding the GIL' })
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes' })
+  subprocessWait = Option.String('--subprocess-wait', { description: 'With --subprocesses: seconds to wait for a first Python process to appear (default 2)' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
   blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample' })
   once = Option.Boolean('--once', false, { description: 'Print one snapshot after the first refresh and exit' })
@@ -53,6 +54,7 @@ export default class TopCommand extends PyflameCommand {
     if (given === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts top -p PID [-r INTERVAL|--hz N] [--threads]')
     const pid = parsePid(given)
     if (this.rate !== undefined && this.hz !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'give either -r (seconds between samples) or --hz (samples per second), not both')
+    if (this.subprocessWait !== undefined && !this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--subprocess-wait applies only with --subprocesses')
     if (this.blocking && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--blocking and --nonblocking contradict each other: pick one')
     const interval = this.hz !== undefined ? parseHertz(this.hz) : parseInterval(this.rate ?? 0.01, Infinity)
     const refreshSeconds = parsePositive('--refresh', this.refresh ?? '1')
@@ -70,6 +72,7 @@ export default class TopCommand extends PyflameCommand {
       rate: interval,
       blocking: this.blocking,
       subprocesses: this.subprocesses,
+      subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait),
       pythonVersion: this.pythonVersion,
     })
 

@@ -28,6 +28,8 @@ export interface WindowSummary {
   gilIdleTicks: number
   errors: number
   threads: number
+  /** Names of the threads counted in the window (Python's, else the kernel's), busiest first. */
+  threadNames: string[]
   processes: number
 }
 
@@ -36,7 +38,7 @@ export class FunctionStats {
   /** Ticks since `top` started (for cumulative times). */
   totalTicks = 0
   totalSamples = 0
-  lastWindow: WindowSummary = { ticks: 0, samples: 0, gilIdleTicks: 0, errors: 0, threads: 0, processes: 0 }
+  lastWindow: WindowSummary = { ticks: 0, samples: 0, gilIdleTicks: 0, errors: 0, threads: 0, threadNames: [], processes: 0 }
   pythonVersion = ''
 
   constructor(private readonly view: ViewOptions) {}
@@ -51,11 +53,11 @@ export class FunctionStats {
     const keyOfFrame = profile.frames.map((f) => this.rowFor(f.name, f.filename, f.firstLine))
     const { entries } = selectEntries(profile, this.view)
     let samples = 0
-    const threads = new Set<number>()
+    const threads = new Map<number, number>()
     for (const entry of entries) {
       const stack = profile.stacks[entry.stack]
       samples += entry.count
-      threads.add(entry.thread)
+      threads.set(entry.thread, (threads.get(entry.thread) ?? 0) + entry.count)
       if (stack.length === 0) continue
       const leaf = keyOfFrame[stack[stack.length - 1]]
       leaf.ownWindow += entry.count
@@ -76,6 +78,9 @@ export class FunctionStats {
       gilIdleTicks: profile.gilIdleTicks,
       errors: profile.errors,
       threads: threads.size,
+      threadNames: [...threads]
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .map(([index]) => profile.threads[index]?.name ?? `thread ${profile.threads[index]?.tid ?? index}`),
       processes: new Set(profile.threads.map((t) => t.pid)).size,
     }
   }

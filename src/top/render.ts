@@ -31,6 +31,15 @@ function seconds(count: number, interval: number): string {
   return `${(count * interval).toFixed(2)}s`
 }
 
+/** ` (MainThread, worker-a, ...)`: the first few thread names, control characters replaced. */
+function threadList(names: string[]): string {
+  if (names.length === 0) return ''
+  const shown = names.slice(0, MAX_THREAD_NAMES).map((n) => n.replace(/[\u0000-\u001f\u007f]/g, '?'))
+  return ` (${shown.join(', ')}${names.length > MAX_THREAD_NAMES ? ', ...' : ''})`
+}
+
+const MAX_THREAD_NAMES = 5
+
 export function renderScreen(stats: FunctionStats, info: ScreenInfo): string[] {
   const w = stats.lastWindow
   const gil = w.ticks > 0 ? (100 * (w.ticks - w.gilIdleTicks)) / w.ticks : 0
@@ -40,7 +49,7 @@ export function renderScreen(stats: FunctionStats, info: ScreenInfo): string[] {
       `sampling every ${info.interval * 1000 >= 1 ? `${+(info.interval * 1000).toFixed(3)}ms` : `${info.interval}s`}`,
   )
   lines.push(
-    `Samples: ${stats.totalTicks} total, ${w.ticks} last refresh | GIL: ${gil.toFixed(1)}% | Threads: ${w.threads}` +
+    `Samples: ${stats.totalTicks} total, ${w.ticks} last refresh | GIL: ${gil.toFixed(1)}% | Threads: ${w.threads}${threadList(w.threadNames)}` +
       `${w.processes > 1 ? ` | Processes: ${w.processes}` : ''}${w.errors > 0 ? ` | Errors: ${w.errors}` : ''}`,
   )
   if (info.keyHelp) lines.push('Sort: 1/o %Own  2/t %Total  3/O OwnTime  4/T TotalTime  q quit')

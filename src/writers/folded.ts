@@ -36,8 +36,13 @@ export function frameLabel(frame: ProfileFrame, options: FoldedOptions): string 
   return line === undefined ? base : `${base}:${line}`
 }
 
+/** Whether stacks are rooted at their process: always with `--subprocesses`, else with 2+ processes. */
+export function labelsProcesses(profile: RawProfile): boolean {
+  return profile.subprocesses === true || profile.processes.length > 1
+}
+
 export function* foldedLines(profile: RawProfile, options: FoldedOptions = {}): Generator<string> {
-  const labelProcesses = options.processLabels ?? profile.processes.length > 1
+  const labelProcesses = options.processLabels ?? labelsProcesses(profile)
   const frameLabels = profile.frames.map((f) => frameLabel(f, options))
   const counts = new Map<string, number>()
   const { entries, idle, idleByProcess } = selectEntries(profile, options)
@@ -61,7 +66,7 @@ export function* foldedLines(profile: RawProfile, options: FoldedOptions = {}): 
 
 /** Time-ordered folded lines (one per sample, count 1) from the profile's timeline. */
 export function* timelineFoldedLines(profile: RawProfile, options: FoldedOptions = {}): Generator<string> {
-  const labelProcesses = options.processLabels ?? profile.processes.length > 1
+  const labelProcesses = options.processLabels ?? labelsProcesses(profile)
   const frameLabels = profile.frames.map((f) => frameLabel(f, options))
   for (const sample of selectTimeline(profile, options)) {
     const frames = profile.stacks[sample.stack]

@@ -109,7 +109,7 @@ export function toSpeedscope(profile: RawProfile, opts: SpeedscopeOptions = {}):
       return { id, frames }
     })())
 
-  const multiProcess = processCount(profile) > 1
+  const multiProcess = profile.subprocesses === true || processCount(profile) > 1
   // `busy` counts samples where the thread was running, to choose the profile shown first.
   const groups = new Map<string, { name: string; list: SampleList; busy: number; main: boolean }>()
   const groupOf = (threadIndex: number, busy = 0): SampleList => {

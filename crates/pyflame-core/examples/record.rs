@@ -20,6 +20,7 @@ fn main() {
         max_samples: None,
         blocking: args.iter().any(|a| a == "--blocking"),
         subprocesses: false,
+        subprocess_wait: pyflame_core::DEFAULT_SUBPROCESS_WAIT,
         timeline: false,
         discover: Default::default(),
         require_gil: false,

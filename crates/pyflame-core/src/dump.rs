@@ -7,6 +7,7 @@ use crate::process::tasks::{self, TaskStat};
 use crate::profile::Frame;
 use crate::python::free_threaded::Threading;
 use crate::python::locals::{LocalVariable, LocalsReader};
+use crate::python::thread_names::ThreadNames;
 use crate::python::{DiscoverOptions, PythonTarget, Sample, Walker};
 
 #[derive(Debug, Clone)]
@@ -14,7 +15,10 @@ pub struct DumpThread {
     pub tid: i32,
     pub python_thread_id: u64,
     pub interpreter_id: i64,
+    /// Python's name for the thread (`threading`), else the kernel's.
     pub name: Option<String>,
+    /// The kernel's name for the thread (`comm`).
+    pub kernel_name: Option<String>,
     pub holds_gil: bool,
     pub idle: bool,
     /// Leaf (innermost) first, as tracebacks are read from the top in `dump`.
@@ -52,6 +56,10 @@ pub struct DumpOptions {
 
 /// Attempts at a snapshot in which every thread's stack validates.
 const ATTEMPTS: usize = 5;
+/// How long a dump waits for each thread to stop: longer than a recording's sample may, since
+/// a thread that is rarely scheduled (niced, on a busy machine) takes long to reach its stop,
+/// and one that is not stopped must be read as running.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let target = PythonTarget::discover(pid, &options.discover)?;
@@ -59,6 +67,7 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let executable = target.executable.clone();
     let threading = Threading::of(&target, &ProcessMemory::new(pid));
     let notices: Vec<String> = target.layout.notice().into_iter().collect();
+    let mut python_names = ThreadNames::new(&target, &ProcessMemory::new(pid));
     let mut walker = Walker::new(target);
     walker.known_tids = tasks::list_tasks(pid).unwrap_or_default();
     let mem = ProcessMemory::new(pid);
@@ -88,9 +97,15 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let mut locals: Vec<std::result::Result<Vec<Vec<LocalVariable>>, String>> = Vec::new();
     let mut last_error = None;
     for _ in 0..ATTEMPTS {
-        let mut read = |walker: &mut Walker, sample: &mut Sample, paused: bool| {
-            let result = if paused { walker.sample_paused(&mem, sample) } else { walker.sample(&mem, sample) };
-            // Locals are read in the same pause as the stacks, so the two describe one moment.
+        let mut read = |walker: &mut Walker, sample: &mut Sample, stopped: Option<Vec<i32>>| {
+            let result = match stopped {
+                Some(stopped) => walker.sample_paused(&mem, sample, stopped),
+                None => walker.sample(&mem, sample),
+            };
+            // Names and locals are read in the same pause as the stacks: one moment.
+            if result.is_ok() {
+                python_names.read_now(&mem);
+            }
             locals.clear();
             if let (Ok(()), Some(reader)) = (&result, locals_reader.as_mut()) {
                 for t in &sample.threads {
@@ -101,10 +116,17 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         };
         let result = match lock.as_mut() {
             Some(l) => {
-                let _paused = l.pause()?;
-                read(&mut walker, &mut sample, true)
+                let paused = l.pause_waiting(STOP_WAIT)?;
+                // The walker knows threads by their tid in the target's PID namespace.
+                let mut stopped: Vec<i32> = paused
+                    .stopped()
+                    .into_iter()
+                    .map(|tid| tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid))
+                    .collect();
+                stopped.sort_unstable();
+                read(&mut walker, &mut sample, Some(stopped))
             }
-            None => read(&mut walker, &mut sample, false),
+            None => read(&mut walker, &mut sample, None),
         };
         match result {
             // Without pausing, a stack can move between the two reads: that is torn too.
@@ -139,7 +161,8 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
                 tid: t.native_tid.unwrap_or(0),
                 python_thread_id: t.python_thread_id,
                 interpreter_id: t.interpreter_id,
-                name: state.and_then(|s| s.2.clone()),
+                name: python_names.get(t.python_thread_id).map(str::to_string).or_else(|| state.and_then(|s| s.2.clone())),
+                kernel_name: state.and_then(|s| s.2.clone()),
                 holds_gil: t.holds_gil,
                 idle: state.and_then(|s| s.1).is_some_and(|s| s != b'R') && !t.holds_gil,
                 frames: sample

@@ -16,7 +16,7 @@ pub mod sampler;
 pub use error::{catching_panics, Error, ErrorCode, Result};
 pub use profile::Profile;
 pub use sampler::clock::Schedule;
-pub use sampler::{record, RecordOptions, RecordStats};
+pub use sampler::{record, RecordOptions, RecordStats, DEFAULT_SUBPROCESS_WAIT};
 
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

@@ -24,6 +24,7 @@ use pyflame_core::python::layout::Layout;
 use pyflame_core::python::offsets_generated::GENERATED_OFFSETS;
 use pyflame_core::process::{Maps, RemoteMemory};
 use pyflame_core::python::locals::LocalsReader;
+use pyflame_core::python::thread_names::ThreadNames;
 use pyflame_core::python::{scan, PythonTarget, PythonVersion, Sample, Walker};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -225,6 +226,9 @@ fn exercise_other_readers(target: &PythonTarget, mem: &dyn RemoteMemory, sample:
             let _ = reader.thread_locals(mem, t.tstate);
         }
     }
+    // Thread names follow the interpreter's modules dict: garbage there must not panic.
+    let mut names = ThreadNames::new(target, mem);
+    names.read_now(mem);
 }
 
 thread_local! {

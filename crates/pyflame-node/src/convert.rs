@@ -29,7 +29,8 @@ pub struct ProfileThread {
     pub python_thread_id: String,
     /// Sub-interpreter id (0 = main interpreter).
     pub interpreter_id: i64,
-    /// Thread name when known (the OS `comm` of the thread).
+    /// Thread name when known: Python's (`threading.Thread.name`, e.g. `MainThread`), else
+    /// the kernel's (`comm`).
     pub name: Option<String>,
 }
 
@@ -119,6 +120,9 @@ pub struct RawProfile {
     pub threads: Vec<ProfileThread>,
     pub entries: Vec<ProfileEntry>,
     pub processes: Vec<ProcessSummary>,
+    /// Recorded with `subprocesses`: every sample is labelled with its process (`process PID`
+    /// root frame), even when only one process was sampled.
+    pub subprocesses: Option<bool>,
     /// Every sample with its time; only recorded with `timeline: true` (e.g. `--flamechart`).
     pub timeline: Option<Vec<TimelineSample>>,
     /// Why the recording stopped: `duration`, `stopped` (Ctrl-C/stop()), `target-exited`.
@@ -175,6 +179,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
                 notices: s.notices,
             })
             .collect(),
+        subprocesses: Some(p.subprocesses),
         timeline: p.timeline.map(|t| {
             t.into_iter()
                 .map(|s| TimelineSample { time_us: s.time_us as f64, thread: s.thread, stack: s.stack, gil: s.gil, idle: s.idle })

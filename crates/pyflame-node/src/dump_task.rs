@@ -35,7 +35,10 @@ pub struct DumpThread {
     pub tid: i32,
     pub python_thread_id: String,
     pub interpreter_id: i64,
+    /// Python's name for the thread (`threading.Thread.name`), else the kernel's.
     pub name: Option<String>,
+    /// The kernel's name for the thread (`/proc/PID/task/TID/comm`).
+    pub kernel_name: Option<String>,
     pub holds_gil: bool,
     pub idle: bool,
     /// Innermost frame first.
@@ -90,6 +93,7 @@ impl Task for DumpTask {
                         python_thread_id: t.python_thread_id.to_string(),
                         interpreter_id: t.interpreter_id,
                         name: t.name,
+                        kernel_name: t.kernel_name,
                         holds_gil: t.holds_gil,
                         idle: t.idle,
                         frames: t

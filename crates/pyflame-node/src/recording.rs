@@ -22,6 +22,9 @@ pub struct RecordingOptions {
     pub max_samples: Option<u32>,
     pub blocking: Option<bool>,
     pub subprocesses: Option<bool>,
+    /// With `subprocesses`: seconds to wait for a first Python process before failing with
+    /// `ERR_NOT_PYTHON` (default 2).
+    pub subprocess_wait: Option<f64>,
     /// Keep each sample with its timestamp (flame charts, traces).
     pub timeline: Option<bool>,
     pub discover: Option<DiscoverOptions>,
@@ -65,6 +68,11 @@ impl Recording {
             Some(s) if s >= 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
             _ => None,
         };
+        let subprocess_wait = match options.subprocess_wait {
+            None => pyflame_core::DEFAULT_SUBPROCESS_WAIT,
+            Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s.min(1e6)),
+            Some(_) => return Err(invalid("the wait for a Python subprocess must be a number of seconds, 0 or more")),
+        };
         let core_options = RecordOptions {
             pid: options.pid,
             duration,
@@ -73,6 +81,7 @@ impl Recording {
             max_samples: options.max_samples.map(u64::from),
             blocking: options.blocking.unwrap_or(false),
             subprocesses: options.subprocesses.unwrap_or(false),
+            subprocess_wait,
             timeline: options.timeline.unwrap_or(false),
             discover: discover_options(&options.discover.unwrap_or_default())?,
             require_gil: options.require_gil.unwrap_or(false),

@@ -38,6 +38,9 @@ const MAX_SIGNAL_STOPS: usize = 64;
 pub struct ProcessLock {
     pid: i32,
     seized: Vec<i32>,
+    /// Threads that reported a job-control stop (SIGSTOP, Ctrl-Z) and were left in it: they
+    /// report it once, so a later pause finds them by their state instead of waiting.
+    job_stopped: Vec<i32>,
     /// Bounds the blocking waits for stops; None: poll instead.
     timer: Option<StopTimer>,
 }
@@ -46,7 +49,7 @@ impl ProcessLock {
     /// Seizes every current thread of `pid`; threads are not stopped yet.
     pub fn seize(pid: i32) -> Result<ProcessLock> {
         refuse_own_child(pid)?;
-        let mut lock = ProcessLock { pid, seized: Vec::new(), timer: StopTimer::for_this_thread() };
+        let mut lock = ProcessLock { pid, seized: Vec::new(), job_stopped: Vec::new(), timer: StopTimer::for_this_thread() };
         lock.seize_new_threads()?;
         Ok(lock)
     }
@@ -72,12 +75,26 @@ impl ProcessLock {
         Ok(())
     }
 
-    /// Stops every thread and returns a guard that resumes them when dropped.
+    /// Stops every thread and returns a guard that resumes them when dropped. A thread that
+    /// does not reach its stop within 100 ms is skipped (see `PausedThreads::stopped`).
     pub fn pause(&mut self) -> Result<PausedThreads<'_>> {
+        self.pause_waiting(STOP_DEADLINE)
+    }
+
+    /// `pause`, waiting up to `deadline` for each thread's stop (a one-shot `dump` can wait
+    /// longer than a sample: a thread that is rarely scheduled, e.g. niced on a busy machine,
+    /// may take more than 100 ms to stop).
+    pub fn pause_waiting(&mut self, deadline: Duration) -> Result<PausedThreads<'_>> {
         self.seize_new_threads()?;
         let mut stopped = Vec::with_capacity(self.seized.len());
+        let mut frozen = Vec::with_capacity(stopped.len());
+        // Still in the job-control stop it reported (else someone continued it meanwhile).
+        let pid = self.pid;
+        self.job_stopped.retain(|&tid| thread_state(pid, tid) == Some(b't'));
         for &tid in &self.seized {
-            if ptrace::interrupt(Pid::from_raw(tid)).is_ok() {
+            if self.job_stopped.contains(&tid) {
+                frozen.push(tid);
+            } else if ptrace::interrupt(Pid::from_raw(tid)).is_ok() {
                 stopped.push(tid);
             }
         }
@@ -85,13 +102,22 @@ impl ProcessLock {
         // One arming for all the threads' waits (two syscalls per pause, not per thread).
         let armed = self.timer.as_ref().map(StopTimer::arm);
         for tid in stopped {
-            // A thread in a job-control stop is stopped anyway, and not ours to continue.
-            if wait_for_stop(self.pid, tid, armed.is_some(), STOP_DEADLINE) == Stop::Interrupted {
-                waited.push(tid);
+            match wait_for_stop(self.pid, tid, armed.is_some(), deadline) {
+                Stop::Interrupted => {
+                    waited.push(tid);
+                    frozen.push(tid);
+                }
+                // A thread in a job-control stop is stopped anyway, and not ours to continue.
+                Stop::JobControl => {
+                    frozen.push(tid);
+                    self.job_stopped.push(tid);
+                }
+                Stop::Gone => {}
             }
         }
         drop(armed);
-        Ok(PausedThreads { stopped: waited, _lock: self })
+        frozen.sort_unstable();
+        Ok(PausedThreads { stopped: waited, frozen, _lock: self })
     }
 }
 
@@ -179,6 +205,10 @@ fn wait_for_stop(pid: i32, tid: i32, sleeping: bool, deadline: Duration) -> Stop
     }
 }
 
+fn thread_state(pid: i32, tid: i32) -> Option<u8> {
+    std::fs::read(format!("/proc/{pid}/task/{tid}/stat")).ok().and_then(|stat| parse_stat_state(&stat))
+}
+
 fn is_zombie(pid: i32, tid: i32) -> bool {
     match std::fs::read(format!("/proc/{pid}/task/{tid}/stat")) {
         Ok(stat) => matches!(parse_stat_state(&stat), Some(b'Z') | Some(b'X')),
@@ -192,8 +222,20 @@ fn is_job_control(signal: Signal) -> bool {
 
 /// Threads stopped for one sample; they run again when this is dropped.
 pub struct PausedThreads<'a> {
+    /// The threads we stopped, to continue.
     stopped: Vec<i32>,
+    /// Every thread that is not running: ours, and those in a job-control stop (sorted).
+    frozen: Vec<i32>,
     _lock: &'a mut ProcessLock,
+}
+
+impl PausedThreads<'_> {
+    /// The threads (host tids, sorted) that are really stopped while this guard lives (by us,
+    /// or by job control): a thread skipped because it did not stop in time runs on while the
+    /// sample is read, and must be read as running.
+    pub fn stopped(&self) -> Vec<i32> {
+        self.frozen.clone()
+    }
 }
 
 impl Drop for PausedThreads<'_> {
@@ -219,6 +261,11 @@ impl Drop for ProcessLock {
             // A thread we cannot stop within `RELEASE_DEADLINE` stays traced until this
             // process exits, when the kernel detaches it.
             let thread = Pid::from_raw(tid);
+            // A thread left in its job-control stop is in a ptrace stop already: detach it as
+            // it is (interrupting it again would never be reported, and the wait time out).
+            if self.job_stopped.contains(&tid) && ptrace::detach(thread, None).is_ok() {
+                continue;
+            }
             if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid, armed.is_some(), RELEASE_DEADLINE) != Stop::Gone {
                 let _ = ptrace::detach(thread, None);
             } else if tid == leader && is_zombie(leader, leader) {

@@ -20,6 +20,8 @@ pub struct Aggregator {
     stacks: Vec<Box<[u32]>>,
     thread_ids: HashMap<(i32, u64, u64), u32>,
     threads: Vec<Thread>,
+    /// Per thread, the `names_generation` its name was taken at.
+    named_at: Vec<u64>,
     counts: HashMap<EntryKey, u64>,
     timeline: Option<Vec<TimelineSample>>,
     stack_buf: Vec<u32>,
@@ -29,8 +31,11 @@ pub struct Aggregator {
 pub struct ThreadExtras<'a> {
     /// Kernel says the thread was not running (state other than R).
     pub idle: &'a [bool],
-    /// The thread's name, asked for only when a thread is first seen.
+    /// The thread's name, asked for when a thread is first seen and when `names_generation`
+    /// changed since it was last asked.
     pub name_of: &'a dyn Fn(usize) -> Option<String>,
+    /// Changes when the names `name_of` gives may have changed (Python's names were read again).
+    pub names_generation: u64,
 }
 
 impl Aggregator {
@@ -75,7 +80,15 @@ impl Aggregator {
             };
             let thread_key = (pid, thread.tstate, thread.python_thread_id);
             let thread_index = match self.thread_ids.get(&thread_key) {
-                Some(&t) => t,
+                Some(&t) => {
+                    if self.named_at[t as usize] != extras.names_generation {
+                        self.named_at[t as usize] = extras.names_generation;
+                        if let Some(name) = (extras.name_of)(i) {
+                            self.threads[t as usize].name = Some(name);
+                        }
+                    }
+                    t
+                }
                 None => {
                     let t = self.threads.len() as u32;
                     self.threads.push(Thread {
@@ -85,6 +98,7 @@ impl Aggregator {
                         interpreter_id: thread.interpreter_id,
                         name: (extras.name_of)(i),
                     });
+                    self.named_at.push(extras.names_generation);
                     self.thread_ids.insert(thread_key, t);
                     t
                 }

@@ -101,6 +101,9 @@ pub struct Profile {
     pub threads: Vec<Thread>,
     pub entries: Vec<Entry>,
     pub processes: Vec<ProcessSummary>,
+    /// Recorded with `--subprocesses`: every sample is labelled with its process, even when
+    /// only one was sampled.
+    pub subprocesses: bool,
     pub timeline: Option<Vec<TimelineSample>>,
     pub end_reason: EndReason,
 }

@@ -6,12 +6,14 @@ pub mod free_threaded;
 pub mod layout;
 pub mod linetable;
 pub mod locals;
+pub mod objects;
 pub mod offsets;
 pub mod offsets_generated;
 pub mod prefetch;
 pub mod scan;
 pub mod strings;
 pub mod target;
+pub mod thread_names;
 pub mod version;
 pub mod walker;
 

@@ -98,7 +98,9 @@ pub struct Walker {
     stash: Vec<RawFrame>,
     /// Bytes of the data-stack copies taken so far for the interpreter being sampled.
     batched_copy_bytes: usize,
-    /// Set by `sample_paused` for the sample it takes.
+    /// Set by `sample_paused`: the target-namespace tids of the threads that are stopped.
+    paused_tids: Option<Vec<i32>>,
+    /// The thread being walked is one of `paused_tids`.
     target_paused: bool,
     /// The check reads of the thread whose buffers are swapped in (see `ThreadBuffers::again`).
     again: [[u8; 8]; 6],
@@ -127,6 +129,7 @@ impl Walker {
             pending: Vec::new(),
             stash: Vec::new(),
             batched_copy_bytes: 0,
+            paused_tids: None,
             target_paused: false,
             again: [[0; 8]; 6],
         }
@@ -136,13 +139,25 @@ impl Walker {
         &self.target.layout
     }
 
-    /// `sample` for a target whose threads are all stopped (blocking mode): every read is of
-    /// one moment, so states that only a running target makes suspicious are accepted.
-    pub fn sample_paused(&mut self, mem: &dyn RemoteMemory, out: &mut Sample) -> ReadResult<()> {
-        self.target_paused = true;
+    /// `sample` for a target whose threads `stopped` (target-namespace tids, sorted) are
+    /// stopped (blocking mode): every read of such a thread is of one moment, so states that
+    /// only a running thread makes suspicious are accepted for it (a thread caught between
+    /// naming its new frame and marking it executing). A thread not in `stopped` (it did not
+    /// stop in time) is read with the checks for a running target.
+    pub fn sample_paused(&mut self, mem: &dyn RemoteMemory, out: &mut Sample, stopped: Vec<i32>) -> ReadResult<()> {
+        self.paused_tids = Some(stopped);
         let result = self.sample(mem, out);
+        self.paused_tids = None;
         self.target_paused = false;
         result
+    }
+
+    /// Whether the thread with this kernel tid is stopped for this sample (unknown: no).
+    fn is_paused(&self, tid: Option<i32>) -> bool {
+        match (&self.paused_tids, tid) {
+            (Some(stopped), Some(tid)) => stopped.binary_search(&tid).is_ok(),
+            _ => false,
+        }
     }
 
     /// Takes one sample into `out` (cleared first). Errors here mean the whole process could
@@ -306,7 +321,9 @@ impl Walker {
             Some(off) => Some(word(&self.tstate_buf, off) as i32).filter(|t| *t > 0),
             None => self.tid_of_pthread(mem, python_thread_id),
         };
-        let mut thread = PendingThread { tstate, python_thread_id, native_tid, error: None, top: None, walked: None, checks: 0..0 };
+        let paused = self.is_paused(native_tid);
+        self.target_paused = paused;
+        let mut thread = PendingThread { tstate, python_thread_id, native_tid, paused, error: None, top: None, walked: None, checks: 0..0 };
         self.stash.clear();
         match layout.frame_model {
             FrameModel::FrameObjects => {
@@ -384,6 +401,7 @@ impl Walker {
         let o = self.target.layout.offsets;
         let tstate = thread.tstate;
         let checked = !thread.checks.is_empty();
+        self.target_paused = thread.paused;
         match self.target.layout.frame_model {
             FrameModel::FrameObjects => {
                 // A return during the walk can leave a truncated chain that still ends in
@@ -538,7 +556,10 @@ impl Walker {
             depth += 1;
             check_frame_step(frame, depth)?;
             self.pages.read(frame_reader, frame, &mut self.frame_buf)?;
-            if !frame_object_is_live(&self.frame_buf, &layout, &mut frame_type) {
+            // A stopped thread may be caught between naming a frame its top and marking it
+            // executing (or, returning, between the two in reverse): that top is its stack.
+            let top_of_paused = depth == 1 && self.target_paused;
+            if !frame_object_is_live(&self.frame_buf, &layout, &mut frame_type, top_of_paused) {
                 return Ok(false);
             }
             let back = word(&self.frame_buf, o.frame_back);
@@ -814,6 +835,8 @@ struct PendingThread {
     tstate: u64,
     python_thread_id: u64,
     native_tid: Option<i32>,
+    /// The thread is stopped for this sample (blocking mode).
+    paused: bool,
     /// The first reads already failed.
     error: Option<ReadError>,
     /// The innermost frame the first reads named (3.11+: None means no frames; ≤3.10: the
@@ -929,8 +952,12 @@ fn read_interpreter_fields(mem: &dyn RemoteMemory, interp: u64, o: &super::offse
 /// (a freed frame has a zero count), of the same type as the other frames of the chain, and
 /// running (3.6–3.9 `f_executing`; 3.10 `f_state` from EXECUTING to RAISED: a tracer's return
 /// event runs while its frame is already RETURNED, and a returned frame that is no longer
-/// referenced fails the count).
-fn frame_object_is_live(bytes: &[u8], layout: &Layout, frame_type: &mut Option<u64>) -> bool {
+/// referenced fails the count). `top_of_paused`: the innermost frame of a stopped thread,
+/// whose executing mark is not checked: CPython names the new frame in the thread state
+/// before it sets the mark, and clears the mark before it names the caller again, so a thread
+/// stopped in between has a live top frame that is not marked. (Read from a running thread,
+/// such a frame is refused: it may be a returned frame seen before the thread state moved.)
+fn frame_object_is_live(bytes: &[u8], layout: &Layout, frame_type: &mut Option<u64>, top_of_paused: bool) -> bool {
     let o = &layout.offsets;
     if word(bytes, 0) as i64 <= 0 {
         return false;
@@ -938,6 +965,9 @@ fn frame_object_is_live(bytes: &[u8], layout: &Layout, frame_type: &mut Option<u
     let ty = word(bytes, o.object_type);
     if *frame_type.get_or_insert(ty) != ty {
         return false;
+    }
+    if top_of_paused {
+        return true;
     }
     let Some(state) = o.frame_executing.and_then(|off| bytes.get(off as usize)).map(|b| *b as i8) else {
         return true;

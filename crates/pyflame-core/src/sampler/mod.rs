@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+/// Default of `RecordOptions::subprocess_wait` (`--subprocess-wait`).
+pub const DEFAULT_SUBPROCESS_WAIT: Duration = Duration::from_secs(2);
+const MAX_SUBPROCESS_WAIT: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
     pub pid: i32,
@@ -27,6 +31,9 @@ pub struct RecordOptions {
     pub blocking: bool,
     /// Also sample child processes (and theirs), found while recording.
     pub subprocesses: bool,
+    /// With `subprocesses`: how long to wait for a first Python process (the root or a
+    /// descendant) before failing with `ERR_NOT_PYTHON` (a launcher may start it a moment later).
+    pub subprocess_wait: Duration,
     /// Keep every sample with its timestamp (for flame charts and traces).
     pub timeline: bool,
     pub discover: DiscoverOptions,
@@ -41,6 +48,9 @@ impl RecordOptions {
         }
         if self.interval > Duration::from_secs(3600) {
             return Err(Error::invalid("the interval between samples must be at most an hour"));
+        }
+        if self.subprocess_wait > MAX_SUBPROCESS_WAIT {
+            return Err(Error::invalid("the wait for a Python subprocess must be at most an hour (--subprocess-wait SECONDS)"));
         }
         Ok(())
     }
@@ -109,6 +119,7 @@ fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, sta
         threads: Vec::new(),
         entries: Vec::new(),
         processes: Vec::new(),
+        subprocesses: options.subprocesses,
         timeline: None,
         end_reason,
     }
@@ -116,7 +127,7 @@ fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, sta
 
 fn record_until_done(options: &RecordOptions, stop: &AtomicBool, stats: &RecordStats) -> Result<Profile> {
     options.validate()?;
-    let mut set = ProcessSet::attach(options)?;
+    let mut set = ProcessSet::attach(options, stop)?;
     let python_version = set.root_version();
     let start = Instant::now();
     let start_time_ms = std::time::SystemTime::now()

@@ -10,15 +10,18 @@ use crate::process::tasks::{self, TaskStat};
 use crate::profile::aggregate::ThreadExtras;
 use crate::profile::{Aggregator, Profile, ProcessSummary};
 use crate::python::free_threaded::Threading;
+use crate::python::thread_names::ThreadNames;
 use crate::python::{PythonTarget, Sample, Walker};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// How often the thread list of each process is re-read.
 const TASK_REFRESH: Duration = Duration::from_millis(200);
 /// How often `--subprocesses` looks for new children.
 const CHILD_REFRESH: Duration = Duration::from_millis(250);
+/// How often `--subprocesses` looks again while it waits for a first Python process.
+const FIRST_CHILD_POLL: Duration = Duration::from_millis(50);
 
 struct Tracked {
     pid: i32,
@@ -27,8 +30,10 @@ struct Tracked {
     mem: ProcessMemory,
     lock: Option<ProcessLock>,
     stats: HashMap<i32, TaskStat>,
-    /// Thread names (`comm`), read when the thread list is refreshed, not per sample.
+    /// Kernel thread names (`comm`), read when the thread list is refreshed, not per sample.
     names: HashMap<i32, String>,
+    /// Python's thread names (`threading`), read when new threads appear and every few seconds.
+    python_names: ThreadNames,
     /// Per-sample scratch, kept to avoid allocating on every tick.
     idle_buf: Vec<bool>,
     host_tids: Vec<Option<i32>>,
@@ -68,6 +73,7 @@ impl Tracked {
         let mut tracked = Tracked {
             pid,
             index,
+            python_names: ThreadNames::new(&target, &ProcessMemory::new(pid)),
             walker: Walker::new(target),
             mem,
             lock,
@@ -133,7 +139,14 @@ impl Tracked {
         }
         let result = match self.lock.as_mut() {
             Some(lock) => match lock.pause() {
-                Ok(_paused) => self.walker.sample_paused(&self.mem, sample),
+                Ok(paused) => {
+                    let ns_to_host = &self.ns_to_host;
+                    // The walker knows threads by their tid in the target's namespace.
+                    let host_to_ns = |host: i32| ns_to_host.iter().find(|(_, &h)| h == host).map_or(host, |(&ns, _)| ns);
+                    let mut stopped: Vec<i32> = paused.stopped().into_iter().map(host_to_ns).collect();
+                    stopped.sort_unstable();
+                    self.walker.sample_paused(&self.mem, sample, stopped)
+                }
                 Err(_) => Err(ReadError::Gone),
             },
             None => self.walker.sample(&self.mem, sample),
@@ -186,9 +199,15 @@ impl Tracked {
                 stats.gil_idle.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let (names, host_tids) = (&self.names, &self.host_tids);
-        let name_of = |i: usize| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned());
-        aggregator.add(self.index, self.pid, &self.walker, sample, &ThreadExtras { idle: &self.idle_buf, name_of: &name_of }, time_us);
+        self.python_names.refresh(&self.mem, sample.threads.iter().map(|t| t.python_thread_id));
+        let (names, host_tids, python_names) = (&self.names, &self.host_tids, &self.python_names);
+        // Python's name for the thread, else the kernel's.
+        let name_of = |i: usize| {
+            let python = sample.threads.get(i).and_then(|t| python_names.get(t.python_thread_id)).map(str::to_string);
+            python.or_else(|| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned()))
+        };
+        let extras = ThreadExtras { idle: &self.idle_buf, name_of: &name_of, names_generation: self.python_names.generation };
+        aggregator.add(self.index, self.pid, &self.walker, sample, &extras, time_us);
         true
     }
 }
@@ -209,16 +228,11 @@ pub struct ProcessSet {
 }
 
 impl ProcessSet {
-    pub fn attach(options: &RecordOptions) -> Result<ProcessSet> {
-        let mut processes = Vec::new();
-        match Tracked::new(options.pid, 0, options) {
-            Ok(root) => processes.push(root),
-            // With --subprocesses the root may be a non-Python launcher or supervisor.
-            Err(e) if options.subprocesses && matches!(e.code, ErrorCode::NotPython | ErrorCode::UnsupportedPython) => {}
-            Err(e) => return Err(e),
-        }
+    /// Starts sampling the root, and with `--subprocesses` its Python descendants, waiting up to
+    /// `subprocess_wait` for a first Python process to appear (or until `stop` is set).
+    pub fn attach(options: &RecordOptions, stop: &AtomicBool) -> Result<ProcessSet> {
         let mut set = ProcessSet {
-            processes,
+            processes: Vec::new(),
             aggregator: Aggregator::new(options.timeline),
             sample: Sample::default(),
             not_python: HashMap::new(),
@@ -226,13 +240,44 @@ impl ProcessSet {
             subprocesses: options.subprocesses,
             root_pid: options.pid,
         };
-        if options.subprocesses {
-            set.refresh_children(options, Duration::ZERO);
-            if set.processes.is_empty() {
-                return Err(Error::not_python(options.pid, "neither it nor any of its child processes runs CPython"));
-            }
+        set.attach_root(options)?;
+        if !options.subprocesses {
+            return Ok(set);
         }
-        Ok(set)
+        let started = Instant::now();
+        loop {
+            set.refresh_children(options, started.elapsed());
+            if !set.processes.is_empty() {
+                return Ok(set);
+            }
+            let waited = started.elapsed();
+            if waited >= options.subprocess_wait || stop.load(Ordering::Relaxed) || !process_alive(options.pid) {
+                return Err(Error::not_python(
+                    options.pid,
+                    &format!(
+                        "neither it nor any of its child processes ran CPython within {} s; if Python starts later, wait longer with --subprocess-wait SECONDS",
+                        options.subprocess_wait.as_secs_f64()
+                    ),
+                ));
+            }
+            std::thread::sleep(FIRST_CHILD_POLL.min(options.subprocess_wait - waited));
+            // While waiting, every process is looked at again on each poll: a launcher that
+            // execs Python (or forks a child that does) becomes Python within milliseconds.
+            set.children_read_at = None;
+            set.not_python.clear();
+            set.attach_root(options)?;
+        }
+    }
+
+    /// Starts sampling the root process; with --subprocesses a root that is not (yet) Python
+    /// is fine (a launcher or supervisor).
+    fn attach_root(&mut self, options: &RecordOptions) -> Result<()> {
+        match Tracked::new(options.pid, self.processes.len() as u32, options) {
+            Ok(root) => self.processes.push(root),
+            Err(e) if options.subprocesses && matches!(e.code, ErrorCode::NotPython | ErrorCode::UnsupportedPython) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     pub fn root_version(&self) -> String {
