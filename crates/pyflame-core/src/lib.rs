@@ -6,6 +6,7 @@
 
 pub mod binary;
 pub mod dump;
+pub mod dump_async;
 pub mod error;
 pub mod folded;
 pub mod process;

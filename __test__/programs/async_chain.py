@@ -1,0 +1,78 @@
+# asyncio programs with a known shape, for `dump --async` and `record --async`.
+#
+#   chain: Task-1 runs main(), which gathers two named tasks, fetch_a and fetch_b; each awaits
+#          slow_io(), which sleeps. Nothing runs: every task waits.
+#   cpu:   two named tasks burn CPU in slices (heavy 3 ms, light 1 ms per step) and measure
+#          their own time; every 0.2 s a line `t=<s> heavy=<s> light=<s>` gives the totals.
+import asyncio
+import sys
+import time
+
+
+async def slow_io(label):
+    await asyncio.sleep(3600)
+    return label
+
+
+async def fetch_a():
+    return await slow_io("a")
+
+
+async def fetch_b():
+    return await slow_io("b")
+
+
+async def chain():
+    a = asyncio.create_task(fetch_a(), name="fetch_a")
+    b = asyncio.create_task(fetch_b(), name="fetch_b")
+    await asyncio.sleep(0)
+    print("ready", flush=True)
+    await asyncio.gather(a, b)
+
+
+spent = {"heavy": 0.0, "light": 0.0}
+
+
+def burn(seconds):
+    end = time.perf_counter() + seconds
+    x = 0
+    while time.perf_counter() < end:
+        x += 1
+    return x
+
+
+async def heavy_work():
+    while True:
+        start = time.perf_counter()
+        burn(0.003)
+        spent["heavy"] += time.perf_counter() - start
+        await asyncio.sleep(0)
+
+
+async def light_work():
+    while True:
+        start = time.perf_counter()
+        burn(0.001)
+        spent["light"] += time.perf_counter() - start
+        await asyncio.sleep(0)
+
+
+async def report():
+    begin = time.perf_counter()
+    while True:
+        await asyncio.sleep(0.2)
+        print("t=%.4f heavy=%.6f light=%.6f" % (time.perf_counter() - begin, spent["heavy"], spent["light"]), flush=True)
+
+
+async def cpu():
+    tasks = [
+        asyncio.create_task(heavy_work(), name="heavy"),
+        asyncio.create_task(light_work(), name="light"),
+        asyncio.create_task(report(), name="report"),
+    ]
+    print("ready", flush=True)
+    await asyncio.gather(*tasks)
+
+
+if __name__ == "__main__":
+    asyncio.run({"chain": chain, "cpu": cpu}[sys.argv[1] if len(sys.argv) > 1 else "chain"]())

@@ -1,0 +1,86 @@
+//! One sample's logical stacks: a running task's stack is its thread's frames from the task's
+//! outermost coroutine up, below the coroutine stacks of the tasks awaiting it, each task's
+//! part headed by the task's name (`Task-1; main; fetch; Task-7; handle; ...`).
+
+use super::{AsyncReader, AsyncTask, Awaited};
+use crate::process::memory::{ReadResult, RemoteMemory};
+use crate::python::code_cache::CodeCache;
+use crate::python::walker::RawFrame;
+use std::collections::HashMap;
+
+/// Most awaiting tasks stitched above one task; more means a cycle.
+pub const MAX_TASK_DEPTH: usize = 256;
+
+/// One frame of a logical stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StackItem {
+    Frame(RawFrame),
+    /// The start of a task's part of the stack.
+    Task(String),
+}
+
+impl AsyncReader {
+    /// The logical stack (root first) of the task `tstate`'s thread is running, given the
+    /// thread's own stack; None when the thread runs no task (its plain stack stands).
+    pub fn running_stack(&mut self, mem: &dyn RemoteMemory, codes: &mut CodeCache, tstate: u64, thread_frames: &[RawFrame]) -> ReadResult<Option<Vec<StackItem>>> {
+        let task = self.running_task(mem, tstate)?;
+        if task == 0 {
+            return Ok(None);
+        }
+        // Innermost task first, reversed at the end.
+        let mut parts: Vec<(String, Vec<RawFrame>)> = Vec::new();
+        let mut current = task;
+        let mut thread = Some(thread_frames);
+        let mut visited = Vec::new();
+        while current != 0 && parts.len() < MAX_TASK_DEPTH && !visited.contains(&current) {
+            visited.push(current);
+            let record = self.read_task(mem, current)?;
+            let mut frames = Vec::new();
+            self.task_frames(mem, codes, record.coro, thread.take(), &mut frames)?;
+            parts.push((record.name, frames));
+            // The first awaiter that is itself a task (a deleted set slot, or a future, is not).
+            current = record.awaited_by.iter().copied().find(|&a| self.read_task(mem, a).is_ok()).unwrap_or(0);
+        }
+        Ok(Some(flatten(parts.into_iter().rev())))
+    }
+
+}
+
+/// The logical stacks of a snapshot's waiting leaf tasks (`--async-wall`): tasks not running
+/// and not awaiting another task, each under the tasks awaiting it. Returns (list thread,
+/// stack) pairs.
+pub fn waiting_stacks(tasks: &[AsyncTask]) -> Vec<(Option<usize>, Vec<StackItem>)> {
+    let by_addr: HashMap<u64, &AsyncTask> = tasks.iter().map(|t| (t.addr, t)).collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        if task.running_thread.is_some() || task.error.is_some() || matches!(task.awaits, Some(Awaited::Task(_))) {
+            continue;
+        }
+        if task.frames.is_empty() {
+            continue;
+        }
+        // A task awaited by a running one is part of that one's wait (a gather it drives).
+        let mut parts: Vec<(String, Vec<RawFrame>)> = Vec::new();
+        let mut current = Some(task);
+        let mut visited = Vec::new();
+        while let Some(t) = current {
+            if visited.contains(&t.addr) || parts.len() >= MAX_TASK_DEPTH {
+                break;
+            }
+            visited.push(t.addr);
+            parts.push((t.name.clone(), t.frames.clone()));
+            current = t.awaited_by.first().and_then(|a| by_addr.get(a).copied());
+        }
+        out.push((task.list_thread, flatten(parts.into_iter().rev())));
+    }
+    out
+}
+
+fn flatten(parts: impl Iterator<Item = (String, Vec<RawFrame>)>) -> Vec<StackItem> {
+    let mut stack = Vec::new();
+    for (name, frames) in parts {
+        stack.push(StackItem::Task(name));
+        stack.extend(frames.into_iter().map(StackItem::Frame));
+    }
+    stack
+}
