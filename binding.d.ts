@@ -42,6 +42,37 @@ export declare class Recording {
   progress(): RecordingProgress
 }
 
+export interface AsyncDumpFrame {
+  name: string
+  filename: string
+  line: number
+  firstLine: number
+}
+
+export interface AsyncDumpResult {
+  pid: number
+  pythonVersion: string
+  executable: string
+  /** False when the process has not imported asyncio. */
+  asyncioLoaded: boolean
+  tasks: Array<AsyncDumpTask>
+}
+
+export interface AsyncDumpTask {
+  /** Address of the task object, in hex: the identity `awaitedBy` and `awaitsTask` refer to. */
+  id: string
+  name: string
+  /** Kernel tid of the thread running the task now; absent when it waits. */
+  runningTid?: number
+  /** Outermost coroutine first. */
+  frames: Array<AsyncDumpFrame>
+  awaitsTask?: string
+  /** Type of what it awaits when that is not a task (`_asyncio.Future`, `_GatheringFuture`). */
+  awaitsObject?: string
+  awaitedBy: Array<string>
+  error?: string
+}
+
 /** Version of the native core (matches the npm package version). */
 export declare function coreVersion(): string
 
@@ -64,6 +95,8 @@ export interface DrawnColumn {
 }
 
 export declare function dump(pid: number, options?: DumpOptions | undefined | null): Promise<DumpResult>
+
+export declare function dumpAsync(pid: number, options?: DumpOptions | undefined | null): Promise<AsyncDumpResult>
 
 export interface DumpFrame {
   name: string
@@ -270,6 +303,11 @@ export interface RecordingOptions {
   /** Keep each sample with its timestamp (flame charts, traces). */
   timeline?: boolean
   discover?: DiscoverOptions
+  /**
+   * asyncio tasks instead of threads: `"running"` (each thread's running task under the
+   * tasks awaiting it) or `"wall"` (also every waiting task). Omitted: plain threads.
+   */
+  asyncio?: string
 }
 
 export interface RecordingProgress {

@@ -16,7 +16,7 @@ pub mod sampler;
 
 pub use error::{catching_panics, Error, ErrorCode, Result};
 pub use profile::Profile;
-pub use sampler::{record, RecordOptions, RecordStats};
+pub use sampler::{record, AsyncMode, RecordOptions, RecordStats};
 
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

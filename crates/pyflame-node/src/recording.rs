@@ -22,6 +22,9 @@ pub struct RecordingOptions {
     /// Keep each sample with its timestamp (flame charts, traces).
     pub timeline: Option<bool>,
     pub discover: Option<DiscoverOptions>,
+    /// asyncio tasks instead of threads: `"running"` (each thread's running task under the
+    /// tasks awaiting it) or `"wall"` (also every waiting task). Omitted: plain threads.
+    pub asyncio: Option<String>,
 }
 
 #[napi(object)]
@@ -69,6 +72,12 @@ impl Recording {
             subprocesses: options.subprocesses.unwrap_or(false),
             timeline: options.timeline.unwrap_or(false),
             discover: discover_options(&options.discover.unwrap_or_default())?,
+            asyncio: match options.asyncio.as_deref() {
+                None => None,
+                Some("running") => Some(pyflame_core::AsyncMode::Running),
+                Some("wall") => Some(pyflame_core::AsyncMode::Wall),
+                Some(_) => return Err(invalid("asyncio must be \"running\" or \"wall\"")),
+            },
         };
         core_options.validate().map_err(to_js_error)?;
         Ok(Recording {

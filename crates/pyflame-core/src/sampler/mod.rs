@@ -1,6 +1,7 @@
 //! The recording loop: a timer on the calling thread samples the target (and optionally its
 //! child processes) at a fixed interval and folds every sample into an `Aggregator`.
 
+pub mod async_sampling;
 pub mod clock;
 pub mod process_set;
 
@@ -27,6 +28,17 @@ pub struct RecordOptions {
     /// Keep every sample with its timestamp (for flame charts and traces).
     pub timeline: bool,
     pub discover: DiscoverOptions,
+    /// `record --async`: stacks of asyncio tasks instead of threads (None: plain threads).
+    pub asyncio: Option<AsyncMode>,
+}
+
+/// What `record --async` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncMode {
+    /// The running task of each thread, under the tasks awaiting it.
+    Running,
+    /// Also every waiting task, once per sample (`--async-wall`: where tasks sit waiting).
+    Wall,
 }
 
 impl RecordOptions {

@@ -2,6 +2,7 @@
 //! descendant found while recording. Each has its own walker, thread-state files and
 //! (in blocking mode) its own ptrace lock.
 
+use super::async_sampling::AsyncSampling;
 use super::{RecordOptions, RecordStats};
 use crate::error::{Error, ErrorCode, Result};
 use crate::process::lock::ProcessLock;
@@ -37,11 +38,18 @@ struct Tracked {
     tasks_read_at: Option<std::time::Instant>,
     summary: ProcessSummary,
     alive: bool,
+    /// `record --async`: the asyncio reader and its per-sample stacks.
+    asyncio: Option<AsyncSampling>,
 }
 
 impl Tracked {
     fn new(pid: i32, index: u32, options: &RecordOptions) -> Result<Tracked> {
         let target = PythonTarget::discover(pid, &options.discover)?;
+        // Refused before seizing: a version whose tasks cannot be read fails the recording.
+        let asyncio = match options.asyncio {
+            Some(mode) => Some(AsyncSampling::new(&target, mode)?),
+            None => None,
+        };
         let lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
         let summary = ProcessSummary {
             pid,
@@ -66,6 +74,7 @@ impl Tracked {
             tasks_read_at: None,
             summary,
             alive: true,
+            asyncio,
         };
         tracked.refresh_tasks();
         Ok(tracked)
@@ -117,12 +126,21 @@ impl Tracked {
                 }
             }
         }
+        // The tasks are read in the same pause as the stacks (right after them when not pausing).
+        let (walker, mem, asyncio) = (&mut self.walker, &self.mem, &mut self.asyncio);
+        let mut read = |paused: bool| {
+            let result = if paused { walker.sample_paused(mem, sample) } else { walker.sample(mem, sample) };
+            if let (Ok(()), Some(a)) = (&result, asyncio.as_mut()) {
+                a.read(mem, walker, sample);
+            }
+            result
+        };
         let result = match self.lock.as_mut() {
             Some(lock) => match lock.pause() {
-                Ok(_paused) => self.walker.sample_paused(&self.mem, sample),
+                Ok(_paused) => read(true),
                 Err(_) => Err(ReadError::Gone),
             },
-            None => self.walker.sample(&self.mem, sample),
+            None => read(false),
         };
         self.summary.ticks += 1;
         match result {
@@ -171,7 +189,17 @@ impl Tracked {
         }
         let (names, host_tids) = (&self.names, &self.host_tids);
         let name_of = |i: usize| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned());
-        aggregator.add(self.index, self.pid, &self.walker, sample, &ThreadExtras { idle: &self.idle_buf, name_of: &name_of }, time_us);
+        let extras = ThreadExtras { idle: &self.idle_buf, name_of: &name_of };
+        match &self.asyncio {
+            Some(a) => {
+                if a.torn > 0 {
+                    self.summary.errors += a.torn;
+                    stats.errors.fetch_add(a.torn, Ordering::Relaxed);
+                }
+                aggregator.add_async(self.index, self.pid, &self.walker, sample, &extras, time_us, &a.stacks)
+            }
+            None => aggregator.add(self.index, self.pid, &self.walker, sample, &extras, time_us),
+        }
         true
     }
 }

@@ -166,10 +166,11 @@ impl AsyncReader {
         if end == ChainEnd::Executing {
             if let Some(frames) = thread_frames {
                 let outer = out[start].code;
-                if let Some(at) = frames.iter().position(|f| f.code == outer) {
-                    out.truncate(start);
-                    out.extend_from_slice(&frames[at..]);
-                }
+                let Some(at) = frames.iter().position(|f| f.code == outer) else {
+                    return Err(ReadError::Invalid("the running task's coroutine is not on its thread's stack"));
+                };
+                out.truncate(start);
+                out.extend_from_slice(&frames[at..]);
             }
         }
         Ok(end)
