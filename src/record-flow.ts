@@ -24,7 +24,7 @@ export interface RecordRequest {
   commandStdoutToStderr?: boolean
   seconds: number
   interval: number
-  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'timeline' | 'pythonVersion'>
+  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'timeline' | 'pythonVersion' | 'async'>
   /** Show the progress line on a terminal. */
   progress?: boolean
   /**
@@ -150,6 +150,7 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
     subprocesses: request.sampling?.subprocesses ?? false,
     timeline: request.sampling?.timeline ?? false,
     pythonVersion: request.sampling?.pythonVersion,
+    async: request.sampling?.async,
   }
   if (!traced) return startRecording(options)
   let exited = false
