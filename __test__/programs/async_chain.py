@@ -2,9 +2,12 @@
 #
 #   chain: Task-1 runs main(), which gathers two named tasks, fetch_a and fetch_b; each awaits
 #          slow_io(), which sleeps. Nothing runs: every task waits.
-#   cpu:   two named tasks burn CPU in slices (heavy 3 ms, light 1 ms per step) and measure
-#          their own time; every 0.2 s a line `t=<s> heavy=<s> light=<s>` gives the totals.
+#   cpu:   two named tasks burn CPU in slices (heavy 3 ms, light 1 ms per step on average, of
+#          random length so that no sampling interval can lock onto the schedule's period) and
+#          measure their own time; every 20 ms a line `t=<unix time> heavy=<s> light=<s>` gives the
+#          totals, so a test can take exactly the window it sampled.
 import asyncio
+import random
 import sys
 import time
 
@@ -44,7 +47,7 @@ def burn(seconds):
 async def heavy_work():
     while True:
         start = time.perf_counter()
-        burn(0.003)
+        burn(random.uniform(0.001, 0.005))
         spent["heavy"] += time.perf_counter() - start
         await asyncio.sleep(0)
 
@@ -52,16 +55,15 @@ async def heavy_work():
 async def light_work():
     while True:
         start = time.perf_counter()
-        burn(0.001)
+        burn(random.uniform(0.0002, 0.0018))
         spent["light"] += time.perf_counter() - start
         await asyncio.sleep(0)
 
 
 async def report():
-    begin = time.perf_counter()
     while True:
-        await asyncio.sleep(0.2)
-        print("t=%.4f heavy=%.6f light=%.6f" % (time.perf_counter() - begin, spent["heavy"], spent["light"]), flush=True)
+        await asyncio.sleep(0.02)
+        print("t=%.6f heavy=%.6f light=%.6f" % (time.time(), spent["heavy"], spent["light"]), flush=True)
 
 
 async def cpu():

@@ -8,6 +8,7 @@ use crate::profile::aggregate::{AsyncStacks, ThreadAsync};
 use crate::python::asyncio::logical::waiting_stacks;
 use crate::python::asyncio::AsyncReader;
 use crate::python::{PythonTarget, Sample, Walker};
+use std::collections::HashMap;
 
 /// Samples between attempts to find `_asyncio` in a process that has not imported it yet.
 const OPEN_RETRY: u64 = 50;
@@ -22,6 +23,10 @@ pub struct AsyncSampling {
     /// Threads (or, with `--async-wall`, whole task snapshots) of this sample that could not
     /// be read consistently.
     pub torn: u64,
+    /// Thread state → running task, read just before the stacks (when not pausing), for the
+    /// thread states of the previous sample.
+    before: HashMap<u64, u64>,
+    tstates: Vec<u64>,
 }
 
 impl AsyncSampling {
@@ -29,11 +34,25 @@ impl AsyncSampling {
     pub fn new(target: &PythonTarget, mode: AsyncMode) -> Result<AsyncSampling> {
         let mem = crate::process::memory::ProcessMemory::new(target.pid);
         let reader = AsyncReader::open(target, &mem)?;
-        Ok(AsyncSampling { mode, reader, tick: 0, next_open: OPEN_RETRY, stacks: AsyncStacks::default(), torn: 0 })
+        Ok(AsyncSampling { mode, reader, tick: 0, next_open: OPEN_RETRY, stacks: AsyncStacks::default(), torn: 0, before: HashMap::new(), tstates: Vec::new() })
+    }
+
+    /// Before a sample of a running (not paused) target: each known thread's running task,
+    /// so that `read` can tell a stack read across a task switch.
+    pub fn before(&mut self, mem: &dyn RemoteMemory) {
+        self.before.clear();
+        let Some(reader) = self.reader.as_ref() else { return };
+        for &tstate in &self.tstates {
+            if let Ok(task) = reader.running_task(mem, tstate) {
+                self.before.insert(tstate, task);
+            }
+        }
     }
 
     /// Reads the tasks for `sample`, just taken by `walker` (in the same pause when pausing).
     pub fn read(&mut self, mem: &dyn RemoteMemory, walker: &mut Walker, sample: &Sample) {
+        self.tstates.clear();
+        self.tstates.extend(sample.threads.iter().map(|t| t.tstate));
         self.tick += 1;
         self.stacks.running.clear();
         self.stacks.waiting.clear();
@@ -48,7 +67,8 @@ impl AsyncSampling {
             let state = if thread.error.is_some() {
                 ThreadAsync::Plain
             } else {
-                match reader.running_stack(mem, &mut walker.codes, thread.tstate, sample.frames_of(thread)) {
+                let before = self.before.get(&thread.tstate).copied();
+                match reader.running_stack(mem, &mut walker.codes, thread.tstate, sample.frames_of(thread), before) {
                     Ok(Some(items)) => ThreadAsync::Task(items),
                     Ok(None) => ThreadAsync::Plain,
                     Err(_) => {
@@ -59,6 +79,7 @@ impl AsyncSampling {
             };
             self.stacks.running.push(state);
         }
+        self.before.clear();
         if self.mode == AsyncMode::Wall {
             match reader.snapshot(mem, &mut walker.codes, &walker.target, sample) {
                 Ok(tasks) => self.stacks.waiting = waiting_stacks(&tasks),

@@ -129,6 +129,9 @@ impl Tracked {
         // The tasks are read in the same pause as the stacks (right after them when not pausing).
         let (walker, mem, asyncio) = (&mut self.walker, &self.mem, &mut self.asyncio);
         let mut read = |paused: bool| {
+            if let (false, Some(a)) = (paused, asyncio.as_mut()) {
+                a.before(mem);
+            }
             let result = if paused { walker.sample_paused(mem, sample) } else { walker.sample(mem, sample) };
             if let (Ok(()), Some(a)) = (&result, asyncio.as_mut()) {
                 a.read(mem, walker, sample);

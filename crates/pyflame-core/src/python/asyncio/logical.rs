@@ -3,10 +3,10 @@
 //! part headed by the task's name (`Task-1; main; fetch; Task-7; handle; ...`).
 
 use super::{AsyncReader, AsyncTask, Awaited};
-use crate::process::memory::{ReadResult, RemoteMemory};
+use crate::process::memory::{ReadError, ReadResult, RemoteMemory};
 use crate::python::code_cache::CodeCache;
 use crate::python::walker::RawFrame;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Most awaiting tasks stitched above one task; more means a cycle.
 pub const MAX_TASK_DEPTH: usize = 256;
@@ -22,8 +22,15 @@ pub enum StackItem {
 impl AsyncReader {
     /// The logical stack (root first) of the task `tstate`'s thread is running, given the
     /// thread's own stack; None when the thread runs no task (its plain stack stands).
-    pub fn running_stack(&mut self, mem: &dyn RemoteMemory, codes: &mut CodeCache, tstate: u64, thread_frames: &[RawFrame]) -> ReadResult<Option<Vec<StackItem>>> {
+    ///
+    /// `seen_before`: the thread's running task read just before its stack (when the target
+    /// was not paused); a different task now means the loop switched tasks while the stack was
+    /// read, and the stack belongs to neither for sure.
+    pub fn running_stack(&mut self, mem: &dyn RemoteMemory, codes: &mut CodeCache, tstate: u64, thread_frames: &[RawFrame], seen_before: Option<u64>) -> ReadResult<Option<Vec<StackItem>>> {
         let task = self.running_task(mem, tstate)?;
+        if seen_before.is_some_and(|before| before != task) {
+            return Err(ReadError::Invalid("the running task changed while the stack was read"));
+        }
         if task == 0 {
             return Ok(None);
         }
@@ -46,20 +53,21 @@ impl AsyncReader {
 
 }
 
-/// The logical stacks of a snapshot's waiting leaf tasks (`--async-wall`): tasks not running
-/// and not awaiting another task, each under the tasks awaiting it. Returns (list thread,
+/// The logical stacks of a snapshot's waiting leaf tasks (`--async-wall`): tasks neither
+/// running nor awaiting another task, each under the tasks awaiting it. Returns (list thread,
 /// stack) pairs.
 pub fn waiting_stacks(tasks: &[AsyncTask]) -> Vec<(Option<usize>, Vec<StackItem>)> {
     let by_addr: HashMap<u64, &AsyncTask> = tasks.iter().map(|t| (t.addr, t)).collect();
+    // A task awaited by others waits through them (a gather's parent): only leaves count.
+    let awaiting: HashSet<u64> = tasks.iter().flat_map(|t| t.awaited_by.iter().copied()).collect();
     let mut out = Vec::new();
     for task in tasks {
-        if task.running_thread.is_some() || task.error.is_some() || matches!(task.awaits, Some(Awaited::Task(_))) {
+        if task.running_thread.is_some() || task.error.is_some() || awaiting.contains(&task.addr) || matches!(task.awaits, Some(Awaited::Task(_))) {
             continue;
         }
         if task.frames.is_empty() {
             continue;
         }
-        // A task awaited by a running one is part of that one's wait (a gather it drives).
         let mut parts: Vec<(String, Vec<RawFrame>)> = Vec::new();
         let mut current = Some(task);
         let mut visited = Vec::new();
