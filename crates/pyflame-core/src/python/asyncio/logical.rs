@@ -84,11 +84,39 @@ pub fn waiting_stacks(tasks: &[AsyncTask]) -> Vec<(Option<usize>, Vec<StackItem>
     out
 }
 
+/// How a task heads its part of a profile's stack: its name, except that asyncio's numbered
+/// default names (`Task-<n>`) all become `Task-*`. A server gives every request a task of its
+/// own; numbered, its requests would never merge into one tower per handler, and each would
+/// add distinct stacks to the profile for as long as the recording runs.
+pub fn profile_task_label(name: &str) -> String {
+    match name.strip_prefix("Task-") {
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => DEFAULT_TASK_LABEL.to_string(),
+        _ => name.to_string(),
+    }
+}
+
+/// The label of every task that kept asyncio's default name.
+pub const DEFAULT_TASK_LABEL: &str = "Task-*";
+
 fn flatten(parts: impl Iterator<Item = (String, Vec<RawFrame>)>) -> Vec<StackItem> {
     let mut stack = Vec::new();
     for (name, frames) in parts {
-        stack.push(StackItem::Task(name));
+        stack.push(StackItem::Task(profile_task_label(&name)));
         stack.extend(frames.into_iter().map(StackItem::Frame));
     }
     stack
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_task_names_merge_and_chosen_names_stay() {
+        assert_eq!(profile_task_label("Task-1"), "Task-*");
+        assert_eq!(profile_task_label("Task-123456"), "Task-*");
+        assert_eq!(profile_task_label("Task-"), "Task-");
+        assert_eq!(profile_task_label("Task-1a"), "Task-1a");
+        assert_eq!(profile_task_label("fetch_a"), "fetch_a");
+    }
 }
