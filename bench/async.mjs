@@ -24,12 +24,16 @@ const RUSAGE = path.join(ROOT, 'bench', 'targets', 'rusage.py')
 
 const site = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-bench-aiohttp-'))
 fs.cpSync(SITE, site, { recursive: true })
-const server = spawn(PYTHON, [path.join(ROOT, '__test__', 'programs', 'async_server.py')], { env: { ...process.env, PYTHONPATH: site }, stdio: ['ignore', 'pipe', 'inherit'] })
-let out = ''
-server.stdout.setEncoding('utf8').on('data', (d) => (out += d))
+// Started through a shell that exits at once, so that the server is not our child: blocking
+// mode (the default of dump) cannot pause a child of the profiling process.
+const log = path.join(site, 'server.out')
+const serverPid = Number(
+  spawnSync('sh', ['-c', `PYTHONPATH="$1" "$2" "$3" > "$4" 2>&1 & echo $!`, 'sh', site, PYTHON, path.join(ROOT, '__test__', 'programs', 'async_server.py'), log], { encoding: 'utf8' }).stdout.trim(),
+)
+const server = { pid: serverPid, kill: () => process.kill(serverPid, 'SIGKILL') }
 const port = await new Promise((resolve) => {
   const check = setInterval(() => {
-    const m = /ready (\d+)/.exec(out)
+    const m = /ready (\d+)/.exec(fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '')
     if (m) {
       clearInterval(check)
       resolve(Number(m[1]))
@@ -49,12 +53,16 @@ const client = async (w) => {
 }
 const clients = Array.from({ length: 4 }, (_, w) => client(w))
 
-function record(asyncMode, seconds) {
+/** One recording, run without blocking our event loop (the load clients live in it). */
+async function record(asyncMode, seconds) {
   const file = path.join(os.tmpdir(), `pyflame-bench-async-${process.pid}.folded`)
   const argv = [RUSAGE, process.execPath, CLI, 'record', '-p', String(server.pid), '-s', String(seconds), '-r', '0.001', '-f', 'folded', '-o', file]
   if (asyncMode) argv.push('--async')
-  const run = spawnSync('python3', argv, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8' })
-  const usage = JSON.parse(run.output[3])
+  const child = spawn('python3', argv, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] })
+  let usageText = ''
+  child.stdio[3].setEncoding('utf8').on('data', (d) => (usageText += d))
+  await new Promise((resolve) => child.on('close', resolve))
+  const usage = JSON.parse(usageText)
   const samples = fs
     .readFileSync(file, 'utf8')
     .trim()
@@ -69,8 +77,8 @@ const perSample = { plain: [], async: [] }
 for (let rep = 0; rep < REPS; rep++) {
   const order = rep % 2 ? ['async', 'plain'] : ['plain', 'async']
   for (const mode of order) {
-    const short = record(mode === 'async', 1)
-    const long = record(mode === 'async', 3)
+    const short = await record(mode === 'async', 1)
+    const long = await record(mode === 'async', 3)
     perSample[mode].push(((long.cpu - short.cpu) / (long.samples - short.samples)) * 1e6)
   }
 }
@@ -91,19 +99,19 @@ for (let i = 0; i < 5; i++) {
   taskCount = (await dumpAsync(server.pid)).tasks.length
   apiMs.push(performance.now() - t0)
   t0 = performance.now()
-  spawnSync(process.execPath, [CLI, 'dump', '--async', '-p', String(server.pid)], { stdio: 'ignore' })
+  await new Promise((resolve) => spawn(process.execPath, [CLI, 'dump', '--async', '-p', String(server.pid)], { stdio: 'ignore' }).on('close', resolve))
   cliMs.push(performance.now() - t0)
 }
 await fetch(`http://127.0.0.1:${port}/release`).then((r) => r.text())
 await Promise.all(held)
 loading = false
 await Promise.all(clients)
-server.kill('SIGKILL')
+server.kill()
 fs.rmSync(site, { recursive: true, force: true })
 
 const fmt = (xs) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`
 const python = spawnSync(PYTHON, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim()
-console.log(`aiohttp server on Python ${python}, ${answered} requests answered during the run; load average ${os.loadavg()[0].toFixed(1)}\n`)
+console.log(`aiohttp server on Python ${python} (4 clients on loopback, /compute and /slow in turn), ${answered} requests answered during the run; load average ${os.loadavg()[0].toFixed(1)}\n`)
 console.log('| measure | plain `record` | `record --async` |')
 console.log('|---|---|---|')
 console.log(`| CPU per sample, µs (median, min–max of ${REPS}) | ${fmt(perSample.plain)} | ${fmt(perSample.async)} |`)

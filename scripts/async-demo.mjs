@@ -5,7 +5,7 @@
 // usage: node scripts/async-demo.mjs [--python=...python3.14] [--out=docs/async-flamegraph.png]
 // Needs `npm run build` and scripts/ci/async-servers.sh.
 
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -36,11 +36,14 @@ const client = async (w) => {
 }
 const clients = Array.from({ length: 6 }, (_, w) => client(w))
 const svg = path.join(work, 'async.svg')
-const run = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'pyflame-ts.js'), 'record', '--async', '-p', String(server.pid), '-s', '5', '-r', '0.005', '-o', svg], { stdio: 'inherit' })
+// Spawned, not spawnSync: the clients live in this event loop and must keep running.
+const status = await new Promise((resolve) =>
+  spawn(process.execPath, [path.join(ROOT, 'dist', 'cli', 'pyflame-ts.js'), 'record', '--async', '-x', '-p', String(server.pid), '-s', '5', '-r', '0.005', '-o', svg], { stdio: 'inherit' }).on('close', resolve),
+)
 loading = false
 await Promise.all(clients)
 server.kill('SIGKILL')
-if (run.status !== 0) throw new Error(`record --async failed (${run.status})`)
+if (status !== 0) throw new Error(`record --async failed (${status})`)
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',

@@ -190,6 +190,8 @@ fn find_asyncio_section(target: &PythonTarget, mem: &dyn RemoteMemory) -> Result
             paths.push(&r.path);
         }
     }
+    // `_asyncio`'s own object first: it is small, and where Debian and most builds put it.
+    paths.sort_by_key(|p| !p.rsplit('/').next().unwrap_or("").starts_with("_asyncio."));
     for path in paths {
         // Through the target's root first; a mapping whose path is not valid there (a chroot
         // seen from outside) through its `map_files` link, then as the host sees the path.
