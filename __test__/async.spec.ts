@@ -150,14 +150,14 @@ for (const python of readable) {
 
   test.serial(`${tag} sample({ async: true }): a heavy and a light task split as the program measures (±2 pp)`, async (t) => {
     await withProgram(python, 'cpu', async (target) => {
-      const reports = () =>
+      const slices = () =>
         target
           .stdout()
           .split('\n')
-          .map((l) => /^t=([\d.]+) heavy=([\d.]+) light=([\d.]+)$/.exec(l))
+          .map((l) => /^slice (heavy|light) ([\d.]+) ([\d.]+)$/.exec(l))
           .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => ({ time: Number(m[1]) * 1000, heavy: Number(m[2]), light: Number(m[3]) }))
-      while (reports().length < 2) await new Promise((r) => setTimeout(r, 50))
+          .map((m) => ({ task: m[1], start: Number(m[2]) * 1000, end: Number(m[3]) * 1000 }))
+      while (slices().length < 10) await new Promise((r) => setTimeout(r, 50))
       let profile
       try {
         profile = await sample({ pid: target.pid, seconds: 6, rate: 0.002, async: true })
@@ -165,13 +165,14 @@ for (const python of readable) {
         if (minor(python) >= 15 && (error as { code?: string }).code === 'ERR_UNSUPPORTED_PYTHON') return t.pass('3.15 refused as a whole')
         throw error
       }
-      // The program's totals over the window sampled (its reports come every 20 ms).
-      const start = profile.raw.startTimeMs
-      const end = start + profile.durationSecs * 1000
-      while (!reports().some((r) => r.time >= end)) await new Promise((r) => setTimeout(r, 50))
-      const before = reports().filter((r) => r.time <= start).at(-1)!
-      const after = reports().find((r) => r.time >= end)!
-      const measured = (after.heavy - before.heavy) / (after.heavy - before.heavy + after.light - before.light)
+      // The program's own time in each task, over exactly the window sampled: the part of
+      // every slice that falls inside it.
+      const from = profile.raw.startTimeMs
+      const to = from + profile.durationSecs * 1000
+      while (!slices().some((x) => x.start >= to)) await new Promise((r) => setTimeout(r, 50))
+      const within = { heavy: 0, light: 0 } as Record<string, number>
+      for (const x of slices()) within[x.task] += Math.max(0, Math.min(x.end, to) - Math.max(x.start, from))
+      const measured = within.heavy / (within.heavy + within.light)
       const stacks = parseFolded(profile.toFolded({ excludeIdle: true }))
       let heavy = 0
       let light = 0

@@ -4,8 +4,9 @@
 #          slow_io(), which sleeps. Nothing runs: every task waits.
 #   cpu:   two named tasks burn CPU in slices (heavy 3 ms, light 1 ms per step on average, of
 #          random length so that no sampling interval can lock onto the schedule's period) and
-#          measure their own time; every 20 ms a line `t=<unix time> heavy=<s> light=<s>` gives the
-#          totals, so a test can take exactly the window it sampled.
+#          time their own slices; every 20 ms the slices since the last report are printed, one
+#          line `slice <task> <start> <end>` (unix times) each, so that a test can take exactly
+#          the part of each slice that falls in the window it sampled.
 import asyncio
 import random
 import sys
@@ -33,7 +34,7 @@ async def chain():
     await asyncio.gather(a, b)
 
 
-spent = {"heavy": 0.0, "light": 0.0}
+slices = []
 
 
 def burn(seconds):
@@ -46,24 +47,27 @@ def burn(seconds):
 
 async def heavy_work():
     while True:
-        start = time.perf_counter()
+        start = time.time()
         burn(random.uniform(0.001, 0.005))
-        spent["heavy"] += time.perf_counter() - start
+        slices.append(("heavy", start, time.time()))
         await asyncio.sleep(0)
 
 
 async def light_work():
     while True:
-        start = time.perf_counter()
+        start = time.time()
         burn(random.uniform(0.0002, 0.0018))
-        spent["light"] += time.perf_counter() - start
+        slices.append(("light", start, time.time()))
         await asyncio.sleep(0)
 
 
 async def report():
     while True:
         await asyncio.sleep(0.02)
-        print("t=%.6f heavy=%.6f light=%.6f" % (time.time(), spent["heavy"], spent["light"]), flush=True)
+        done = slices[:]
+        del slices[:]
+        sys.stdout.write("".join("slice %s %.6f %.6f\n" % s for s in done))
+        sys.stdout.flush()
 
 
 async def cpu():
