@@ -47,8 +47,9 @@ async function load(port: number, paths: string[], workers: number, max: number,
   let done = false
   void until.finally(() => (done = true))
   const worker = async (w: number) => {
-    while (!done && sent < max) {
-      const url = `http://127.0.0.1:${port}${paths[(sent + w) % paths.length]}`
+    // Each client takes the paths in turn (a shared counter could leave every client on one).
+    for (let i = w; !done && sent < max; i++) {
+      const url = `http://127.0.0.1:${port}${paths[i % paths.length]}`
       sent++
       const response = await fetch(url)
       await response.text()

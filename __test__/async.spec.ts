@@ -55,7 +55,7 @@ function interpreters(): Interpreter[] {
 
 const all = interpreters()
 const minor = (p: Interpreter) => majorMinor(p.version)[1]
-const asyncCapable = all.filter((p) => p.version.startsWith('3.') && minor(p) >= 7)
+const asyncCapable = all.filter((p) => p.version.startsWith('3.') && minor(p) >= 6)
 // 3.14 publishes asyncio's debug offsets; the profiler reads the tasks of 3.14 and newer.
 const readable = asyncCapable.filter((p) => minor(p) >= 14)
 const refused = asyncCapable.filter((p) => minor(p) < 14)

@@ -26,9 +26,17 @@ async def fetch_b():
     return await slow_io("b")
 
 
+def named_task(coro, name):
+    """A task named `name` (3.8+; 3.6 and 3.7 tasks have no names and keep the default)."""
+    task = asyncio.ensure_future(coro)
+    if hasattr(task, "set_name"):
+        task.set_name(name)
+    return task
+
+
 async def chain():
-    a = asyncio.create_task(fetch_a(), name="fetch_a")
-    b = asyncio.create_task(fetch_b(), name="fetch_b")
+    a = named_task(fetch_a(), "fetch_a")
+    b = named_task(fetch_b(), "fetch_b")
     await asyncio.sleep(0)
     print("ready", flush=True)
     await asyncio.gather(a, b)
@@ -71,14 +79,14 @@ async def report():
 
 
 async def cpu():
-    tasks = [
-        asyncio.create_task(heavy_work(), name="heavy"),
-        asyncio.create_task(light_work(), name="light"),
-        asyncio.create_task(report(), name="report"),
-    ]
+    tasks = [named_task(heavy_work(), "heavy"), named_task(light_work(), "light"), named_task(report(), "report")]
     print("ready", flush=True)
     await asyncio.gather(*tasks)
 
 
 if __name__ == "__main__":
-    asyncio.run({"chain": chain, "cpu": cpu}[sys.argv[1] if len(sys.argv) > 1 else "chain"]())
+    main = {"chain": chain, "cpu": cpu}[sys.argv[1] if len(sys.argv) > 1 else "chain"]
+    if hasattr(asyncio, "run"):
+        asyncio.run(main())
+    else:  # 3.6
+        asyncio.get_event_loop().run_until_complete(main())
