@@ -42,6 +42,37 @@ export declare class Recording {
   progress(): RecordingProgress
 }
 
+export interface AsyncDumpFrame {
+  name: string
+  filename: string
+  line: number
+  firstLine: number
+}
+
+export interface AsyncDumpResult {
+  pid: number
+  pythonVersion: string
+  executable: string
+  /** False when the process has not imported asyncio. */
+  asyncioLoaded: boolean
+  tasks: Array<AsyncDumpTask>
+}
+
+export interface AsyncDumpTask {
+  /** Address of the task object, in hex: the identity `awaitedBy` and `awaitsTask` refer to. */
+  id: string
+  name: string
+  /** Kernel tid of the thread running the task now; absent when it waits. */
+  runningTid?: number
+  /** Outermost coroutine first. */
+  frames: Array<AsyncDumpFrame>
+  awaitsTask?: string
+  /** Type of what it awaits when that is not a task (`_asyncio.Future`, `_GatheringFuture`). */
+  awaitsObject?: string
+  awaitedBy: Array<string>
+  error?: string
+}
+
 /** Version of the native core (matches the npm package version). */
 export declare function coreVersion(): string
 
@@ -64,6 +95,8 @@ export interface DrawnColumn {
 }
 
 export declare function dump(pid: number, options?: DumpOptions | undefined | null): Promise<DumpResult>
+
+export declare function dumpAsync(pid: number, options?: DumpOptions | undefined | null): Promise<AsyncDumpResult>
 
 export interface DumpFrame {
   name: string
@@ -92,12 +125,6 @@ export interface DumpResult {
   pid: number
   pythonVersion: string
   executable: string
-  /** Built with `--disable-gil` (3.13t and later). */
-  freeThreaded: boolean
-  /** Free-threaded and running without a GIL (no thread can hold it). */
-  gilDisabled: boolean
-  /** One-line warnings about how the process was read. */
-  notices: Array<string>
   threads: Array<DumpThread>
 }
 
@@ -105,10 +132,7 @@ export interface DumpThread {
   tid: number
   pythonThreadId: string
   interpreterId: number
-  /** Python's name for the thread (`threading.Thread.name`), else the kernel's. */
   name?: string
-  /** The kernel's name for the thread (`/proc/PID/task/TID/comm`). */
-  kernelName?: string
   holdsGil: boolean
   idle: boolean
   /** Innermost frame first. */
@@ -200,12 +224,6 @@ export interface ProcessSummary {
   gilIdleTicks: number
   /** Ticks whose read failed validation (torn or unreadable stack). */
   errors: number
-  /** Built with `--disable-gil` (3.13t and later). */
-  freeThreaded: boolean
-  /** Free-threaded and running without a GIL: the default view counts every running thread. */
-  gilDisabled: boolean
-  /** One-line warnings about how the process was read, to show once. */
-  notices: Array<string>
 }
 
 export interface ProfileEntry {
@@ -240,10 +258,7 @@ export interface ProfileThread {
   pythonThreadId: string
   /** Sub-interpreter id (0 = main interpreter). */
   interpreterId: number
-  /**
-   * Thread name when known: Python's (`threading.Thread.name`, e.g. `MainThread`), else
-   * the kernel's (`comm`).
-   */
+  /** Thread name when known (the OS `comm` of the thread). */
   name?: string
 }
 
@@ -269,11 +284,6 @@ export interface RawProfile {
   threads: Array<ProfileThread>
   entries: Array<ProfileEntry>
   processes: Array<ProcessSummary>
-  /**
-   * Recorded with `subprocesses`: every sample is labelled with its process (`process PID`
-   * root frame), even when only one process was sampled.
-   */
-  subprocesses?: boolean
   /** Every sample with its time; only recorded with `timeline: true` (e.g. `--flamechart`). */
   timeline?: Array<TimelineSample>
   /** Why the recording stopped: `duration`, `stopped` (Ctrl-C/stop()), `target-exited`. */
@@ -290,16 +300,14 @@ export interface RecordingOptions {
   maxSamples?: number
   blocking?: boolean
   subprocesses?: boolean
-  /**
-   * With `subprocesses`: seconds to wait for a first Python process before failing with
-   * `ERR_NOT_PYTHON` (default 2).
-   */
-  subprocessWait?: number
   /** Keep each sample with its timestamp (flame charts, traces). */
   timeline?: boolean
   discover?: DiscoverOptions
-  /** Only GIL holders will be shown (`--gil`): fail at once on a process without a GIL. */
-  requireGil?: boolean
+  /**
+   * asyncio tasks instead of threads: `"running"` (each thread's running task under the
+   * tasks awaiting it) or `"wall"` (also every waiting task). Omitted: plain threads.
+   */
+  asyncio?: string
 }
 
 export interface RecordingProgress {

@@ -839,5 +839,6 @@ module.exports.FoldedMerger = nativeBinding.FoldedMerger
 module.exports.Recording = nativeBinding.Recording
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.dump = nativeBinding.dump
+module.exports.dumpAsync = nativeBinding.dumpAsync
 module.exports.isRunLabel = nativeBinding.isRunLabel
 module.exports.supportedPythonVersions = nativeBinding.supportedPythonVersions

@@ -24,7 +24,7 @@ export interface RecordRequest {
   commandStdoutToStderr?: boolean
   seconds: number
   interval: number
-  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'subprocessWait' | 'timeline' | 'pythonVersion' | 'periodic' | 'requireGil'>
+  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'subprocessWait' | 'timeline' | 'pythonVersion' | 'periodic' | 'requireGil' | 'async'>
   /** Show the progress line on a terminal. */
   progress?: boolean
   /**
@@ -168,6 +168,7 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
     periodic: request.sampling?.periodic ?? false,
     pythonVersion: request.sampling?.pythonVersion,
     requireGil: request.sampling?.requireGil ?? false,
+    async: request.sampling?.async,
   }
   if (!traced) return startRecording(options)
   let exited = false

@@ -38,6 +38,12 @@ export interface SampleOptions {
   requireGil?: boolean
   /** Stops the recording early; the profile collected so far is returned. */
   signal?: AbortSignal
+  /**
+   * asyncio tasks instead of threads (CPython 3.14+): `true` counts each sample under the
+   * running task's logical stack (the tasks awaiting it above it, each headed by its name);
+   * `'wall'` also counts every waiting task once per sample, under the thread that created it.
+   */
+  async?: boolean | 'wall'
 }
 
 export interface RecordingProgress {
@@ -81,6 +87,13 @@ export function resolveSampleOptions(options: SampleOptions): ResolvedSampleOpti
   return { pid, seconds, interval }
 }
 
+function asyncMode(value: SampleOptions['async']): 'running' | 'wall' | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return 'running'
+  if (value === 'wall') return 'wall'
+  throw new PyflameError('ERR_INVALID_ARGUMENT', `async must be true, false or 'wall' (got ${JSON.stringify(value)})`)
+}
+
 /** Starts recording and returns at once; the work runs on a native thread. */
 export function startRecording(options: SampleOptions): RecordingHandle {
   const { pid, seconds, interval } = resolveSampleOptions(options)
@@ -98,6 +111,7 @@ export function startRecording(options: SampleOptions): RecordingHandle {
       timeline: options.timeline ?? false,
       discover: { pythonVersion: options.pythonVersion, forceScan: options.forceScan },
       requireGil: options.requireGil ?? false,
+      asyncio: asyncMode(options.async),
     })
   } catch (error) {
     throw fromNative(error)

@@ -5,6 +5,8 @@ import { PyflameCommand } from './base'
 import { dump, dumpProcessTree, type DumpResult } from '../dump'
 import { parsePid } from '../options'
 import { PyflameError } from '../errors'
+import { dumpAsync } from '../asyncio/dump'
+import { formatAsyncDump } from '../asyncio/tree'
 
 export default class DumpCommand extends PyflameCommand {
   static paths = [['dump']]
@@ -19,12 +21,17 @@ export default class DumpCommand extends PyflameCommand {
       \`--locals\` adds each frame's local variables: ints, floats, strings, bytes, bools and None
       as Python prints them (cut at 80 characters), other values by their type name.
       \`--subprocesses\` dumps every Python process below PID too, each under its \`Process\` header.
+
+      \`--async\` (CPython 3.14+) prints the asyncio tasks instead: every task of every event loop,
+      running or waiting, as a tree of who awaits whom, each with its coroutine stack (outermost
+      first) and what it waits on. Tasks that await each other in a cycle are named in a note.
     `,
     examples: [
       ['Stacks of PID 1234', '$0 dump -p 1234'],
       ['With local variables', '$0 dump -p 1234 --locals'],
       ['Every worker of a gunicorn master', '$0 dump -p 1234 --subprocesses'],
       ['As JSON, for scripts', '$0 dump -p 1234 --json'],
+      ['The asyncio tasks of a server, who awaits whom', '$0 dump -p 1234 --async'],
     ],
   })
 
@@ -32,6 +39,7 @@ export default class DumpCommand extends PyflameCommand {
   json = Option.Boolean('--json', false, { description: 'Print JSON instead of text (an array of processes with --subprocesses)' })
   locals = Option.Boolean('-l,--locals', false, { description: "Show each frame's local variables" })
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also dump the Python processes below PID' })
+  async = Option.Boolean('--async', false, { description: 'Print the asyncio tasks (who awaits whom, coroutine stacks) instead of threads' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Do not pause the threads (a torn read is still retried)' })
   pythonVersion = Option.String('--python-version', { description: 'Override version detection, e.g. 3.11' })
   positionalPid = Option.String({ required: false, name: 'pid' })
@@ -40,6 +48,12 @@ export default class DumpCommand extends PyflameCommand {
     const given = this.pid ?? this.positionalPid
     if (given === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts dump -p PID [--json] [--locals] [--subprocesses]')
     const pid = parsePid(given)
+    if (this.async) {
+      if (this.locals || this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--async shows tasks, not threads: it takes neither --locals nor --subprocesses')
+      const result = await dumpAsync(pid, { blocking: !this.nonblocking, pythonVersion: this.pythonVersion })
+      this.context.stdout.write(this.json ? JSON.stringify(result, null, 2) + '\n' : formatAsyncDump(result))
+      return 0
+    }
     const options = { blocking: !this.nonblocking, pythonVersion: this.pythonVersion, locals: this.locals }
     const results = this.subprocesses ? await dumpProcessTree(pid, options) : [await dump(pid, options)]
     for (const result of results) {

@@ -31,6 +31,10 @@ export default class RecordCommand extends PyflameCommand {
       The output format follows the extension of \`-o\` (\`.svg\`, \`.html\` for the interactive report, \`.speedscope.json\`, \`.trace.json\`,
       \`.pb.gz\`, anything else: folded) unless \`-f\` says otherwise. Without \`-o\` the profile goes to
       stdout, or to \`pyflame-<pid>-<time>.<ext>\` when stdout is a terminal.
+
+      \`--async\` (CPython 3.14+) records asyncio tasks: a thread running a task counts under that
+      task's stack, below the stacks of the tasks awaiting it, each part headed by its task's name.
+      \`--async-wall\` also counts each waiting task once per sample, under the tasks awaiting it.
     `,
     examples: [
       ['Profile PID 1234 for 10 seconds into a flame graph', '$0 record -p 1234 -s 10 -o profile.svg'],
@@ -38,6 +42,8 @@ export default class RecordCommand extends PyflameCommand {
       ['Pyflame-compatible folded output, 1000 samples a second', '$0 record -p 1234 -s 5 -r 0.001 -x > out.txt'],
       ['Profile a command until it exits', '$0 record -o out.svg -- python app.py'],
       ['All gunicorn workers of a master, until Ctrl-C', '$0 record -p 4242 --subprocesses -s unlimited -o workers.svg'],
+      ['An asyncio server by request handler (task)', '$0 record -p 1234 -s 10 --async -o tasks.svg'],
+      ['Where asyncio tasks wait (wall clock)', '$0 record -p 1234 -s 10 --async --async-wall -o waits.svg'],
     ],
   })
 
@@ -61,6 +67,8 @@ export default class RecordCommand extends PyflameCommand {
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master); every stack is rooted at its `process PID`' })
   subprocessWait = Option.String('--subprocess-wait', { description: 'With --subprocesses: seconds to wait for a first Python process to appear (default 2)' })
+  async = Option.Boolean('--async', false, { description: 'asyncio tasks: each sample under the running task, below the tasks awaiting it (3.14+)' })
+  asyncWall = Option.Boolean('--async-wall', false, { description: 'With --async: also count every waiting task (where tasks sit waiting); implies --threads' })
   pythonVersion = Option.String('--python-version,--abi', { description: 'Override version detection, e.g. 3.11 (for embedded interpreters)' })
   trace = Option.Boolean('-t,--trace', false, { description: 'Run the command that follows and sample it until it exits' })
   command = Option.Rest()
@@ -77,8 +85,10 @@ export default class RecordCommand extends PyflameCommand {
     if (this.rate !== undefined && this.hz !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'give either -r (seconds between samples) or --hz (samples per second), not both')
     const interval = this.hz !== undefined ? parseHertz(this.hz) : parseInterval(this.rate, seconds)
     const format: Format = this.format !== undefined ? parseFormat(this.format) : formatFromPath(this.output)
+    if (this.asyncWall && !this.async) throw new PyflameError('ERR_INVALID_ARGUMENT', '--async-wall counts waiting asyncio tasks: give it with --async')
     const view: FoldedOptions = {
-      threads: this.threads,
+      // Waiting tasks hold no GIL: the wall view shows every thread's samples.
+      threads: this.threads || this.asyncWall,
       gil: this.gil,
       excludeIdle: this.excludeIdle && !(this.threads && this.idle),
       idle: this.idle,
@@ -99,7 +109,7 @@ export default class RecordCommand extends PyflameCommand {
         commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
         seconds,
         interval,
-        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait), timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic, requireGil: this.gil },
+        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait), timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic, requireGil: this.gil, async: this.asyncWall ? 'wall' : this.async },
         progress: true,
       },
       {

@@ -46,6 +46,7 @@ export default class TopCommand extends PyflameCommand {
   blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample' })
   once = Option.Boolean('--once', false, { description: 'Print one snapshot after the first refresh and exit' })
   iterations = Option.String('--iterations', { description: 'Exit after this many refreshes' })
+  async = Option.Boolean('--async', false, { description: 'asyncio tasks (3.14+): count samples under the running task; tasks appear as <task> rows' })
   pythonVersion = Option.String('--python-version', { description: 'Override version detection, e.g. 3.11' })
   positionalPid = Option.String({ required: false, name: 'pid' })
 
@@ -74,6 +75,7 @@ export default class TopCommand extends PyflameCommand {
       subprocesses: this.subprocesses,
       subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait),
       pythonVersion: this.pythonVersion,
+      async: this.async,
     })
 
     let wake: () => void = () => {}

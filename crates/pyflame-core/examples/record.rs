@@ -13,6 +13,7 @@ fn main() {
     let interval: f64 = args.get(3).map_or(0.01, |s| s.parse().unwrap());
     let threads = args.iter().any(|a| a == "--threads");
     let options = RecordOptions {
+        asyncio: None,
         pid,
         duration: Some(Duration::from_secs_f64(seconds)),
         interval: Duration::from_secs_f64(interval),

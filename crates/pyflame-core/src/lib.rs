@@ -6,6 +6,7 @@
 
 pub mod binary;
 pub mod dump;
+pub mod dump_async;
 pub mod error;
 pub mod folded;
 pub mod process;
@@ -16,7 +17,7 @@ pub mod sampler;
 pub use error::{catching_panics, Error, ErrorCode, Result};
 pub use profile::Profile;
 pub use sampler::clock::Schedule;
-pub use sampler::{record, RecordOptions, RecordStats, DEFAULT_SUBPROCESS_WAIT};
+pub use sampler::{record, AsyncMode, RecordOptions, RecordStats, DEFAULT_SUBPROCESS_WAIT};
 
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

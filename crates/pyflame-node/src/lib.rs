@@ -2,11 +2,13 @@
 //! results → plain JS objects, core errors → JS errors whose message starts with the
 //! stable code (`ERR_…: message`), which `src/errors.ts` turns into `error.code`.
 
+mod async_dump_task;
 mod convert;
 mod dump_task;
 mod folded;
 mod recording;
 
+pub use async_dump_task::*;
 pub use dump_task::*;
 pub use folded::*;
 pub use recording::*;

@@ -30,6 +30,9 @@ pub struct RecordingOptions {
     pub discover: Option<DiscoverOptions>,
     /// Only GIL holders will be shown (`--gil`): fail at once on a process without a GIL.
     pub require_gil: Option<bool>,
+    /// asyncio tasks instead of threads: `"running"` (each thread's running task under the
+    /// tasks awaiting it) or `"wall"` (also every waiting task). Omitted: plain threads.
+    pub asyncio: Option<String>,
 }
 
 #[napi(object)]
@@ -85,6 +88,12 @@ impl Recording {
             timeline: options.timeline.unwrap_or(false),
             discover: discover_options(&options.discover.unwrap_or_default())?,
             require_gil: options.require_gil.unwrap_or(false),
+            asyncio: match options.asyncio.as_deref() {
+                None => None,
+                Some("running") => Some(pyflame_core::AsyncMode::Running),
+                Some("wall") => Some(pyflame_core::AsyncMode::Wall),
+                Some(_) => return Err(invalid("asyncio must be \"running\" or \"wall\"")),
+            },
         };
         core_options.validate().map_err(to_js_error)?;
         Ok(Recording {

@@ -1,7 +1,8 @@
 //! Folding samples into interned tables as they arrive.
 
 use super::{Entry, Frame, Profile, ProcessSummary, Thread, TimelineSample};
-use crate::python::walker::{Sample, Walker};
+use crate::python::asyncio::logical::StackItem;
+use crate::python::walker::{RawFrame, Sample, Walker};
 // FxHash: keys are small integers and interned ids, SipHash's DoS resistance buys nothing here.
 use rustc_hash::FxHashMap as HashMap;
 
@@ -27,6 +28,29 @@ pub struct Aggregator {
     stack_buf: Vec<u32>,
 }
 
+/// The file name of the frames that head a task's part of an async stack; writers label
+/// such a frame by the task's name alone.
+pub const TASK_FILENAME: &str = "<task>";
+
+/// One sample's async view (`record --async`): per thread (by position), the logical stack of
+/// the task it runs, if any; and the stacks of waiting tasks (`--async-wall`).
+#[derive(Debug, Default)]
+pub struct AsyncStacks {
+    pub running: Vec<ThreadAsync>,
+    pub waiting: Vec<(Option<usize>, Vec<StackItem>)>,
+}
+
+/// What one thread of a sample counts as under `record --async`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadAsync {
+    /// No task running: the thread's own stack.
+    Plain,
+    /// The logical stack of the task it runs, root first.
+    Task(Vec<StackItem>),
+    /// The task and the stack disagreed (read while the loop switched tasks): not counted.
+    Torn,
+}
+
 /// Per-thread facts the sampler adds to a walker's snapshot.
 pub struct ThreadExtras<'a> {
     /// Kernel says the thread was not running (state other than R).
@@ -45,69 +69,130 @@ impl Aggregator {
 
     /// Adds one process's sample. `walker_index` identifies the process's walker.
     pub fn add(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, extras: &ThreadExtras, time_us: u64) {
+        self.add_with(walker_index, pid, walker, sample, extras, time_us, None);
+    }
+
+    /// Adds one process's sample as `record --async` sees it: a thread running an asyncio task
+    /// counts under its logical stack (`logical[i]`, root first) instead of its own, and each
+    /// waiting task (`--async-wall`) counts once under the thread whose list holds it, as idle.
+    pub fn add_async(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, extras: &ThreadExtras, time_us: u64, logical: &AsyncStacks) {
+        self.add_with(walker_index, pid, walker, sample, extras, time_us, Some(logical));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_with(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, extras: &ThreadExtras, time_us: u64, logical: Option<&AsyncStacks>) {
         for (i, thread) in sample.threads.iter().enumerate() {
             if thread.error.is_some() {
                 continue;
             }
             self.stack_buf.clear();
-            for raw in sample.frames_of(thread) {
-                let key = (walker_index, walker.codes.generation, raw.code, raw.line);
-                let id = match self.frame_ids.get(&key) {
-                    Some(&id) => id,
-                    None => {
-                        let code = walker.codes.get(raw.code);
-                        let frame = Frame { name: code.name.clone(), filename: code.filename.clone(), line: raw.line, first_line: code.first_line };
-                        let next = self.frames.len() as u32;
-                        let id = *self.frame_by_content.entry(frame.clone()).or_insert(next);
-                        if id == next {
-                            self.frames.push(frame);
-                        }
-                        self.frame_ids.insert(key, id);
-                        id
+            match logical.and_then(|l| l.running.get(i)) {
+                Some(ThreadAsync::Torn) => continue,
+                Some(ThreadAsync::Task(items)) => self.push_items(walker_index, walker, items),
+                _ => {
+                    for raw in sample.frames_of(thread) {
+                        let id = self.code_frame(walker_index, walker, raw);
+                        self.stack_buf.push(id);
                     }
-                };
-                self.stack_buf.push(id);
+                }
             }
-            let stack = match self.stack_ids.get(self.stack_buf.as_slice()) {
-                Some(&id) => id,
-                None => {
-                    let id = self.stacks.len() as u32;
-                    let boxed: Box<[u32]> = self.stack_buf.clone().into_boxed_slice();
-                    self.stacks.push(boxed.clone());
-                    self.stack_ids.insert(boxed, id);
-                    id
-                }
-            };
-            let thread_key = (pid, thread.tstate, thread.python_thread_id);
-            let thread_index = match self.thread_ids.get(&thread_key) {
-                Some(&t) => {
-                    if self.named_at[t as usize] != extras.names_generation {
-                        self.named_at[t as usize] = extras.names_generation;
-                        if let Some(name) = (extras.name_of)(i) {
-                            self.threads[t as usize].name = Some(name);
-                        }
-                    }
-                    t
-                }
-                None => {
-                    let t = self.threads.len() as u32;
-                    self.threads.push(Thread {
-                        pid,
-                        tid: thread.native_tid.unwrap_or(0),
-                        python_thread_id: thread.python_thread_id,
-                        interpreter_id: thread.interpreter_id,
-                        name: (extras.name_of)(i),
-                    });
-                    self.named_at.push(extras.names_generation);
-                    self.thread_ids.insert(thread_key, t);
-                    t
-                }
-            };
+            let stack = self.intern_stack();
+            let thread_index = self.thread_index(pid, sample, i, extras);
             let idle = extras.idle.get(i).copied().unwrap_or(false) && !thread.holds_gil;
-            *self.counts.entry((stack, thread_index, thread.holds_gil, idle)).or_insert(0) += 1;
-            if let Some(timeline) = &mut self.timeline {
-                timeline.push(TimelineSample { time_us, thread: thread_index, stack, gil: thread.holds_gil, idle });
+            self.count(stack, thread_index, thread.holds_gil, idle, time_us);
+        }
+        let Some(logical) = logical else { return };
+        for (thread, items) in &logical.waiting {
+            let i = thread.filter(|&t| t < sample.threads.len()).unwrap_or(0);
+            if sample.threads.is_empty() {
+                break;
             }
+            self.stack_buf.clear();
+            self.push_items(walker_index, walker, items);
+            let stack = self.intern_stack();
+            let thread_index = self.thread_index(pid, sample, i, extras);
+            self.count(stack, thread_index, false, true, time_us);
+        }
+    }
+
+    fn push_items(&mut self, walker_index: u32, walker: &Walker, items: &[StackItem]) {
+        for item in items {
+            let id = match item {
+                StackItem::Frame(raw) => self.code_frame(walker_index, walker, raw),
+                StackItem::Task(name) => self.content_frame(Frame { name: name.clone(), filename: TASK_FILENAME.to_string(), line: 0, first_line: 0 }),
+            };
+            self.stack_buf.push(id);
+        }
+    }
+
+    fn code_frame(&mut self, walker_index: u32, walker: &Walker, raw: &RawFrame) -> u32 {
+        let key = (walker_index, walker.codes.generation, raw.code, raw.line);
+        if let Some(&id) = self.frame_ids.get(&key) {
+            return id;
+        }
+        let code = walker.codes.get(raw.code);
+        let id = self.content_frame(Frame { name: code.name.clone(), filename: code.filename.clone(), line: raw.line, first_line: code.first_line });
+        self.frame_ids.insert(key, id);
+        id
+    }
+
+    fn content_frame(&mut self, frame: Frame) -> u32 {
+        if let Some(&id) = self.frame_by_content.get(&frame) {
+            return id;
+        }
+        let id = self.frames.len() as u32;
+        self.frames.push(frame.clone());
+        self.frame_by_content.insert(frame, id);
+        id
+    }
+
+    fn intern_stack(&mut self) -> u32 {
+        match self.stack_ids.get(self.stack_buf.as_slice()) {
+            Some(&id) => id,
+            None => {
+                let id = self.stacks.len() as u32;
+                let boxed: Box<[u32]> = self.stack_buf.clone().into_boxed_slice();
+                self.stacks.push(boxed.clone());
+                self.stack_ids.insert(boxed, id);
+                id
+            }
+        }
+    }
+
+    fn thread_index(&mut self, pid: i32, sample: &Sample, i: usize, extras: &ThreadExtras) -> u32 {
+        let thread = &sample.threads[i];
+        let thread_key = (pid, thread.tstate, thread.python_thread_id);
+        match self.thread_ids.get(&thread_key) {
+            Some(&t) => {
+                // Python's names were read again: a renamed thread shows its latest name.
+                if self.named_at[t as usize] != extras.names_generation {
+                    self.named_at[t as usize] = extras.names_generation;
+                    if let Some(name) = (extras.name_of)(i) {
+                        self.threads[t as usize].name = Some(name);
+                    }
+                }
+                t
+            }
+            None => {
+                let t = self.threads.len() as u32;
+                self.threads.push(Thread {
+                    pid,
+                    tid: thread.native_tid.unwrap_or(0),
+                    python_thread_id: thread.python_thread_id,
+                    interpreter_id: thread.interpreter_id,
+                    name: (extras.name_of)(i),
+                });
+                self.named_at.push(extras.names_generation);
+                self.thread_ids.insert(thread_key, t);
+                t
+            }
+        }
+    }
+
+    fn count(&mut self, stack: u32, thread: u32, gil: bool, idle: bool, time_us: u64) {
+        *self.counts.entry((stack, thread, gil, idle)).or_insert(0) += 1;
+        if let Some(timeline) = &mut self.timeline {
+            timeline.push(TimelineSample { time_us, thread, stack, gil, idle });
         }
     }
 

@@ -1,5 +1,6 @@
 //! Everything CPython-specific: versions, layouts, finding the interpreter, walking stacks.
 
+pub mod asyncio;
 pub mod code_cache;
 pub mod debug_offsets;
 pub mod free_threaded;

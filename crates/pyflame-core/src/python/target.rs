@@ -58,7 +58,7 @@ fn is_libpython(file_name: &str) -> bool {
 }
 
 /// Path to open a mapped file of the target, from the host (works across mount namespaces).
-fn host_path(pid: i32, maps: &Maps, maps_path: &str) -> String {
+pub(crate) fn host_path(pid: i32, maps: &Maps, maps_path: &str) -> String {
     if let Some(stripped) = maps_path.strip_suffix(" (deleted)") {
         // The file was replaced or removed: open the mapping itself.
         if let Some(r) = maps.of_file(maps_path).find(|r| r.offset == 0) {

@@ -2,6 +2,7 @@
 //! child processes) at randomized times whose mean spacing is the interval (`clock.rs`) and
 //! folds every sample into an `Aggregator`.
 
+pub mod async_sampling;
 pub mod clock;
 pub mod process_set;
 
@@ -39,6 +40,17 @@ pub struct RecordOptions {
     pub discover: DiscoverOptions,
     /// The caller shows only GIL holders (`--gil`): refuse a target that runs without a GIL.
     pub require_gil: bool,
+    /// `record --async`: stacks of asyncio tasks instead of threads (None: plain threads).
+    pub asyncio: Option<AsyncMode>,
+}
+
+/// What `record --async` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncMode {
+    /// The running task of each thread, under the tasks awaiting it.
+    Running,
+    /// Also every waiting task, once per sample (`--async-wall`: where tasks sit waiting).
+    Wall,
 }
 
 impl RecordOptions {

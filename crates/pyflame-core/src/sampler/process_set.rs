@@ -2,6 +2,7 @@
 //! descendant found while recording. Each has its own walker, thread-state files and
 //! (in blocking mode) its own ptrace lock.
 
+use super::async_sampling::AsyncSampling;
 use super::{RecordOptions, RecordStats};
 use crate::error::{Error, ErrorCode, Result};
 use crate::process::lock::ProcessLock;
@@ -43,6 +44,8 @@ struct Tracked {
     tasks_read_at: Option<std::time::Instant>,
     summary: ProcessSummary,
     alive: bool,
+    /// `record --async`: the asyncio reader and its per-sample stacks.
+    asyncio: Option<AsyncSampling>,
 }
 
 impl Tracked {
@@ -56,6 +59,11 @@ impl Tracked {
                 "--gil: process {pid} is free-threaded Python {version} running without a GIL, so no thread holds one; drop --gil (the default then samples every running thread) or use --threads"
             )));
         }
+        // Refused before seizing: a version whose tasks cannot be read fails the recording.
+        let asyncio = match options.asyncio {
+            Some(mode) => Some(AsyncSampling::new(&target, mode)?),
+            None => None,
+        };
         let lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
         let notices = target.layout.notice().into_iter().chain(threading.notice(&version)).collect();
         let summary = ProcessSummary {
@@ -86,6 +94,7 @@ impl Tracked {
             tasks_read_at: None,
             summary,
             alive: true,
+            asyncio,
         };
         tracked.refresh_tasks();
         Ok(tracked)
@@ -137,6 +146,22 @@ impl Tracked {
                 }
             }
         }
+        // The tasks are read in the same pause as the stacks (right after them when not pausing).
+        let (walker, mem, asyncio) = (&mut self.walker, &self.mem, &mut self.asyncio);
+        // `stopped`: the threads a pause really stopped (None when not pausing).
+        let mut read = |stopped: Option<Vec<i32>>| {
+            if let (None, Some(a)) = (&stopped, asyncio.as_mut()) {
+                a.before(mem);
+            }
+            let result = match stopped {
+                Some(stopped) => walker.sample_paused(mem, sample, stopped),
+                None => walker.sample(mem, sample),
+            };
+            if let (Ok(()), Some(a)) = (&result, asyncio.as_mut()) {
+                a.read(mem, walker, sample);
+            }
+            result
+        };
         let result = match self.lock.as_mut() {
             Some(lock) => match lock.pause() {
                 Ok(paused) => {
@@ -145,11 +170,11 @@ impl Tracked {
                     let host_to_ns = |host: i32| ns_to_host.iter().find(|(_, &h)| h == host).map_or(host, |(&ns, _)| ns);
                     let mut stopped: Vec<i32> = paused.stopped().into_iter().map(host_to_ns).collect();
                     stopped.sort_unstable();
-                    self.walker.sample_paused(&self.mem, sample, stopped)
+                    read(Some(stopped))
                 }
                 Err(_) => Err(ReadError::Gone),
             },
-            None => self.walker.sample(&self.mem, sample),
+            None => read(None),
         };
         self.summary.ticks += 1;
         match result {
@@ -207,7 +232,16 @@ impl Tracked {
             python.or_else(|| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned()))
         };
         let extras = ThreadExtras { idle: &self.idle_buf, name_of: &name_of, names_generation: self.python_names.generation };
-        aggregator.add(self.index, self.pid, &self.walker, sample, &extras, time_us);
+        match &self.asyncio {
+            Some(a) => {
+                if a.torn > 0 {
+                    self.summary.errors += a.torn;
+                    stats.errors.fetch_add(a.torn, Ordering::Relaxed);
+                }
+                aggregator.add_async(self.index, self.pid, &self.walker, sample, &extras, time_us, &a.stacks)
+            }
+            None => aggregator.add(self.index, self.pid, &self.walker, sample, &extras, time_us),
+        }
         true
     }
 }

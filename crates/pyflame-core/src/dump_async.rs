@@ -1,0 +1,110 @@
+//! `dump --async`: every asyncio task of a process at one moment, with its coroutine stack,
+//! what it awaits and which tasks await it.
+
+use crate::dump::DumpOptions;
+use crate::error::{Error, Result};
+use crate::process::lock::ProcessLock;
+use crate::process::memory::ProcessMemory;
+use crate::process::tasks;
+use crate::profile::Frame;
+use crate::python::asyncio::{AsyncReader, Awaited};
+use crate::python::{PythonTarget, Sample, Walker};
+
+#[derive(Debug, Clone)]
+pub struct AsyncDumpTask {
+    /// Address of the task object: its identity in `awaited_by` and `awaits_task`.
+    pub id: u64,
+    pub name: String,
+    /// Kernel tid of the thread running it now; None when it is waiting.
+    pub running_tid: Option<i32>,
+    /// Outermost coroutine first.
+    pub frames: Vec<Frame>,
+    /// The task it awaits, when it awaits a task.
+    pub awaits_task: Option<u64>,
+    /// The type of what it awaits otherwise (`_asyncio.Future`, `_GatheringFuture`, ...).
+    pub awaits_object: Option<String>,
+    pub awaited_by: Vec<u64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AsyncDump {
+    pub pid: i32,
+    pub python_version: String,
+    pub executable: String,
+    /// False when the process has not imported asyncio (then `tasks` is empty).
+    pub asyncio_loaded: bool,
+    pub tasks: Vec<AsyncDumpTask>,
+}
+
+const ATTEMPTS: usize = 5;
+
+pub fn dump_async(pid: i32, options: &DumpOptions) -> Result<AsyncDump> {
+    let target = PythonTarget::discover(pid, &options.discover)?;
+    let mem = ProcessMemory::new(pid);
+    let python_version = target.layout.version.to_string();
+    let executable = target.executable.clone();
+    let Some(mut reader) = AsyncReader::open(&target, &mem)? else {
+        return Ok(AsyncDump { pid, python_version, executable, asyncio_loaded: false, tasks: Vec::new() });
+    };
+    let mut walker = Walker::new(target);
+    walker.known_tids = tasks::list_tasks(pid).unwrap_or_default();
+    let mut lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+    let paused = lock.is_some();
+    let mut sample = Sample::default();
+    let mut last_error = String::new();
+    let mut found = None;
+    for attempt in 0..ATTEMPTS {
+        reader.next_sample(attempt as u64 + 1);
+        let _paused = match lock.as_mut() {
+            Some(l) => Some(l.pause()?),
+            None => None,
+        };
+        let walked = if paused { walker.sample_paused(&mem, &mut sample) } else { walker.sample(&mem, &mut sample) };
+        if let Err(e) = walked {
+            last_error = e.to_string();
+            continue;
+        }
+        if let Some(e) = sample.threads.iter().find_map(|t| t.error) {
+            last_error = e.to_string();
+            continue;
+        }
+        match reader.snapshot(&mem, &mut walker.codes, &walker.target, &sample) {
+            // Without pausing, a task may change while read: retry that moment.
+            Ok(tasks) if tasks.iter().any(|t| t.error.is_some()) && attempt + 1 < ATTEMPTS && !paused => {
+                last_error = tasks.iter().find_map(|t| t.error).map(|e| e.to_string()).unwrap_or_default();
+            }
+            Ok(tasks) => {
+                found = Some(tasks);
+                break;
+            }
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    drop(lock);
+    let tasks = found.ok_or_else(|| Error::read_failed(format!("could not read the asyncio tasks of process {pid}: {last_error}")))?;
+    let frame = |f: &crate::python::RawFrame| {
+        let code = walker.codes.get(f.code);
+        Frame { name: code.name.clone(), filename: code.filename.clone(), line: f.line, first_line: code.first_line }
+    };
+    let tasks = tasks
+        .iter()
+        .map(|t| AsyncDumpTask {
+            id: t.addr,
+            name: t.name.clone(),
+            running_tid: t.running_thread.map(|i| sample.threads[i].native_tid.unwrap_or(0)),
+            frames: t.frames.iter().map(frame).collect(),
+            awaits_task: match &t.awaits {
+                Some(Awaited::Task(a)) => Some(*a),
+                _ => None,
+            },
+            awaits_object: match &t.awaits {
+                Some(Awaited::Object(name)) => Some(name.clone()),
+                _ => None,
+            },
+            awaited_by: t.awaited_by.clone(),
+            error: t.error.map(|e| e.to_string()),
+        })
+        .collect();
+    Ok(AsyncDump { pid, python_version, executable, asyncio_loaded: true, tasks })
+}

@@ -1,0 +1,180 @@
+//! Where asyncio's C objects keep what `dump --async` and `record --async` read.
+//!
+//! CPython 3.14+ publishes the offsets in the `_asyncio` module's `.AsyncioDebug` ELF section
+//! (`_Py_AsyncioModuleDebugOffsets`: 13 little-endian u64 in three groups). Coroutine and frame
+//! fields come from the interpreter's `_Py_DebugOffsets` (`gen_object`, `interpreter_frame`).
+//! Older versions have no such section; their task objects are not described here yet, so
+//! `AsyncioLayout::for_target` refuses them with the versions that work.
+
+use crate::error::{Error, Result};
+use crate::python::debug_offsets::DebugOffsets;
+use crate::python::version::PythonVersion;
+
+/// Bytes of `_Py_AsyncioModuleDebugOffsets` in 3.14 and 3.15.
+pub const ASYNCIO_DEBUG_LEN: usize = 13 * 8;
+/// The ELF section holding it (in `_asyncio.cpython-3X-*.so`, or the executable/libpython when
+/// the module is built in).
+pub const ASYNCIO_DEBUG_SECTION: &str = ".AsyncioDebug";
+/// Largest plausible C task object; its fields are read in one go.
+const MAX_TASK_SIZE: u64 = 4096;
+
+/// The first minor version whose asyncio tasks this module can read.
+pub const FIRST_SUPPORTED_MINOR: u8 = 14;
+
+/// Frame states of a generator's or coroutine's embedded frame (3.13+ numbering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameStates {
+    pub created: i8,
+    pub suspended: i8,
+    /// Suspended in `yield from` / `await`: the awaited object sits on the frame's value stack.
+    pub suspended_yield_from: i8,
+    pub executing: i8,
+    pub cleared: i8,
+}
+
+/// 3.13–3.15 (`Include/internal/pycore_frame.h`).
+pub const FRAME_STATES_313: FrameStates = FrameStates { created: -3, suspended: -2, suspended_yield_from: -1, executing: 0, cleared: 4 };
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsyncioLayout {
+    pub version: PythonVersion,
+    // TaskObj (`Modules/_asynciomodule.c`)
+    pub task_size: u64,
+    pub task_name: u64,
+    pub task_awaited_by: u64,
+    /// char: 1 for a Task, 0 for a plain Future (they share the awaited-by machinery).
+    pub task_is_task: u64,
+    /// char: `task_awaited_by` is a set (several awaiters) rather than one object.
+    pub task_awaited_by_is_set: u64,
+    pub task_coro: u64,
+    /// `struct llist_node` linking the task into its thread's (or interpreter's) list.
+    pub task_node: u64,
+    /// `PyInterpreterState.asyncio_tasks_head`: tasks of threads that have ended.
+    pub interp_tasks_head: u64,
+    /// `_PyThreadStateImpl` fields.
+    pub tstate_running_loop: u64,
+    pub tstate_running_task: u64,
+    pub tstate_tasks_head: u64,
+    // Coroutine objects and their embedded frame (`_Py_DebugOffsets`).
+    pub gen_frame_state: u64,
+    pub gen_iframe: u64,
+    pub frame_executable: u64,
+    pub frame_instr_ptr: u64,
+    pub frame_stackpointer: u64,
+    pub frame_owner: u64,
+    /// Bytes of an interpreter frame header to read.
+    pub frame_size: u64,
+    pub frame_states: FrameStates,
+    /// Words below a suspended frame's stack pointer where the object it awaits sits: 1 on
+    /// 3.14 (the yielded value is popped, the receiver is on top), 2 from 3.15 on (CPython
+    /// 3.15's `Modules/_remote_debugging/asyncio.c` reads it there).
+    pub awaited_slot: u64,
+    // Generic objects.
+    pub object_type: u64,
+    pub type_name: u64,
+    pub type_flags: u64,
+    pub set_used: u64,
+    pub set_table: u64,
+    pub set_mask: u64,
+    pub long_tag: u64,
+    pub long_digits: u64,
+}
+
+/// `Py_TPFLAGS_LONG_SUBCLASS` / `Py_TPFLAGS_UNICODE_SUBCLASS`: a task's name is an int (3.14
+/// names tasks lazily: `Task-<n>`) or a str.
+pub const TPFLAGS_LONG_SUBCLASS: u64 = 1 << 24;
+pub const TPFLAGS_UNICODE_SUBCLASS: u64 = 1 << 28;
+/// `FRAME_OWNED_BY_GENERATOR` (3.12+).
+pub const FRAME_OWNED_BY_GENERATOR: u8 = 1;
+
+/// The versions `dump --async` / `record --async` read, for messages.
+pub fn supported_versions() -> &'static str {
+    "3.14 and newer"
+}
+
+/// The refusal for a target whose asyncio objects this build cannot read.
+pub fn unsupported(version: PythonVersion) -> Error {
+    Error::unsupported(format!(
+        "asyncio task stacks of Python {version} are not supported (supported: {}); drop --async to sample its thread stacks",
+        supported_versions()
+    ))
+}
+
+impl AsyncioLayout {
+    /// Parses `.AsyncioDebug` (`raw`) and completes it with the interpreter's debug offsets.
+    pub fn from_sections(raw: &[u8], debug: &DebugOffsets) -> Result<AsyncioLayout> {
+        if raw.len() < ASYNCIO_DEBUG_LEN {
+            return Err(Error::unsupported(format!("the asyncio debug offsets are {} bytes, expected {ASYNCIO_DEBUG_LEN}", raw.len())));
+        }
+        let f = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let (Some(gen), Some(stackpointer), Some(set)) = (debug.gen_object, debug.interpreter_frame.stackpointer, debug.set_object) else {
+            return Err(unsupported(debug.version));
+        };
+        let layout = AsyncioLayout {
+            version: debug.version,
+            task_size: f(0),
+            task_name: f(1),
+            task_awaited_by: f(2),
+            task_is_task: f(3),
+            task_awaited_by_is_set: f(4),
+            task_coro: f(5),
+            task_node: f(6),
+            interp_tasks_head: f(8),
+            tstate_running_loop: f(10),
+            tstate_running_task: f(11),
+            tstate_tasks_head: f(12),
+            gen_frame_state: gen.gi_frame_state,
+            gen_iframe: gen.gi_iframe,
+            frame_executable: debug.interpreter_frame.executable,
+            frame_instr_ptr: debug.interpreter_frame.instr_ptr,
+            frame_stackpointer: stackpointer,
+            frame_owner: debug.interpreter_frame.owner,
+            frame_size: debug.interpreter_frame.size,
+            frame_states: FRAME_STATES_313,
+            awaited_slot: if debug.version.minor <= 14 { 1 } else { 2 },
+            object_type: debug.pyobject.ob_type,
+            type_name: debug.type_object.tp_name,
+            type_flags: debug.type_object.tp_flags,
+            set_used: set.used,
+            set_table: set.table,
+            set_mask: set.mask,
+            long_tag: debug.long_object.lv_tag,
+            long_digits: debug.long_object.ob_digit,
+        };
+        layout.validate(f(7), f(9))?;
+        Ok(layout)
+    }
+
+    /// Every offset must lie inside its structure, or the section is not what we think it is.
+    fn validate(&self, interp_size: u64, tstate_size: u64) -> Result<()> {
+        let bad = |what: &str| Err(Error::unsupported(format!("the asyncio debug offsets of Python {} are implausible ({what}); this build is not supported", self.version)));
+        if self.task_size == 0 || self.task_size > MAX_TASK_SIZE {
+            return bad("task size");
+        }
+        let task_fields = [self.task_name, self.task_awaited_by, self.task_coro, self.task_node + 8];
+        if task_fields.iter().any(|&o| o + 8 > self.task_size) || self.task_is_task >= self.task_size || self.task_awaited_by_is_set >= self.task_size {
+            return bad("task field outside the task");
+        }
+        if interp_size == 0 || self.interp_tasks_head + 16 > interp_size {
+            return bad("interpreter field");
+        }
+        if tstate_size == 0 || [self.tstate_running_loop, self.tstate_running_task, self.tstate_tasks_head + 8].iter().any(|&o| o + 8 > tstate_size) {
+            return bad("thread state field");
+        }
+        if self.frame_size == 0 || self.frame_size > 1024 {
+            return bad("frame size");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_states_match_pycore_frame() {
+        assert_eq!(FRAME_STATES_313.suspended_yield_from, -1);
+        assert_eq!(FRAME_STATES_313.cleared, 4);
+    }
+}
