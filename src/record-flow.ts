@@ -24,7 +24,7 @@ export interface RecordRequest {
   commandStdoutToStderr?: boolean
   seconds: number
   interval: number
-  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'timeline' | 'pythonVersion'>
+  sampling?: Pick<SampleOptions, 'blocking' | 'native' | 'subprocesses' | 'timeline' | 'pythonVersion'>
   /** Show the progress line on a terminal. */
   progress?: boolean
   /**
@@ -147,6 +147,7 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
     seconds: request.seconds,
     rate: request.interval,
     blocking: request.sampling?.blocking ?? false,
+    native: request.sampling?.native ?? false,
     subprocesses: request.sampling?.subprocesses ?? false,
     timeline: request.sampling?.timeline ?? false,
     pythonVersion: request.sampling?.pythonVersion,

@@ -18,6 +18,12 @@ export interface SampleOptions {
   hz?: number
   /** Pause the target's threads around each sample for exact stacks (default false). */
   blocking?: boolean
+  /**
+   * Also unwind each thread's native (C/C++/Rust) stack and merge it with the Python stack:
+   * `app.py:handler:12 → … → libz.so.1:deflate`. Pauses the threads around each sample like
+   * `blocking`. Linux x86_64 and aarch64.
+   */
+  native?: boolean
   /** Also sample child processes, including ones started while recording. */
   subprocesses?: boolean
   /** Keep every sample with its time (needed for flame charts and time-ordered traces). */
@@ -33,6 +39,8 @@ export interface SampleOptions {
 export interface RecordingProgress {
   ticks: number
   errors: number
+  /** With `native`: thread samples whose native stack could not be unwound. */
+  nativeFailures: number
   gilIdle: number
   late: number
   processes: number
@@ -81,6 +89,7 @@ export function startRecording(options: SampleOptions): RecordingHandle {
       interval,
       maxSamples: seconds === 0 ? 1 : undefined,
       blocking: options.blocking ?? false,
+      native: options.native ?? false,
       subprocesses: options.subprocesses ?? false,
       timeline: options.timeline ?? false,
       discover: { pythonVersion: options.pythonVersion, forceScan: options.forceScan },

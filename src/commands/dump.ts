@@ -33,6 +33,7 @@ export default class DumpCommand extends PyflameCommand {
   locals = Option.Boolean('-l,--locals', false, { description: "Show each frame's local variables" })
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also dump the Python processes below PID' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Do not pause the threads (a torn read is still retried)' })
+  native = Option.Boolean('--native', false, { description: 'Also unwind native (C/C++/Rust) frames and merge them with the Python frames' })
   pythonVersion = Option.String('--python-version', { description: 'Override version detection, e.g. 3.11' })
   positionalPid = Option.String({ required: false, name: 'pid' })
 
@@ -40,7 +41,8 @@ export default class DumpCommand extends PyflameCommand {
     const given = this.pid ?? this.positionalPid
     if (given === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts dump -p PID [--json] [--locals] [--subprocesses]')
     const pid = parsePid(given)
-    const options = { blocking: !this.nonblocking, pythonVersion: this.pythonVersion, locals: this.locals }
+    if (this.native && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--native pauses the threads to unwind them: it cannot be combined with --nonblocking')
+    const options = { blocking: !this.nonblocking, pythonVersion: this.pythonVersion, locals: this.locals, native: this.native }
     const results = this.subprocesses ? await dumpProcessTree(pid, options) : [await dump(pid, options)]
     if (this.json) {
       this.context.stdout.write(JSON.stringify(this.subprocesses ? results : results[0], null, 2) + '\n')
@@ -60,7 +62,7 @@ export function formatDump(result: DumpResult): string {
     if (thread.error) out += `    <stack unreadable: ${thread.error}>\n`
     if (thread.localsError) out += `    <locals unreadable: ${thread.localsError}>\n`
     for (const frame of thread.frames) {
-      out += `    ${frame.name} (${frame.filename}:${frame.line})\n`
+      out += frame.native ? `    ${frame.name.startsWith('+0x') ? `${frame.filename}${frame.name}` : frame.name} (${frame.filename || 'native'})\n` : `    ${frame.name} (${frame.filename}:${frame.line})\n`
       for (const local of frame.locals ?? []) out += `        ${local.name} = ${local.repr}\n`
     }
   }

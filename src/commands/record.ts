@@ -49,6 +49,7 @@ export default class RecordCommand extends PyflameCommand {
   flamechart = Option.Boolean('--flamechart', false, { description: 'Keep every sample with its time, in time order' })
   blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample for exact stacks' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
+  native = Option.Boolean('--native', false, { description: 'Also unwind native (C/C++/Rust) frames and merge them with the Python frames (pauses the threads like --blocking)' })
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master)' })
   pythonVersion = Option.String('--python-version,--abi', { description: 'Override version detection, e.g. 3.11 (for embedded interpreters)' })
   trace = Option.Boolean('-t,--trace', false, { description: 'Run the command that follows and sample it until it exits' })
@@ -60,6 +61,7 @@ export default class RecordCommand extends PyflameCommand {
     if (traced && this.pid !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Options -t and -p are not mutually compatible: give a PID or a command, not both')
     if (!traced && this.pid === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts record -p PID [-s SECONDS] [-r INTERVAL] [-o FILE], or pyflame-ts record -- COMMAND')
     if (this.blocking && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--blocking and --nonblocking contradict each other: pick one')
+    if (this.native && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--native pauses the threads to unwind them: it cannot be combined with --nonblocking')
 
     const seconds = traced && this.seconds === undefined ? Infinity : parseSeconds(this.seconds)
     if (this.rate !== undefined && this.hz !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'give either -r (seconds between samples) or --hz (samples per second), not both')
@@ -86,7 +88,7 @@ export default class RecordCommand extends PyflameCommand {
         commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
         seconds,
         interval,
-        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion },
+        sampling: { blocking: this.blocking, native: this.native, subprocesses: this.subprocesses, timeline: this.flamechart, pythonVersion: this.pythonVersion },
         progress: true,
       },
       {
@@ -106,7 +108,7 @@ export default class RecordCommand extends PyflameCommand {
     if (process.stderr.isTTY) {
       const idleShare = profile.samples > 0 ? ((100 * profile.idle) / profile.samples).toFixed(1) : '0.0'
       this.context.stderr.write(
-        `${profile.samples} samples (${profile.errors} errors, ${idleShare}% idle) of Python ${profile.pythonVersion} in ${profile.durationSecs.toFixed(2)} s` +
+        `${profile.samples} samples (${profile.errors} errors, ${idleShare}% idle${this.native ? `, ${profile.nativeFailures} native unwinds failed` : ''}) of Python ${profile.pythonVersion} in ${profile.durationSecs.toFixed(2)} s` +
           ` → ${outputPath ?? 'stdout'}\n`,
       )
     }

@@ -1,4 +1,4 @@
-//! Manual check: `cargo run --release --example record -- PID SECONDS INTERVAL [--threads] [--blocking]`
+//! Manual check: `cargo run --release --example record -- PID SECONDS INTERVAL [--threads] [--blocking] [--native]`
 //! prints folded stacks (GIL holder view) and the counters.
 
 use pyflame_core::{record, RecordOptions, RecordStats};
@@ -17,6 +17,7 @@ fn main() {
         interval: Duration::from_secs_f64(interval),
         max_samples: None,
         blocking: args.iter().any(|a| a == "--blocking"),
+        native: args.iter().any(|a| a == "--native"),
         subprocesses: false,
         timeline: false,
         discover: Default::default(),

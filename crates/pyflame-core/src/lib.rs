@@ -8,6 +8,7 @@ pub mod binary;
 pub mod dump;
 pub mod error;
 pub mod folded;
+pub mod native;
 pub mod process;
 pub mod profile;
 pub mod python;

@@ -17,6 +17,9 @@ pub struct ProfileFrame {
     pub line: u32,
     /// `co_firstlineno`: the line the function starts on.
     pub first_line: u32,
+    /// Set (true) on native frames (`native: true`): `filename` is the binary's file name and
+    /// `name` the function, or `+0x<offset>` in a binary without a symbol for the address.
+    pub native: Option<bool>,
 }
 
 #[napi(object)]
@@ -70,6 +73,8 @@ pub struct ProcessSummary {
     pub gil_idle_ticks: f64,
     /// Ticks whose read failed validation (torn or unreadable stack).
     pub errors: f64,
+    /// With `native`: thread samples whose native stack could not be unwound.
+    pub native_failures: f64,
 }
 
 #[napi(object)]
@@ -89,6 +94,9 @@ pub struct RawProfile {
     pub gil_idle_ticks: f64,
     /// Ticks that failed validation and were dropped.
     pub errors: f64,
+    /// With `native`: thread samples whose native stack could not be unwound (kept, with a
+    /// `(native unwind failed)` frame under their Python frames).
+    pub native_failures: f64,
     pub frames: Vec<ProfileFrame>,
     /// Each stack is a list of frame indices, root (outermost) first.
     pub stacks: Vec<Vec<u32>>,
@@ -102,7 +110,7 @@ pub struct RawProfile {
 }
 
 pub fn frame(f: core::Frame) -> ProfileFrame {
-    ProfileFrame { name: f.name, filename: f.filename, line: f.line, first_line: f.first_line }
+    ProfileFrame { name: f.name, filename: f.filename, line: f.line, first_line: f.first_line, native: f.native.then_some(true) }
 }
 
 pub fn profile(p: core::Profile) -> RawProfile {
@@ -115,6 +123,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
         ticks: p.ticks as f64,
         gil_idle_ticks: p.gil_idle_ticks as f64,
         errors: p.errors as f64,
+        native_failures: p.native_failures as f64,
         frames: p.frames.into_iter().map(frame).collect(),
         stacks: p.stacks,
         threads: p
@@ -143,6 +152,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
                 ticks: s.ticks as f64,
                 gil_idle_ticks: s.gil_idle_ticks as f64,
                 errors: s.errors as f64,
+                native_failures: s.native_failures as f64,
             })
             .collect(),
         timeline: p.timeline.map(|t| {

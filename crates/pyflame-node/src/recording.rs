@@ -18,6 +18,9 @@ pub struct RecordingOptions {
     /// Stop after this many samples (Pyflame's `-s 0` is one sample).
     pub max_samples: Option<u32>,
     pub blocking: Option<bool>,
+    /// Unwind each thread's native stack too and merge it with the Python stack (pauses the
+    /// target like `blocking`).
+    pub native: Option<bool>,
     pub subprocesses: Option<bool>,
     /// Keep each sample with its timestamp (flame charts, traces).
     pub timeline: Option<bool>,
@@ -28,6 +31,8 @@ pub struct RecordingOptions {
 pub struct RecordingProgress {
     pub ticks: f64,
     pub errors: f64,
+    /// With `native`: thread samples whose native stack could not be unwound.
+    pub native_failures: f64,
     pub gil_idle: f64,
     /// Deadlines skipped because sampling fell behind.
     pub late: f64,
@@ -66,6 +71,7 @@ impl Recording {
             interval: Duration::from_secs_f64(options.interval),
             max_samples: options.max_samples.map(u64::from),
             blocking: options.blocking.unwrap_or(false),
+            native: options.native.unwrap_or(false),
             subprocesses: options.subprocesses.unwrap_or(false),
             timeline: options.timeline.unwrap_or(false),
             discover: discover_options(&options.discover.unwrap_or_default())?,
@@ -118,6 +124,7 @@ impl Recording {
         RecordingProgress {
             ticks: s.ticks.load(Ordering::Relaxed) as f64,
             errors: s.errors.load(Ordering::Relaxed) as f64,
+            native_failures: s.native_failures.load(Ordering::Relaxed) as f64,
             gil_idle: s.gil_idle.load(Ordering::Relaxed) as f64,
             late: s.late.load(Ordering::Relaxed) as f64,
             processes: s.processes.load(Ordering::Relaxed) as f64,

@@ -1,7 +1,9 @@
 //! Folding samples into interned tables as they arrive.
 
 use super::{Entry, Frame, Profile, ProcessSummary, Thread, TimelineSample};
-use crate::python::walker::{Sample, Walker};
+use crate::native::merge::MergedFrame;
+use crate::native::NativeSampler;
+use crate::python::walker::{RawFrame, Sample, Walker};
 // FxHash: keys are small integers and interned ids, SipHash's DoS resistance buys nothing here.
 use rustc_hash::FxHashMap as HashMap;
 
@@ -38,30 +40,30 @@ impl Aggregator {
         Aggregator { timeline: timeline.then(Vec::new), ..Default::default() }
     }
 
-    /// Adds one process's sample. `walker_index` identifies the process's walker.
-    pub fn add(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, extras: &ThreadExtras, time_us: u64) {
+    /// Adds one process's sample. `walker_index` identifies the process's walker; `native`,
+    /// with `--native`, holds the sample's merged native+Python stacks.
+    pub fn add(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, native: Option<&NativeSampler>, extras: &ThreadExtras, time_us: u64) {
         for (i, thread) in sample.threads.iter().enumerate() {
             if thread.error.is_some() {
                 continue;
             }
             self.stack_buf.clear();
-            for raw in sample.frames_of(thread) {
-                let key = (walker_index, walker.codes.generation, raw.code, raw.line);
-                let id = match self.frame_ids.get(&key) {
-                    Some(&id) => id,
-                    None => {
-                        let code = walker.codes.get(raw.code);
-                        let frame = Frame { name: code.name.clone(), filename: code.filename.clone(), line: raw.line, first_line: code.first_line };
-                        let next = self.frames.len() as u32;
-                        let id = *self.frame_by_content.entry(frame.clone()).or_insert(next);
-                        if id == next {
-                            self.frames.push(frame);
-                        }
-                        self.frame_ids.insert(key, id);
-                        id
+            match native {
+                Some(native) => {
+                    for frame in native.thread_frames(i) {
+                        let id = match frame {
+                            MergedFrame::Python(raw) => self.python_frame(walker_index, walker, raw),
+                            MergedFrame::Native(id) => self.native_frame(walker_index, native, *id),
+                        };
+                        self.stack_buf.push(id);
                     }
-                };
-                self.stack_buf.push(id);
+                }
+                None => {
+                    for raw in sample.frames_of(thread) {
+                        let id = self.python_frame(walker_index, walker, raw);
+                        self.stack_buf.push(id);
+                    }
+                }
             }
             let stack = match self.stack_ids.get(self.stack_buf.as_slice()) {
                 Some(&id) => id,
@@ -95,6 +97,36 @@ impl Aggregator {
                 timeline.push(TimelineSample { time_us, thread: thread_index, stack, gil: thread.holds_gil, idle });
             }
         }
+    }
+
+    fn python_frame(&mut self, walker_index: u32, walker: &Walker, raw: &RawFrame) -> u32 {
+        let key = (walker_index, walker.codes.generation, raw.code, raw.line);
+        if let Some(&id) = self.frame_ids.get(&key) {
+            return id;
+        }
+        let code = walker.codes.get(raw.code);
+        let frame = Frame { name: code.name.clone(), filename: code.filename.clone(), line: raw.line, first_line: code.first_line, native: false };
+        self.intern(key, frame)
+    }
+
+    /// Native frame ids are the process's own (stable for its recording): keyed apart from
+    /// code ids by a generation no code cache reaches.
+    fn native_frame(&mut self, walker_index: u32, native: &NativeSampler, id: u32) -> u32 {
+        let key = (walker_index, u64::MAX, id, 0);
+        if let Some(&id) = self.frame_ids.get(&key) {
+            return id;
+        }
+        self.intern(key, native.frames.get(id).clone())
+    }
+
+    fn intern(&mut self, key: FrameKey, frame: Frame) -> u32 {
+        let next = self.frames.len() as u32;
+        let id = *self.frame_by_content.entry(frame.clone()).or_insert(next);
+        if id == next {
+            self.frames.push(frame);
+        }
+        self.frame_ids.insert(key, id);
+        id
     }
 
     pub fn distinct_stacks(&self) -> usize {

@@ -12,6 +12,9 @@ pub struct Frame {
     pub filename: String,
     pub line: u32,
     pub first_line: u32,
+    /// A native (C/C++/Rust) frame from `--native`: `filename` is the binary's file name and
+    /// `name` the symbol, or `+0x<offset>` when the binary has none for the address.
+    pub native: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,9 @@ pub struct ProcessSummary {
     pub ticks: u64,
     pub gil_idle_ticks: u64,
     pub errors: u64,
+    /// `--native`: thread samples whose native stack could not be unwound (they keep their
+    /// Python frames, under a `(native unwind failed)` frame).
+    pub native_failures: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +88,8 @@ pub struct Profile {
     pub ticks: u64,
     pub gil_idle_ticks: u64,
     pub errors: u64,
+    /// `--native`: see `ProcessSummary::native_failures`.
+    pub native_failures: u64,
     pub frames: Vec<Frame>,
     /// Root first.
     pub stacks: Vec<Vec<u32>>,

@@ -28,6 +28,10 @@ const MAX_BATCHED_COPY: usize = 32 << 20;
 pub struct RawFrame {
     pub code: CodeId,
     pub line: u32,
+    /// The first frame its C evaluation call ran (the root-most of the frames one
+    /// `_PyEval_EvalFrameDefault` call runs, 3.11+; every frame on ≤3.10). Native merging
+    /// assigns frames to the eval-loop frames of the C stack by these boundaries.
+    pub entry: bool,
 }
 
 /// One thread in one sample.
@@ -550,7 +554,7 @@ impl Walker {
             let code = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick)?;
             let offset = if lasti < 0 { -1 } else if layout.lasti_in_code_units { lasti * 2 } else { lasti };
             let line = self.codes.get_mut(code).line_for(&layout, offset);
-            frames.push(RawFrame { code, line });
+            frames.push(RawFrame { code, line, entry: true });
             frame = back;
         }
         Ok(true)
@@ -600,6 +604,8 @@ impl Walker {
         let o = layout.offsets;
         let len = o.frame_size as usize;
         let owner_off = o.frame_owner.map(|v| v as usize);
+        let is_entry_off = o.frame_is_entry.map(|v| v as usize);
+        let walk_start = frames.len();
         // The data-stack frame the previous step came from, which must start where this one ends.
         let mut callee = None;
         let mut tiled = true;
@@ -614,6 +620,7 @@ impl Walker {
             let code_addr = word(bytes, o.frame_code) & !layout.executable_tag_mask;
             let instr = word(bytes, o.frame_lasti);
             let owner = owner_off.map_or(0, |off| bytes[off]);
+            let is_entry = is_entry_off.is_some_and(|off| bytes[off] != 0);
             let tlbc_index = layout.tlbc.map_or(0, |t| {
                 let off = t.frame_tlbc_index as usize;
                 bytes.get(off..off + 4).map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap()))
@@ -625,6 +632,12 @@ impl Walker {
             let is_shim = layout.first_shim_owner.is_some_and(|first| owner >= first);
             if owner > 4 {
                 return Err(ReadError::Invalid("frame owner"));
+            }
+            // 3.12+: a shim sits below the first frame of each C evaluation call.
+            if is_shim && frames.len() > walk_start {
+                if let Some(last) = frames.last_mut() {
+                    last.entry = true;
+                }
             }
             let mut frame_bytes = 0;
             if !is_shim && code_addr != 0 {
@@ -652,7 +665,7 @@ impl Walker {
                         let info = self.codes.get_mut(code);
                         frame_bytes = info.frame_bytes;
                         let line = info.line_for(&layout, index);
-                        frames.push(RawFrame { code, line });
+                        frames.push(RawFrame { code, line, entry: is_entry });
                     }
                     // 3.13+: `f_executable` may be a non-code object; skip such frames.
                     Err(ReadError::Invalid("not a code object")) if layout.frame_model == FrameModel::CurrentFrame => {}
@@ -680,6 +693,12 @@ impl Walker {
                 callee = None;
             }
             frame = previous;
+        }
+        // The root-most frame was started by a C call whatever the version.
+        if frames.len() > walk_start {
+            if let Some(last) = frames.last_mut() {
+                last.entry = true;
+            }
         }
         Ok(tiled)
     }

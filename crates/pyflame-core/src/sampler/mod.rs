@@ -22,6 +22,9 @@ pub struct RecordOptions {
     pub max_samples: Option<u64>,
     /// Pause the target's threads around each sample for exact stacks.
     pub blocking: bool,
+    /// Also unwind each thread's native stack and merge it with the Python one (pauses the
+    /// target like `blocking`).
+    pub native: bool,
     /// Also sample child processes (and theirs), found while recording.
     pub subprocesses: bool,
     /// Keep every sample with its timestamp (for flame charts and traces).
@@ -46,6 +49,8 @@ impl RecordOptions {
 pub struct RecordStats {
     pub ticks: AtomicU64,
     pub errors: AtomicU64,
+    /// `--native`: thread samples whose native stack could not be unwound.
+    pub native_failures: AtomicU64,
     pub gil_idle: AtomicU64,
     pub late: AtomicU64,
     pub processes: AtomicU64,
@@ -96,6 +101,7 @@ fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, sta
         ticks: 0,
         gil_idle_ticks: 0,
         errors: 0,
+        native_failures: 0,
         frames: Vec::new(),
         stacks: Vec::new(),
         threads: Vec::new(),

@@ -9,6 +9,7 @@ use crate::process::memory::{ProcessMemory, ReadError};
 use crate::process::tasks::{self, TaskStat};
 use crate::profile::aggregate::ThreadExtras;
 use crate::profile::{Aggregator, Profile, ProcessSummary};
+use crate::native::NativeSampler;
 use crate::python::{PythonTarget, Sample, Walker};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -25,6 +26,8 @@ struct Tracked {
     walker: Walker,
     mem: ProcessMemory,
     lock: Option<ProcessLock>,
+    /// `--native`: unwinds each thread's C stack inside the pause (needs `lock`).
+    native: Option<NativeSampler>,
     stats: HashMap<i32, TaskStat>,
     /// Thread names (`comm`), read when the thread list is refreshed, not per sample.
     names: HashMap<i32, String>,
@@ -42,7 +45,8 @@ struct Tracked {
 impl Tracked {
     fn new(pid: i32, index: u32, options: &RecordOptions) -> Result<Tracked> {
         let target = PythonTarget::discover(pid, &options.discover)?;
-        let lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+        let lock = if options.blocking || options.native { Some(ProcessLock::seize(pid)?) } else { None };
+        let native = options.native.then(|| NativeSampler::new(&target));
         let summary = ProcessSummary {
             pid,
             python_version: target.layout.version.to_string(),
@@ -50,6 +54,7 @@ impl Tracked {
             ticks: 0,
             gil_idle_ticks: 0,
             errors: 0,
+            native_failures: 0,
         };
         let mut tracked = Tracked {
             pid,
@@ -57,6 +62,7 @@ impl Tracked {
             walker: Walker::new(target),
             mem: ProcessMemory::new(pid),
             lock,
+            native,
             stats: HashMap::new(),
             names: HashMap::new(),
             idle_buf: Vec::new(),
@@ -119,7 +125,15 @@ impl Tracked {
         }
         let result = match self.lock.as_mut() {
             Some(lock) => match lock.pause() {
-                Ok(_paused) => self.walker.sample_paused(&self.mem, sample),
+                Ok(paused) => {
+                    let result = self.walker.sample_paused(&self.mem, sample);
+                    if let (Ok(()), Some(native)) = (&result, self.native.as_mut()) {
+                        let ns_to_host = &self.ns_to_host;
+                        native.capture(&self.mem, sample, &|tid| ns_to_host.get(&tid).copied().unwrap_or(tid));
+                    }
+                    drop(paused);
+                    result
+                }
                 Err(_) => Err(ReadError::Gone),
             },
             None => self.walker.sample(&self.mem, sample),
@@ -169,9 +183,15 @@ impl Tracked {
                 stats.gil_idle.fetch_add(1, Ordering::Relaxed);
             }
         }
+        if let Some(native) = self.native.as_mut() {
+            // Labelled and merged after the threads run again: only the unwind is paused time.
+            let failed = native.merge(sample);
+            self.summary.native_failures += failed;
+            stats.native_failures.fetch_add(failed, Ordering::Relaxed);
+        }
         let (names, host_tids) = (&self.names, &self.host_tids);
         let name_of = |i: usize| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned());
-        aggregator.add(self.index, self.pid, &self.walker, sample, &ThreadExtras { idle: &self.idle_buf, name_of: &name_of }, time_us);
+        aggregator.add(self.index, self.pid, &self.walker, sample, self.native.as_ref(), &ThreadExtras { idle: &self.idle_buf, name_of: &name_of }, time_us);
         true
     }
 }
@@ -284,6 +304,7 @@ impl ProcessSet {
             p.summary.ticks = 0;
             p.summary.gil_idle_ticks = 0;
             p.summary.errors = 0;
+            p.summary.native_failures = 0;
         }
         Self::fill_totals(&mut header, &processes);
         self.aggregator.drain(header, processes)
@@ -293,10 +314,12 @@ impl ProcessSet {
         if let Some(root) = processes.iter().find(|p| p.pid == header.pid) {
             header.gil_idle_ticks = root.gil_idle_ticks;
             header.errors = root.errors;
+            header.native_failures = root.native_failures;
             header.ticks = root.ticks;
         } else {
             header.gil_idle_ticks = processes.iter().map(|p| p.gil_idle_ticks).sum();
             header.errors = processes.iter().map(|p| p.errors).sum();
+            header.native_failures = processes.iter().map(|p| p.native_failures).sum();
             header.ticks = processes.iter().map(|p| p.ticks).max().unwrap_or(0);
         }
         if header.python_version.is_empty() {
