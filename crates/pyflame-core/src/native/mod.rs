@@ -62,7 +62,8 @@ pub struct NativeSampler {
     eval_name: &'static str,
     /// Captures by position in `Sample::threads`.
     captures: Vec<Capture>,
-    addresses: Vec<u64>,
+    /// (lookup address, stack pointer) of each captured frame, innermost first per thread.
+    addresses: Vec<(u64, u64)>,
     kinds: Vec<(u32, NativeKind)>,
     merged: Vec<MergedFrame>,
     per_thread: Vec<Range<usize>>,
@@ -126,10 +127,18 @@ impl NativeSampler {
             if let Some(Ok(range)) = self.captures.get(i).cloned() {
                 self.kinds.clear();
                 // Unwound innermost first; merged root first.
-                for index in range.rev() {
-                    let address = self.addresses[index];
+                let shims = &sample.shims[thread.shims.clone()];
+                for index in range.clone().rev() {
+                    let (address, sp) = self.addresses[index];
                     let id = self.label(address);
-                    self.kinds.push((id, self.frames.kinds[id as usize]));
+                    let mut kind = self.frames.kinds[id as usize];
+                    // 3.12+: a frame whose stack frame holds a shim frame is an eval call, even
+                    // in a binary whose symbols do not name it (stripped, or a hot/cold split).
+                    let caller_sp = if index + 1 < range.end { self.addresses[index + 1].1 } else { u64::MAX };
+                    if matches!(kind, NativeKind::Runtime { .. }) && shims.iter().any(|&s| s >= sp && s < caller_sp) {
+                        kind = NativeKind::Eval;
+                    }
+                    self.kinds.push((id, kind));
                 }
                 ok = merge::merge(&self.kinds, python, &mut self.merged);
             }

@@ -10,7 +10,7 @@ use super::image::{file_name_of, ElfImage, ImageCache, SectionBytes};
 use super::registers;
 use crate::process::maps::Maps;
 use crate::process::memory::RemoteMemory;
-use framehop::{CacheNative, MayAllocateDuringUnwind, Module, Unwinder, UnwinderNative};
+use framehop::{CacheNative, FrameAddress, MayAllocateDuringUnwind, Module, Unwinder, UnwinderNative};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -124,8 +124,9 @@ impl StackUnwinder {
         (addr < module.end).then_some(module)
     }
 
-    /// Unwinds thread `tid` (stopped by us) into `out`: lookup addresses, innermost first.
-    pub fn unwind_stopped(&mut self, mem: &dyn RemoteMemory, tid: i32, out: &mut Vec<u64>) -> Result<(), UnwindFailure> {
+    /// Unwinds thread `tid` (stopped by us) into `out`: each frame's lookup address and stack
+    /// pointer (the low end of its stack frame), innermost first.
+    pub fn unwind_stopped(&mut self, mem: &dyn RemoteMemory, tid: i32, out: &mut Vec<(u64, u64)>) -> Result<(), UnwindFailure> {
         let regs = registers::read(tid).ok_or(UnwindFailure::Registers)?;
         let stack_end = match self.maps.find(regs.sp) {
             Some(range) => range.end,
@@ -155,14 +156,14 @@ impl StackUnwinder {
                 _ => break,
             }
         }
-        if out[start..].iter().any(|&a| self.module_of(a).is_none()) {
+        if out[start..].iter().any(|&(a, _)| self.module_of(a).is_none()) {
             self.stale = true;
         }
         Ok(())
     }
 
     /// Unwinds over the copied stack. Returns the address of a stack word it could not read.
-    fn unwind_copy(&mut self, regs: registers::StartRegisters, out: &mut Vec<u64>) -> Option<u64> {
+    fn unwind_copy(&mut self, regs: registers::StartRegisters, out: &mut Vec<(u64, u64)>) -> Option<u64> {
         let (base, stack) = (regs.sp, &self.stack);
         let mut missed = None;
         {
@@ -176,13 +177,22 @@ impl StackUnwinder {
                 }
             }
         };
-        let mut frames = self.unwinder.iter_frames(regs.pc, start_regs(regs), &mut self.cache, &mut read_stack);
-        // Stops at the root (Ok(None)) or at the first error: the frames so far are kept, an
-        // unwind that ends in garbage below `_start` or `clone3` is the common case.
-        while let Ok(Some(frame)) = frames.next() {
-            out.push(frame.address_for_lookup());
+        // Frame by frame (not `iter_frames`) to see each frame's stack pointer. Stops at the
+        // root (Ok(None)) or at the first error: the frames so far are kept, an unwind that
+        // ends in garbage below `_start` or `clone3` is the common case.
+        let mut unwind_regs = start_regs(regs);
+        let mut frame = FrameAddress::from_instruction_pointer(regs.pc);
+        loop {
+            out.push((frame.address_for_lookup(), unwind_regs.sp()));
             if out.len() >= MAX_NATIVE_FRAMES {
                 break;
+            }
+            match self.unwinder.unwind_frame(frame, &mut unwind_regs, &mut self.cache, &mut read_stack) {
+                Ok(Some(return_address)) => match FrameAddress::from_return_address(return_address) {
+                    Some(next) => frame = next,
+                    None => break,
+                },
+                _ => break,
             }
         }
         }

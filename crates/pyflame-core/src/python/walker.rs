@@ -49,6 +49,10 @@ pub struct ThreadSnapshot {
     pub frames: std::ops::Range<usize>,
     /// Set when this thread's stack could not be read consistently.
     pub error: Option<ReadError>,
+    /// 3.12+: range in `Sample::shims` of the addresses of this thread's C-stack shim frames,
+    /// innermost first. Each lies inside the C frame of the eval call it started, which lets
+    /// `--native` find eval-loop frames in binaries without symbols for them.
+    pub shims: std::ops::Range<usize>,
 }
 
 /// One sample of a process.
@@ -56,6 +60,7 @@ pub struct ThreadSnapshot {
 pub struct Sample {
     pub threads: Vec<ThreadSnapshot>,
     pub frames: Vec<RawFrame>,
+    pub shims: Vec<u64>,
     /// Some thread held the GIL (for the GIL-holder view); false means Pyflame's `(idle)`.
     pub gil_held: bool,
 }
@@ -64,6 +69,7 @@ impl Sample {
     pub fn clear(&mut self) {
         self.threads.clear();
         self.frames.clear();
+        self.shims.clear();
         self.gil_held = false;
     }
 
@@ -106,6 +112,8 @@ pub struct Walker {
     target_paused: bool,
     /// The check reads of the thread whose buffers are swapped in (see `ThreadBuffers::again`).
     again: [[u8; 8]; 6],
+    /// 3.12+: the shim frames met by the last walk (see `ThreadSnapshot::shims`).
+    shims: Vec<u64>,
 }
 
 impl Walker {
@@ -133,6 +141,7 @@ impl Walker {
             batched_copy_bytes: 0,
             target_paused: false,
             again: [[0; 8]; 6],
+            shims: Vec::new(),
         }
     }
 
@@ -246,6 +255,7 @@ impl Walker {
             for (slot, thread) in pending.iter_mut().enumerate() {
                 self.swap_buffers(slot);
                 let start = out.frames.len();
+                self.shims.clear();
                 let error = match thread.error.take() {
                     Some(e) => Some(e),
                     None => self.finish_thread(first, mem, thread, &mut out.frames).err(),
@@ -255,6 +265,10 @@ impl Walker {
                     out.frames.truncate(start);
                 }
                 out.frames[start..].reverse();
+                let shims_start = out.shims.len();
+                if error.is_none() {
+                    out.shims.extend_from_slice(&self.shims);
+                }
                 out.threads.push(ThreadSnapshot {
                     tstate: thread.tstate,
                     python_thread_id: thread.python_thread_id,
@@ -263,6 +277,7 @@ impl Walker {
                     holds_gil: holder != 0 && holder == thread.tstate,
                     frames: start..out.frames.len(),
                     error,
+                    shims: shims_start..out.shims.len(),
                 });
             }
         }
@@ -606,6 +621,7 @@ impl Walker {
         let owner_off = o.frame_owner.map(|v| v as usize);
         let is_entry_off = o.frame_is_entry.map(|v| v as usize);
         let walk_start = frames.len();
+        self.shims.clear();
         // The data-stack frame the previous step came from, which must start where this one ends.
         let mut callee = None;
         let mut tiled = true;
@@ -634,6 +650,9 @@ impl Walker {
                 return Err(ReadError::Invalid("frame owner"));
             }
             // 3.12+: a shim sits below the first frame of each C evaluation call.
+            if is_shim {
+                self.shims.push(frame);
+            }
             if is_shim && frames.len() > walk_start {
                 if let Some(last) = frames.last_mut() {
                     last.entry = true;
