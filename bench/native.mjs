@@ -1,6 +1,7 @@
 // --native cost, side by side with py-spy --native on the same target in one run:
-// CPU per sample of each profiler and the target's slowdown (its own throughput counter)
-// at the same rate. Phases alternate (baseline, pyflame-ts core, pyflame-ts CLI, py-spy,
+// CPU per sample of each profiler (the slope between a short and a long recording, so start-up,
+// attaching and reading symbols are left out) and the target's slowdown (its own throughput
+// counter) during the long recording, at the same rate. Phases alternate (baseline, pyflame-ts core, pyflame-ts CLI, py-spy,
 // baseline, ...) so that a change in machine load hits every profiler alike.
 //
 //   node bench/native.mjs [--hz 100] [--seconds 5] [--rounds 3] [--python PATH]
@@ -57,37 +58,60 @@ const pid = String(target.pid);
 // from this process's child handling by going through setsid? Not needed: the profilers are
 // separate processes, the target is this script's child, not theirs.
 
-const phases = {
-  baseline: async () => ({ samples: 0, cpu: 0 }),
-  'pyflame-ts core --native': async (out) => {
-    const r = await runMeasured(example, [pid, String(seconds), String(1 / hz), '--native', '--threads']);
+const SHORT = 1;
+const runners = {
+  'pyflame-ts core --native': async (secs) => {
+    const r = await runMeasured(example, [pid, String(secs), String(1 / hz), '--native', '--threads']);
     return { samples: Number(/ticks (\d+)/.exec(r.err)?.[1] ?? NaN), cpu: r.cpu };
   },
-  'pyflame-ts CLI --native': async (out) => {
-    const r = await runMeasured(process.execPath, [cli, 'record', '-p', pid, '--native', '--threads', '--hz', String(hz), '-s', String(seconds), '-f', 'folded', '-o', out]);
+  'pyflame-ts CLI --native': async (secs, out) => {
+    const r = await runMeasured(process.execPath, [cli, 'record', '-p', pid, '--native', '--threads', '--hz', String(hz), '-s', String(secs), '-f', 'folded', '-o', out]);
     return { samples: sumFolded(readFileSync(out, 'utf8')), cpu: r.cpu };
   },
-  'pyflame-ts core (no --native)': async () => {
-    const r = await runMeasured(example, [pid, String(seconds), String(1 / hz), '--threads']);
+  'pyflame-ts core --blocking (no --native)': async (secs) => {
+    const r = await runMeasured(example, [pid, String(secs), String(1 / hz), '--blocking', '--threads']);
     return { samples: Number(/ticks (\d+)/.exec(r.err)?.[1] ?? NaN), cpu: r.cpu };
   },
-  'py-spy --native': async (out) => {
-    const r = await runMeasured(pyspy, ['record', '--native', '-r', String(hz), '-d', String(seconds), '-f', 'raw', '-o', out, '-p', pid]);
+  'py-spy --native': async (secs, out) => {
+    const r = await runMeasured(pyspy, ['record', '--native', '-r', String(hz), '-d', String(secs), '-f', 'raw', '-o', out, '-p', pid]);
     return { samples: existsSync(out) ? sumFolded(readFileSync(out, 'utf8')) : NaN, cpu: r.cpu };
   },
+};
+// Each phase: a short recording, then the long one whose window measures the target.
+const phases = {
+  baseline: async () => (await sleep(seconds * 1000), { samples: 0, cpu: 0, perSample: 0 }),
+  ...Object.fromEntries(
+    Object.entries(runners).map(([name, run]) => [
+      name,
+      async (out) => {
+        const short = await run(SHORT, out);
+        return { short, long: await run(seconds, out) };
+      },
+    ]),
+  ),
 };
 
 const results = Object.fromEntries(Object.keys(phases).map((k) => [k, []]));
 try {
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of Object.entries(phases)) {
-      const before = readCounter();
-      const started = Date.now();
-      const res = name === 'baseline' ? (await sleep(seconds * 1000), await run()) : await run(path.join(dir, `${round}-${name.replace(/\W+/g, '_')}.txt`));
+      const out = path.join(dir, `${round}-${name.replace(/\W+/g, '_')}.txt`);
+      let res;
+      let before;
+      if (name === 'baseline') {
+        before = readCounter();
+        res = await run();
+      } else {
+        // the short run first; the counter window covers the long run only
+        const short = await runners[name](SHORT, out);
+        before = readCounter();
+        const long = await runners[name](seconds, out);
+        res = { samples: long.samples, cpu: long.cpu, perSample: (long.cpu - short.cpu) / (long.samples - short.samples) };
+      }
       const after = readCounter();
       const throughput = (after.n - before.n) / (after.t - before.t);
-      results[name].push({ ...res, throughput, wall: (Date.now() - started) / 1000 });
-      process.stderr.write(`round ${round} ${name}: ${res.samples} samples, ${res.cpu.toFixed(3)} s CPU, target ${throughput.toFixed(2)} it/s\n`);
+      results[name].push({ ...res, throughput });
+      process.stderr.write(`round ${round} ${name}: ${res.samples} samples, ${res.cpu.toFixed(3)} s CPU, ${(1e6 * res.perSample).toFixed(0)} µs/sample (slope), target ${throughput.toFixed(2)} it/s\n`);
     }
   }
 } finally {
@@ -98,11 +122,11 @@ try {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(results.baseline.map((r) => r.throughput));
 console.log(`# --native cost at ${hz} Hz, ${seconds} s per phase, ${rounds} rounds, ${python} (${spawnSync(python, ['-V'], { encoding: 'utf8' }).stdout.trim()}), target bench/targets/native_zlib.py`);
-console.log('| profiler | CPU per sample (µs, median) | samples per phase | target slowdown (median) |');
+console.log(`| profiler | CPU per sample (µs, median of slopes ${SHORT} s → ${seconds} s) | samples in the long run | target slowdown (median) |`);
 console.log('|---|---:|---:|---:|');
 for (const [name, runs] of Object.entries(results)) {
   if (name === 'baseline') continue;
-  const perSample = median(runs.map((r) => (1e6 * r.cpu) / r.samples));
+  const perSample = median(runs.map((r) => 1e6 * r.perSample));
   const slowdown = 100 * (1 - median(runs.map((r) => r.throughput)) / base);
   console.log(`| ${name} | ${perSample.toFixed(0)} | ${median(runs.map((r) => r.samples))} | ${slowdown.toFixed(1)} % |`);
 }

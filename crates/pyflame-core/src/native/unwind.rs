@@ -88,6 +88,12 @@ impl StackUnwinder {
         self.stale = false;
         self.maps_read_at = Some(Instant::now());
         let Ok(maps) = Maps::read(self.pid) else { return };
+        // Unchanged code mappings: keep the modules, framehop's rule cache and the labels.
+        let code = |m: &Maps| m.ranges.iter().filter(|r| r.executable).map(|r| (r.start, r.end, r.offset, r.inode, r.path.clone())).collect::<Vec<_>>();
+        if self.generation > 0 && code(&maps) == code(&self.maps) {
+            self.maps = maps;
+            return;
+        }
         let mut modules = Vec::new();
         let mut unwinder = UnwinderNative::new();
         for range in maps.ranges.iter().filter(|r| r.executable && !r.path.is_empty()) {
@@ -156,7 +162,10 @@ impl StackUnwinder {
                 _ => break,
             }
         }
-        if out[start..].iter().any(|&(a, _)| self.module_of(a).is_none()) {
+        // The outermost address is often garbage the unwind ended on: only unknown code
+        // between known frames suggests a library loaded since the map was read.
+        let inner = &out[start..out.len().saturating_sub(1).max(start)];
+        if inner.iter().any(|&(a, _)| self.module_of(a).is_none()) {
             self.stale = true;
         }
         Ok(())
