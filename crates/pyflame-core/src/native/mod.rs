@@ -171,7 +171,9 @@ impl NativeSampler {
                 let kind = match symbol {
                     Some(name) if name.starts_with(self.eval_name) => NativeKind::Eval,
                     Some(name) if module.runtime => NativeKind::Runtime { plumbing: is_call_plumbing(name) },
-                    None if module.runtime => NativeKind::Runtime { plumbing: true },
+                    // Unnamed code of a stripped interpreter (Debian's builtin hashes, zlib
+                    // bindings): kept above the innermost eval frame, dropped elsewhere.
+                    None if module.runtime => NativeKind::Runtime { plumbing: false },
                     _ => NativeKind::Other,
                 };
                 let name = match symbol {
