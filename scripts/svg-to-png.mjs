@@ -15,7 +15,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: Number(width), height } });
   await page.goto(`file://${path.resolve(input)}`);
-  await page.screenshot({ path: output, fullPage: true });
+  await page.screenshot({ path: output, fullPage: false });
 } finally {
   await browser.close();
 }
