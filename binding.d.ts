@@ -103,6 +103,8 @@ export interface DumpFrame {
   filename: string
   line: number
   firstLine: number
+  /** Set (true) on native frames (with `native`). */
+  native?: boolean
   /** With `locals`: the frame's local variables that are bound. */
   locals?: Array<DumpLocal>
 }
@@ -119,6 +121,8 @@ export interface DumpOptions {
   discover?: DiscoverOptions
   /** Also read each frame's local variables. */
   locals?: boolean
+  /** Also unwind each thread's native stack and merge it with the Python frames. */
+  native?: boolean
 }
 
 export interface DumpResult {
@@ -224,6 +228,8 @@ export interface ProcessSummary {
   gilIdleTicks: number
   /** Ticks whose read failed validation (torn or unreadable stack). */
   errors: number
+  /** With `native`: thread samples whose native stack could not be unwound. */
+  nativeFailures: number
 }
 
 export interface ProfileEntry {
@@ -247,6 +253,11 @@ export interface ProfileFrame {
   line: number
   /** `co_firstlineno`: the line the function starts on. */
   firstLine: number
+  /**
+   * Set (true) on native frames (`native: true`): `filename` is the binary's file name and
+   * `name` the function, or `+0x<offset>` in a binary without a symbol for the address.
+   */
+  native?: boolean
 }
 
 export interface ProfileThread {
@@ -278,6 +289,11 @@ export interface RawProfile {
   gilIdleTicks: number
   /** Ticks that failed validation and were dropped. */
   errors: number
+  /**
+   * With `native`: thread samples whose native stack could not be unwound (kept, with a
+   * `(native unwind failed)` frame under their Python frames).
+   */
+  nativeFailures: number
   frames: Array<ProfileFrame>
   /** Each stack is a list of frame indices, root (outermost) first. */
   stacks: Array<Array<number>>
@@ -299,6 +315,11 @@ export interface RecordingOptions {
   /** Stop after this many samples (Pyflame's `-s 0` is one sample). */
   maxSamples?: number
   blocking?: boolean
+  /**
+   * Unwind each thread's native stack too and merge it with the Python stack (pauses the
+   * target like `blocking`).
+   */
+  native?: boolean
   subprocesses?: boolean
   /** Keep each sample with its timestamp (flame charts, traces). */
   timeline?: boolean
@@ -313,6 +334,8 @@ export interface RecordingOptions {
 export interface RecordingProgress {
   ticks: number
   errors: number
+  /** With `native`: thread samples whose native stack could not be unwound. */
+  nativeFailures: number
   gilIdle: number
   /** Deadlines skipped because sampling fell behind. */
   late: number

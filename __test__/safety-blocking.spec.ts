@@ -30,7 +30,7 @@ type Fault = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGKILL' | 'node-throws'
 const FAULTS: Fault[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL', 'node-throws']
 const ROUNDS = Number(process.env.SAFETY_ROUNDS ?? 3)
 
-;(python ? test.serial : test.serial.skip)('blocking recordings interrupted at random points never leave the target stopped', async (t) => {
+;(python ? test.serial : test.serial.skip)('blocking and --native recordings interrupted at random points never leave the target stopped', async (t) => {
   t.timeout(110_000)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-safety-'))
   const counter = path.join(dir, 'counter')
@@ -40,6 +40,8 @@ const ROUNDS = Number(process.env.SAFETY_ROUNDS ?? 3)
   try {
     t.true((await progressAfter(counter)) > 0, 'the target counts before any recording')
     for (let round = 0; round < ROUNDS; round++) {
+      // Odd rounds unwind native stacks too (--native pauses the threads the same way).
+      const native = round % 2 === 1
       for (const fault of FAULTS) {
         // The fault comes at a random moment after the recording has seized the threads.
         const delay = Math.floor(random() * 500)
@@ -49,7 +51,7 @@ const ROUNDS = Number(process.env.SAFETY_ROUNDS ?? 3)
         if (fault === 'node-throws') {
           const script = [
             `const { startRecording } = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))})`,
-            `const handle = startRecording({ pid: ${target.pid}, seconds: 30, rate: 0.001, blocking: true })`,
+            `const handle = startRecording({ pid: ${target.pid}, seconds: 30, rate: 0.001, blocking: true, native: ${native} })`,
             `handle.done.catch(() => {})`,
             `process.on('SIGUSR2', () => setTimeout(() => { throw new Error('injected fault: the host application throws') }, ${delay}))`,
           ].join('\n')
@@ -59,7 +61,7 @@ const ROUNDS = Number(process.env.SAFETY_ROUNDS ?? 3)
           exitCode = run.code
           t.regex(run.stderr, /injected fault/, 'the host died of its exception')
         } else {
-          const run = await pyflameTs(['record', '-p', String(target.pid), '--blocking', '-r', '0.001', '-s', '30', '-o', out], {
+          const run = await pyflameTs(['record', '-p', String(target.pid), native ? '--native' : '--blocking', '-r', '0.001', '-s', '30', '-o', out], {
             killAfterMs: 30_000,
             onSpawn: (child) => faultAfterSeize(() => child.kill(fault)),
           })
@@ -84,12 +86,13 @@ const ROUNDS = Number(process.env.SAFETY_ROUNDS ?? 3)
           harmed = harmedTasks(target.pid)
         }
         const progressed = await progressAfter(counter)
-        t.deepEqual(harmed, [], `${fault} after ${delay} ms (exit ${exitCode}): threads left stopped/traced/zombie`)
-        t.true(progressed > 0, `${fault} after ${delay} ms: the target keeps counting`)
+        const mode = native ? '--native' : '--blocking'
+        t.deepEqual(harmed, [], `${mode} ${fault} after ${delay} ms (exit ${exitCode}): threads left stopped/traced/zombie`)
+        t.true(progressed > 0, `${mode} ${fault} after ${delay} ms: the target keeps counting`)
         if (harmed.length === 0 && progressed > 0) tally.survived += 1
       }
     }
-    t.log(`faults injected: ${tally.injected}, target unharmed after: ${tally.survived}, profiles written on SIGINT/SIGTERM/SIGHUP: ${tally.profilesWritten}, partial files after SIGKILL: ${tally.partialFilesLeft}`)
+    t.log(`faults injected (--blocking and --native): ${tally.injected}, target unharmed after: ${tally.survived}, profiles written on SIGINT/SIGTERM/SIGHUP: ${tally.profilesWritten}, partial files after SIGKILL: ${tally.partialFilesLeft}`)
     t.is(tally.survived, tally.injected)
     // No temporary file of an interrupted atomic write may be left next to the outputs (counter.tmp
     // is the target's own, written while it runs).

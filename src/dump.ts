@@ -16,6 +16,8 @@ export interface DumpFrame {
   filename: string
   line: number
   firstLine: number
+  /** With `native`: true on native frames (`filename` is the binary, `name` the function or `+0x<offset>`). */
+  native?: boolean
   /** With `locals`: the frame's bound local variables (cell variables included). */
   locals?: DumpLocal[]
 }
@@ -57,6 +59,8 @@ export interface DumpOptions {
   forceScan?: boolean
   /** Also read each frame's local variables (names and short reprs). */
   locals?: boolean
+  /** Also unwind each thread's native stack and merge it with the Python frames. */
+  native?: boolean
 }
 
 export async function dump(pid: number, options: DumpOptions = {}): Promise<DumpResult> {
@@ -66,6 +70,7 @@ export async function dump(pid: number, options: DumpOptions = {}): Promise<Dump
       blocking: options.blocking ?? true,
       discover: { pythonVersion: options.pythonVersion, forceScan: options.forceScan },
       locals: options.locals ?? false,
+      native: options.native ?? false,
     })) as DumpResult
   } catch (error) {
     throw fromNative(error)

@@ -44,6 +44,11 @@ export class Profile {
     return this.raw.errors
   }
 
+  /** With `native`: thread samples whose native stack could not be unwound (kept with a `(native unwind failed)` frame). */
+  get nativeFailures(): number {
+    return this.raw.nativeFailures ?? 0
+  }
+
   /** Ticks in which no thread held the GIL (Pyflame's `(idle)`). */
   get idle(): number {
     return this.raw.gilIdleTicks

@@ -24,7 +24,7 @@ export interface RecordRequest {
   commandStdoutToStderr?: boolean
   seconds: number
   interval: number
-  sampling?: Pick<SampleOptions, 'blocking' | 'subprocesses' | 'subprocessWait' | 'timeline' | 'pythonVersion' | 'periodic' | 'requireGil' | 'async'>
+  sampling?: Pick<SampleOptions, 'blocking' | 'native' | 'subprocesses' | 'subprocessWait' | 'timeline' | 'pythonVersion' | 'periodic' | 'requireGil' | 'async'>
   /** Show the progress line on a terminal. */
   progress?: boolean
   /**
@@ -162,6 +162,7 @@ async function start(request: RecordRequest, pid: number, traced?: TracedCommand
     seconds: request.seconds,
     rate: request.interval,
     blocking: request.sampling?.blocking ?? false,
+    native: request.sampling?.native ?? false,
     subprocesses: request.sampling?.subprocesses ?? false,
     subprocessWait: request.sampling?.subprocessWait,
     timeline: request.sampling?.timeline ?? false,

@@ -24,6 +24,12 @@ export interface SampleOptions {
   periodic?: boolean
   /** Pause the target's threads around each sample for exact stacks (default false). */
   blocking?: boolean
+  /**
+   * Also unwind each thread's native (C/C++/Rust) stack and merge it with the Python stack:
+   * `app.py:handler:12 → … → libz.so.1:deflate`. Pauses the threads around each sample like
+   * `blocking`. Linux x86_64 and aarch64.
+   */
+  native?: boolean
   /** Also sample child processes, including ones started while recording. */
   subprocesses?: boolean
   /** With `subprocesses`: seconds to wait for a first Python process (the PID itself or a child) before failing with `ERR_NOT_PYTHON` (default 2). */
@@ -49,6 +55,8 @@ export interface SampleOptions {
 export interface RecordingProgress {
   ticks: number
   errors: number
+  /** With `native`: thread samples whose native stack could not be unwound. */
+  nativeFailures: number
   gilIdle: number
   /** Sampling times skipped because the sampler was still busy with an earlier sample. */
   missed: number
@@ -106,6 +114,7 @@ export function startRecording(options: SampleOptions): RecordingHandle {
       periodic: options.periodic ?? false,
       maxSamples: seconds === 0 ? 1 : undefined,
       blocking: options.blocking ?? false,
+      native: options.native ?? false,
       subprocesses: options.subprocesses ?? false,
       subprocessWait: options.subprocesses ? parseSubprocessWait(options.subprocessWait) : undefined,
       timeline: options.timeline ?? false,

@@ -41,6 +41,7 @@ export default class DumpCommand extends PyflameCommand {
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also dump the Python processes below PID' })
   async = Option.Boolean('--async', false, { description: 'Print the asyncio tasks (who awaits whom, coroutine stacks) instead of threads' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Do not pause the threads (a torn read is still retried)' })
+  native = Option.Boolean('--native', false, { description: 'Also unwind native (C/C++/Rust) frames and merge them with the Python frames' })
   pythonVersion = Option.String('--python-version', { description: 'Override version detection, e.g. 3.11' })
   positionalPid = Option.String({ required: false, name: 'pid' })
 
@@ -48,13 +49,14 @@ export default class DumpCommand extends PyflameCommand {
     const given = this.pid ?? this.positionalPid
     if (given === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts dump -p PID [--json] [--locals] [--subprocesses]')
     const pid = parsePid(given)
+    if (this.native && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--native pauses the threads to unwind them: it cannot be combined with --nonblocking')
     if (this.async) {
       if (this.locals || this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--async shows tasks, not threads: it takes neither --locals nor --subprocesses')
       const result = await dumpAsync(pid, { blocking: !this.nonblocking, pythonVersion: this.pythonVersion })
       this.context.stdout.write(this.json ? JSON.stringify(result, null, 2) + '\n' : formatAsyncDump(result))
       return 0
     }
-    const options = { blocking: !this.nonblocking, pythonVersion: this.pythonVersion, locals: this.locals }
+    const options = { blocking: !this.nonblocking, pythonVersion: this.pythonVersion, locals: this.locals, native: this.native }
     const results = this.subprocesses ? await dumpProcessTree(pid, options) : [await dump(pid, options)]
     for (const result of results) {
       for (const notice of result.notices ?? []) this.context.stderr.write(`pyflame-ts: process ${result.pid}: ${notice}\n`)
@@ -79,7 +81,7 @@ export function formatDump(result: DumpResult): string {
     if (thread.error) out += `    <stack unreadable: ${thread.error}>\n`
     if (thread.localsError) out += `    <locals unreadable: ${thread.localsError}>\n`
     for (const frame of thread.frames) {
-      out += `    ${frame.name} (${frame.filename}:${frame.line})\n`
+      out += frame.native ? `    ${frame.name.startsWith('+0x') ? `${frame.filename}${frame.name}` : frame.name} (${frame.filename || 'native'})\n` : `    ${frame.name} (${frame.filename}:${frame.line})\n`
       for (const local of frame.locals ?? []) out += `        ${local.name} = ${local.repr}\n`
     }
   }

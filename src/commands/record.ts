@@ -65,6 +65,7 @@ export default class RecordCommand extends PyflameCommand {
   periodic = Option.Boolean('--periodic', false, { description: 'Sample exactly every -r seconds, not at random times with that mean (aliases with periodic programs)' })
   blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample for exact stacks' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
+  native = Option.Boolean('--native', false, { description: 'Also unwind native (C/C++/Rust) frames and merge them with the Python frames (pauses the threads like --blocking)' })
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master); every stack is rooted at its `process PID`' })
   subprocessWait = Option.String('--subprocess-wait', { description: 'With --subprocesses: seconds to wait for a first Python process to appear (default 2)' })
   async = Option.Boolean('--async', false, { description: 'asyncio tasks: each sample under the running task, below the tasks awaiting it (3.14+)' })
@@ -80,6 +81,7 @@ export default class RecordCommand extends PyflameCommand {
     if (!traced && this.pid === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts record -p PID [-s SECONDS] [-r INTERVAL] [-o FILE], or pyflame-ts record -- COMMAND')
     if (this.subprocessWait !== undefined && !this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--subprocess-wait applies only with --subprocesses')
     if (this.blocking && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--blocking and --nonblocking contradict each other: pick one')
+    if (this.native && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--native pauses the threads to unwind them: it cannot be combined with --nonblocking')
 
     const seconds = traced && this.seconds === undefined ? Infinity : parseSeconds(this.seconds)
     if (this.rate !== undefined && this.hz !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'give either -r (seconds between samples) or --hz (samples per second), not both')
@@ -109,7 +111,7 @@ export default class RecordCommand extends PyflameCommand {
         commandStdoutToStderr: this.output === undefined && !stdoutIsTerminal,
         seconds,
         interval,
-        sampling: { blocking: this.blocking, subprocesses: this.subprocesses, subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait), timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic, requireGil: this.gil, async: this.asyncWall ? 'wall' : this.async },
+        sampling: { blocking: this.blocking, native: this.native, subprocesses: this.subprocesses, subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait), timeline: this.flamechart, pythonVersion: this.pythonVersion, periodic: this.periodic, requireGil: this.gil, async: this.asyncWall ? 'wall' : this.async },
         progress: true,
       },
       {
@@ -129,6 +131,7 @@ export default class RecordCommand extends PyflameCommand {
     )
     if (process.stderr.isTTY) {
       this.context.stderr.write(recordSummary(profile, view, outputPath ?? 'stdout'))
+      if (this.native) this.context.stderr.write(`  ${profile.nativeFailures} native unwinds failed\n`)
       // What the errors were (a torn stack, an unreadable address...), not only how many.
       if (profile.errors > 0) {
         const { errorKindsText } = await import('../writers')

@@ -44,6 +44,7 @@ export default class TopCommand extends PyflameCommand {
   subprocessWait = Option.String('--subprocess-wait', { description: 'With --subprocesses: seconds to wait for a first Python process to appear (default 2)' })
   nonblocking = Option.Boolean('--nonblocking', false, { description: 'Read without pausing the target (the default)' })
   blocking = Option.Boolean('--blocking', false, { description: 'Pause the threads briefly around each sample' })
+  native = Option.Boolean('--native', false, { description: 'Also unwind native (C/C++/Rust) frames and merge them with the Python frames (pauses the threads like --blocking)' })
   once = Option.Boolean('--once', false, { description: 'Print one snapshot after the first refresh and exit' })
   iterations = Option.String('--iterations', { description: 'Exit after this many refreshes' })
   async = Option.Boolean('--async', false, { description: 'asyncio tasks (3.14+): count samples under the running task; tasks appear as <task> rows' })
@@ -57,6 +58,7 @@ export default class TopCommand extends PyflameCommand {
     if (this.rate !== undefined && this.hz !== undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'give either -r (seconds between samples) or --hz (samples per second), not both')
     if (this.subprocessWait !== undefined && !this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--subprocess-wait applies only with --subprocesses')
     if (this.blocking && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--blocking and --nonblocking contradict each other: pick one')
+    if (this.native && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--native pauses the threads to unwind them: it cannot be combined with --nonblocking')
     const interval = this.hz !== undefined ? parseHertz(this.hz) : parseInterval(this.rate ?? 0.01, Infinity)
     const refreshSeconds = parsePositive('--refresh', this.refresh ?? '1')
     const iterations = this.once ? 1 : this.iterations !== undefined ? Math.floor(parsePositive('--iterations', this.iterations)) : Infinity
@@ -72,6 +74,7 @@ export default class TopCommand extends PyflameCommand {
       seconds: Infinity,
       rate: interval,
       blocking: this.blocking,
+      native: this.native,
       subprocesses: this.subprocesses,
       subprocessWait: this.subprocessWait === undefined ? undefined : parseSubprocessWait(this.subprocessWait),
       pythonVersion: this.pythonVersion,

@@ -90,7 +90,7 @@ export type PythonKind = 'user' | 'stdlib' | 'third-party' | 'native' | 'run' | 
 
 /** Which part of a Python program a frame label belongs to. */
 export function pythonKind(label: string): PythonKind {
-  if (label === '(idle)' || label === '(failed)') return 'idle'
+  if (label === '(idle)' || label === '(failed)' || label === '(native unwind failed)') return 'idle'
   if (isRunLabel(label)) return 'run'
   const parsed = parsePythonLabel(label)
   if (!parsed.file) return parsed.func.startsWith('<') ? 'stdlib' : 'native'

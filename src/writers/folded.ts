@@ -28,6 +28,11 @@ function clean(text: string): string {
 
 /** The label of one frame as Pyflame writes it. */
 export function frameLabel(frame: ProfileFrame, options: FoldedOptions): string {
+  // Native frames: `libz.so.1:deflate`, or `libz.so.1+0x1f2e` without a symbol.
+  if (frame.native) {
+    if (!frame.filename) return clean(frame.name)
+    return frame.name.startsWith('+0x') ? `${clean(frame.filename)}${frame.name}` : `${clean(frame.filename)}:${clean(frame.name)}`
+  }
   const line = viewLine(frame, options)
   if (options.labelStyle === 'function') {
     return `${clean(frame.name)} (${clean(frame.filename)}${line === undefined ? '' : `:${line}`})`

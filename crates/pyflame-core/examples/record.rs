@@ -1,4 +1,4 @@
-//! Manual check: `cargo run --release --example record -- PID SECONDS INTERVAL [--threads] [--blocking] [--periodic]`
+//! Manual check: `cargo run --release --example record -- PID SECONDS INTERVAL [--threads] [--blocking] [--periodic] [--native]`
 //! prints folded stacks (GIL holder view) and the counters.
 
 use pyflame_core::sampler::clock::Schedule;
@@ -20,6 +20,7 @@ fn main() {
         schedule: if args.iter().any(|a| a == "--periodic") { Schedule::Periodic } else { Schedule::Poisson },
         max_samples: None,
         blocking: args.iter().any(|a| a == "--blocking"),
+        native: args.iter().any(|a| a == "--native"),
         subprocesses: false,
         subprocess_wait: pyflame_core::DEFAULT_SUBPROCESS_WAIT,
         timeline: false,

@@ -1,6 +1,8 @@
 //! One-shot stacks of every thread (`dump`): a consistent snapshot for a hung process.
 
 use crate::error::{Error, Result};
+use crate::native::merge::MergedFrame;
+use crate::native::NativeSampler;
 use crate::process::lock::ProcessLock;
 use crate::process::memory::ProcessMemory;
 use crate::process::tasks::{self, TaskStat};
@@ -52,6 +54,8 @@ pub struct DumpOptions {
     pub discover: DiscoverOptions,
     /// Also read each frame's local variables (in the same paused moment as the stacks).
     pub locals: bool,
+    /// Also unwind each thread's native stack and merge it in (pauses the target).
+    pub native: bool,
 }
 
 /// Attempts at a snapshot in which every thread's stack validates.
@@ -68,6 +72,7 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
     let threading = Threading::of(&target, &ProcessMemory::new(pid));
     let notices: Vec<String> = target.layout.notice().into_iter().collect();
     let mut python_names = ThreadNames::new(&target, &ProcessMemory::new(pid));
+    let mut native = options.native.then(|| NativeSampler::new(&target));
     let mut walker = Walker::new(target);
     walker.known_tids = tasks::list_tasks(pid).unwrap_or_default();
     let mem = ProcessMemory::new(pid);
@@ -92,7 +97,7 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         None
     };
     // Seized only once everything that can refuse the dump has been checked.
-    let mut lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+    let mut lock = if options.blocking || options.native { Some(ProcessLock::seize(pid)?) } else { None };
     let mut sample = Sample::default();
     let mut locals: Vec<std::result::Result<Vec<Vec<LocalVariable>>, String>> = Vec::new();
     let mut last_error = None;
@@ -124,7 +129,11 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
                     .map(|tid| tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid))
                     .collect();
                 stopped.sort_unstable();
-                read(&mut walker, &mut sample, Some(stopped))
+                let result = read(&mut walker, &mut sample, Some(stopped));
+                if let (Ok(()), Some(native)) = (&result, native.as_mut()) {
+                    native.capture(&mem, &sample, &|tid| tid);
+                }
+                result
             }
             None => read(&mut walker, &mut sample, None),
         };
@@ -139,6 +148,9 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         }
     }
     drop(lock);
+    if let Some(native) = native.as_mut() {
+        native.merge(&sample);
+    }
     if sample.threads.is_empty() {
         if let Some(e) = last_error {
             return Err(Error::read_failed(format!("could not read the stacks of process {pid}: {e}")));
@@ -150,13 +162,36 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         .enumerate()
         .map(|(i, t)| {
             let frame_count = t.frames.len();
-            let (thread_locals, locals_error) = match locals.get(i) {
+            let (mut thread_locals, locals_error) = match locals.get(i) {
                 None => (None, None),
                 Some(Ok(l)) if l.len() == frame_count => (Some(l.clone()), None),
                 Some(Ok(l)) => (None, Some(format!("{} frames with locals for {} frames (the stack moved)", l.len(), frame_count))),
                 Some(Err(e)) => (None, Some(e.clone())),
             };
             let state = t.native_tid.and_then(|tid| states.iter().find(|s| s.0 == tid));
+            let python_frame = |f: &crate::python::RawFrame| {
+                let code = walker.codes.get(f.code);
+                Frame { name: code.name.clone(), filename: code.filename.clone(), line: f.line, first_line: code.first_line, native: false }
+            };
+            let frames: Vec<Frame> = match native.as_ref() {
+                Some(native) => {
+                    let merged = native.thread_frames(i);
+                    // Locals stay aligned with frames: native frames have none.
+                    if let Some(by_python_frame) = thread_locals.take() {
+                        let mut python_locals = by_python_frame.into_iter().rev();
+                        thread_locals = Some(merged.iter().map(|f| if matches!(f, MergedFrame::Python(_)) { python_locals.next().unwrap_or_default() } else { Vec::new() }).collect::<Vec<_>>().into_iter().rev().collect());
+                    }
+                    merged
+                        .iter()
+                        .rev()
+                        .map(|f| match f {
+                            MergedFrame::Python(raw) => python_frame(raw),
+                            MergedFrame::Native(id) => native.frames.get(*id).clone(),
+                        })
+                        .collect()
+                }
+                None => sample.frames_of(t).iter().rev().map(python_frame).collect(),
+            };
             DumpThread {
                 tid: t.native_tid.unwrap_or(0),
                 python_thread_id: t.python_thread_id,
@@ -165,15 +200,7 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
                 kernel_name: state.and_then(|s| s.2.clone()),
                 holds_gil: t.holds_gil,
                 idle: state.and_then(|s| s.1).is_some_and(|s| s != b'R') && !t.holds_gil,
-                frames: sample
-                    .frames_of(t)
-                    .iter()
-                    .rev()
-                    .map(|f| {
-                        let code = walker.codes.get(f.code);
-                        Frame { name: code.name.clone(), filename: code.filename.clone(), line: f.line, first_line: code.first_line }
-                    })
-                    .collect(),
+                frames,
                 error: t.error.map(|e| e.to_string()),
                 locals: thread_locals,
                 locals_error: if options.locals && t.error.is_none() { locals_error } else { None },

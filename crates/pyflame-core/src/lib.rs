@@ -9,6 +9,7 @@ pub mod dump;
 pub mod dump_async;
 pub mod error;
 pub mod folded;
+pub mod native;
 pub mod process;
 pub mod profile;
 pub mod python;

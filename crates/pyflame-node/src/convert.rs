@@ -17,6 +17,9 @@ pub struct ProfileFrame {
     pub line: u32,
     /// `co_firstlineno`: the line the function starts on.
     pub first_line: u32,
+    /// Set (true) on native frames (`native: true`): `filename` is the binary's file name and
+    /// `name` the function, or `+0x<offset>` in a binary without a symbol for the address.
+    pub native: Option<bool>,
 }
 
 #[napi(object)]
@@ -73,6 +76,14 @@ pub struct ProcessSummary {
     pub errors: f64,
     /// `errors` by kind, kinds sorted.
     pub error_kinds: Vec<ErrorKindCount>,
+    /// Built with `--disable-gil` (3.13t and later).
+    pub free_threaded: bool,
+    /// Free-threaded and running without a GIL: the default view counts every running thread.
+    pub gil_disabled: bool,
+    /// One-line warnings about how the process was read, to show once.
+    pub notices: Vec<String>,
+    /// With `native`: thread samples whose native stack could not be unwound.
+    pub native_failures: f64,
 }
 
 /// How many sampling errors of one kind (`invalid data: ...`, `unreadable address`).
@@ -84,12 +95,6 @@ pub struct ErrorKindCount {
 
 fn error_kinds(kinds: std::collections::BTreeMap<String, u64>) -> Vec<ErrorKindCount> {
     kinds.into_iter().map(|(kind, count)| ErrorKindCount { kind, count: count as f64 }).collect()
-    /// Built with `--disable-gil` (3.13t and later).
-    pub free_threaded: bool,
-    /// Free-threaded and running without a GIL: the default view counts every running thread.
-    pub gil_disabled: bool,
-    /// One-line warnings about how the process was read, to show once.
-    pub notices: Vec<String>,
 }
 
 #[napi(object)]
@@ -114,6 +119,9 @@ pub struct RawProfile {
     pub errors: f64,
     /// `errors` by kind, kinds sorted.
     pub error_kinds: Vec<ErrorKindCount>,
+    /// With `native`: thread samples whose native stack could not be unwound (kept, with a
+    /// `(native unwind failed)` frame under their Python frames).
+    pub native_failures: f64,
     pub frames: Vec<ProfileFrame>,
     /// Each stack is a list of frame indices, root (outermost) first.
     pub stacks: Vec<Vec<u32>>,
@@ -130,7 +138,7 @@ pub struct RawProfile {
 }
 
 pub fn frame(f: core::Frame) -> ProfileFrame {
-    ProfileFrame { name: f.name, filename: f.filename, line: f.line, first_line: f.first_line }
+    ProfileFrame { name: f.name, filename: f.filename, line: f.line, first_line: f.first_line, native: f.native.then_some(true) }
 }
 
 pub fn profile(p: core::Profile) -> RawProfile {
@@ -145,6 +153,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
         gil_idle_ticks: p.gil_idle_ticks as f64,
         errors: p.errors as f64,
         error_kinds: error_kinds(p.error_kinds),
+        native_failures: p.native_failures as f64,
         frames: p.frames.into_iter().map(frame).collect(),
         stacks: p.stacks,
         threads: p
@@ -177,6 +186,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
                 free_threaded: s.free_threaded,
                 gil_disabled: s.gil_disabled,
                 notices: s.notices,
+                native_failures: s.native_failures as f64,
             })
             .collect(),
         subprocesses: Some(p.subprocesses),

@@ -11,6 +11,8 @@ pub struct DumpOptions {
     pub discover: Option<DiscoverOptions>,
     /// Also read each frame's local variables.
     pub locals: Option<bool>,
+    /// Also unwind each thread's native stack and merge it with the Python frames.
+    pub native: Option<bool>,
 }
 
 #[napi(object)]
@@ -26,6 +28,8 @@ pub struct DumpFrame {
     pub filename: String,
     pub line: u32,
     pub first_line: u32,
+    /// Set (true) on native frames (with `native`).
+    pub native: Option<bool>,
     /// With `locals`: the frame's local variables that are bound.
     pub locals: Option<Vec<DumpLocal>>,
 }
@@ -104,6 +108,7 @@ impl Task for DumpTask {
                                 filename: f.filename,
                                 line: f.line,
                                 first_line: f.first_line,
+                                native: f.native.then_some(true),
                                 locals: locals.as_mut().and_then(|l| l.next()).map(|vars| {
                                     vars.into_iter().map(|v| DumpLocal { name: v.name, repr: v.repr }).collect()
                                 }),
@@ -120,11 +125,12 @@ impl Task for DumpTask {
 
 #[napi(ts_return_type = "Promise<DumpResult>")]
 pub fn dump(pid: i32, options: Option<DumpOptions>) -> Result<AsyncTask<DumpTask>> {
-    let options = options.unwrap_or(DumpOptions { blocking: None, discover: None, locals: None });
+    let options = options.unwrap_or(DumpOptions { blocking: None, discover: None, locals: None, native: None });
     let core = pyflame_core::dump::DumpOptions {
         blocking: options.blocking.unwrap_or(true),
         discover: discover_options(&options.discover.unwrap_or_default())?,
         locals: options.locals.unwrap_or(false),
+        native: options.native.unwrap_or(false),
     };
     Ok(AsyncTask::new(DumpTask { pid, options: core }))
 }

@@ -21,6 +21,9 @@ pub struct RecordingOptions {
     /// Stop after this many samples (Pyflame's `-s 0` is one sample).
     pub max_samples: Option<u32>,
     pub blocking: Option<bool>,
+    /// Unwind each thread's native stack too and merge it with the Python stack (pauses the
+    /// target like `blocking`).
+    pub native: Option<bool>,
     pub subprocesses: Option<bool>,
     /// With `subprocesses`: seconds to wait for a first Python process before failing with
     /// `ERR_NOT_PYTHON` (default 2).
@@ -39,6 +42,8 @@ pub struct RecordingOptions {
 pub struct RecordingProgress {
     pub ticks: f64,
     pub errors: f64,
+    /// With `native`: thread samples whose native stack could not be unwound.
+    pub native_failures: f64,
     pub gil_idle: f64,
     /// Sampling times skipped because the sampler was still busy (not taken late).
     pub missed: f64,
@@ -83,6 +88,7 @@ impl Recording {
             schedule: if options.periodic.unwrap_or(false) { Schedule::Periodic } else { Schedule::Poisson },
             max_samples: options.max_samples.map(u64::from),
             blocking: options.blocking.unwrap_or(false),
+            native: options.native.unwrap_or(false),
             subprocesses: options.subprocesses.unwrap_or(false),
             subprocess_wait,
             timeline: options.timeline.unwrap_or(false),
@@ -143,6 +149,7 @@ impl Recording {
         RecordingProgress {
             ticks: s.ticks.load(Ordering::Relaxed) as f64,
             errors: s.errors.load(Ordering::Relaxed) as f64,
+            native_failures: s.native_failures.load(Ordering::Relaxed) as f64,
             gil_idle: s.gil_idle.load(Ordering::Relaxed) as f64,
             missed: s.missed.load(Ordering::Relaxed) as f64,
             processes: s.processes.load(Ordering::Relaxed) as f64,

@@ -2,6 +2,8 @@
 
 use super::{Entry, Frame, Profile, ProcessSummary, Thread, TimelineSample};
 use crate::python::asyncio::logical::StackItem;
+use crate::native::merge::MergedFrame;
+use crate::native::NativeSampler;
 use crate::python::walker::{RawFrame, Sample, Walker};
 // FxHash: keys are small integers and interned ids, SipHash's DoS resistance buys nothing here.
 use rustc_hash::FxHashMap as HashMap;
@@ -67,31 +69,41 @@ impl Aggregator {
         Aggregator { timeline: timeline.then(Vec::new), ..Default::default() }
     }
 
-    /// Adds one process's sample. `walker_index` identifies the process's walker.
-    pub fn add(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, extras: &ThreadExtras, time_us: u64) {
-        self.add_with(walker_index, pid, walker, sample, extras, time_us, None);
+    /// Adds one process's sample. `walker_index` identifies the process's walker; `native`,
+    /// with `--native`, holds the sample's merged native+Python stacks.
+    pub fn add(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, native: Option<&NativeSampler>, extras: &ThreadExtras, time_us: u64) {
+        self.add_with(walker_index, pid, walker, sample, native, extras, time_us, None);
     }
 
     /// Adds one process's sample as `record --async` sees it: a thread running an asyncio task
     /// counts under its logical stack (`logical[i]`, root first) instead of its own, and each
     /// waiting task (`--async-wall`) counts once under the thread whose list holds it, as idle.
     pub fn add_async(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, extras: &ThreadExtras, time_us: u64, logical: &AsyncStacks) {
-        self.add_with(walker_index, pid, walker, sample, extras, time_us, Some(logical));
+        self.add_with(walker_index, pid, walker, sample, None, extras, time_us, Some(logical));
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn add_with(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, extras: &ThreadExtras, time_us: u64, logical: Option<&AsyncStacks>) {
+    fn add_with(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, native: Option<&NativeSampler>, extras: &ThreadExtras, time_us: u64, logical: Option<&AsyncStacks>) {
         for (i, thread) in sample.threads.iter().enumerate() {
             if thread.error.is_some() {
                 continue;
             }
             self.stack_buf.clear();
-            match logical.and_then(|l| l.running.get(i)) {
-                Some(ThreadAsync::Torn) => continue,
-                Some(ThreadAsync::Task(items)) => self.push_items(walker_index, walker, items),
+            match (logical.and_then(|l| l.running.get(i)), native) {
+                (Some(ThreadAsync::Torn), _) => continue,
+                (Some(ThreadAsync::Task(items)), _) => self.push_items(walker_index, walker, items),
+                (_, Some(native)) => {
+                    for frame in native.thread_frames(i) {
+                        let id = match frame {
+                            MergedFrame::Python(raw) => self.python_frame(walker_index, walker, raw),
+                            MergedFrame::Native(id) => self.native_frame(walker_index, native, *id),
+                        };
+                        self.stack_buf.push(id);
+                    }
+                }
                 _ => {
                     for raw in sample.frames_of(thread) {
-                        let id = self.code_frame(walker_index, walker, raw);
+                        let id = self.python_frame(walker_index, walker, raw);
                         self.stack_buf.push(id);
                     }
                 }
@@ -118,22 +130,11 @@ impl Aggregator {
     fn push_items(&mut self, walker_index: u32, walker: &Walker, items: &[StackItem]) {
         for item in items {
             let id = match item {
-                StackItem::Frame(raw) => self.code_frame(walker_index, walker, raw),
-                StackItem::Task(name) => self.content_frame(Frame { name: name.clone(), filename: TASK_FILENAME.to_string(), line: 0, first_line: 0 }),
+                StackItem::Frame(raw) => self.python_frame(walker_index, walker, raw),
+                StackItem::Task(name) => self.content_frame(Frame { name: name.clone(), filename: TASK_FILENAME.to_string(), line: 0, first_line: 0, native: false }),
             };
             self.stack_buf.push(id);
         }
-    }
-
-    fn code_frame(&mut self, walker_index: u32, walker: &Walker, raw: &RawFrame) -> u32 {
-        let key = (walker_index, walker.codes.generation, raw.code, raw.line);
-        if let Some(&id) = self.frame_ids.get(&key) {
-            return id;
-        }
-        let code = walker.codes.get(raw.code);
-        let id = self.content_frame(Frame { name: code.name.clone(), filename: code.filename.clone(), line: raw.line, first_line: code.first_line });
-        self.frame_ids.insert(key, id);
-        id
     }
 
     fn content_frame(&mut self, frame: Frame) -> u32 {
@@ -194,6 +195,36 @@ impl Aggregator {
         if let Some(timeline) = &mut self.timeline {
             timeline.push(TimelineSample { time_us, thread, stack, gil, idle });
         }
+    }
+
+    fn python_frame(&mut self, walker_index: u32, walker: &Walker, raw: &RawFrame) -> u32 {
+        let key = (walker_index, walker.codes.generation, raw.code, raw.line);
+        if let Some(&id) = self.frame_ids.get(&key) {
+            return id;
+        }
+        let code = walker.codes.get(raw.code);
+        let frame = Frame { name: code.name.clone(), filename: code.filename.clone(), line: raw.line, first_line: code.first_line, native: false };
+        self.intern(key, frame)
+    }
+
+    /// Native frame ids are the process's own (stable for its recording): keyed apart from
+    /// code ids by a generation no code cache reaches.
+    fn native_frame(&mut self, walker_index: u32, native: &NativeSampler, id: u32) -> u32 {
+        let key = (walker_index, u64::MAX, id, 0);
+        if let Some(&id) = self.frame_ids.get(&key) {
+            return id;
+        }
+        self.intern(key, native.frames.get(id).clone())
+    }
+
+    fn intern(&mut self, key: FrameKey, frame: Frame) -> u32 {
+        let next = self.frames.len() as u32;
+        let id = *self.frame_by_content.entry(frame.clone()).or_insert(next);
+        if id == next {
+            self.frames.push(frame);
+        }
+        self.frame_ids.insert(key, id);
+        id
     }
 
     pub fn distinct_stacks(&self) -> usize {

@@ -12,6 +12,9 @@ pub struct Frame {
     pub filename: String,
     pub line: u32,
     pub first_line: u32,
+    /// A native (C/C++/Rust) frame from `--native`: `filename` is the binary's file name and
+    /// `name` the symbol, or `+0x<offset>` when the binary has none for the address.
+    pub native: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,9 @@ pub struct ProcessSummary {
     pub gil_disabled: bool,
     /// One-line warnings about how this process was read (e.g. a Python newer than this build).
     pub notices: Vec<String>,
+    /// `--native`: thread samples whose native stack could not be unwound (they keep their
+    /// Python frames, under a `(native unwind failed)` frame).
+    pub native_failures: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +101,8 @@ pub struct Profile {
     pub errors: u64,
     /// `errors` by kind, over the processes that count in `errors`.
     pub error_kinds: std::collections::BTreeMap<String, u64>,
+    /// `--native`: see `ProcessSummary::native_failures`.
+    pub native_failures: u64,
     pub frames: Vec<Frame>,
     /// Root first.
     pub stacks: Vec<Vec<u32>>,

@@ -28,6 +28,10 @@ const MAX_BATCHED_COPY: usize = 32 << 20;
 pub struct RawFrame {
     pub code: CodeId,
     pub line: u32,
+    /// The first frame its C evaluation call ran (the root-most of the frames one
+    /// `_PyEval_EvalFrameDefault` call runs, 3.11+; every frame on ≤3.10). Native merging
+    /// assigns frames to the eval-loop frames of the C stack by these boundaries.
+    pub entry: bool,
 }
 
 /// One thread in one sample.
@@ -45,6 +49,10 @@ pub struct ThreadSnapshot {
     pub frames: std::ops::Range<usize>,
     /// Set when this thread's stack could not be read consistently.
     pub error: Option<ReadError>,
+    /// 3.12+: range in `Sample::shims` of the addresses of this thread's C-stack shim frames,
+    /// innermost first. Each lies inside the C frame of the eval call it started, which lets
+    /// `--native` find eval-loop frames in binaries without symbols for them.
+    pub shims: std::ops::Range<usize>,
 }
 
 /// One sample of a process.
@@ -52,6 +60,7 @@ pub struct ThreadSnapshot {
 pub struct Sample {
     pub threads: Vec<ThreadSnapshot>,
     pub frames: Vec<RawFrame>,
+    pub shims: Vec<u64>,
     /// Some thread held the GIL (for the GIL-holder view); false means Pyflame's `(idle)`.
     pub gil_held: bool,
 }
@@ -60,6 +69,7 @@ impl Sample {
     pub fn clear(&mut self) {
         self.threads.clear();
         self.frames.clear();
+        self.shims.clear();
         self.gil_held = false;
     }
 
@@ -104,6 +114,8 @@ pub struct Walker {
     target_paused: bool,
     /// The check reads of the thread whose buffers are swapped in (see `ThreadBuffers::again`).
     again: [[u8; 8]; 6],
+    /// 3.12+: the shim frames met by the last walk (see `ThreadSnapshot::shims`).
+    shims: Vec<u64>,
 }
 
 impl Walker {
@@ -132,6 +144,7 @@ impl Walker {
             paused_tids: None,
             target_paused: false,
             again: [[0; 8]; 6],
+            shims: Vec::new(),
         }
     }
 
@@ -257,6 +270,7 @@ impl Walker {
             for (slot, thread) in pending.iter_mut().enumerate() {
                 self.swap_buffers(slot);
                 let start = out.frames.len();
+                self.shims.clear();
                 let error = match thread.error.take() {
                     Some(e) => Some(e),
                     None => self.finish_thread(first, mem, thread, &mut out.frames).err(),
@@ -266,6 +280,10 @@ impl Walker {
                     out.frames.truncate(start);
                 }
                 out.frames[start..].reverse();
+                let shims_start = out.shims.len();
+                if error.is_none() {
+                    out.shims.extend_from_slice(&self.shims);
+                }
                 out.threads.push(ThreadSnapshot {
                     tstate: thread.tstate,
                     python_thread_id: thread.python_thread_id,
@@ -274,6 +292,7 @@ impl Walker {
                     holds_gil: holder != 0 && holder == thread.tstate,
                     frames: start..out.frames.len(),
                     error,
+                    shims: shims_start..out.shims.len(),
                 });
             }
         }
@@ -571,7 +590,7 @@ impl Walker {
             let code = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick)?;
             let offset = if lasti < 0 { -1 } else if layout.lasti_in_code_units { lasti * 2 } else { lasti };
             let line = self.codes.get_mut(code).line_for(&layout, offset);
-            frames.push(RawFrame { code, line });
+            frames.push(RawFrame { code, line, entry: true });
             frame = back;
         }
         Ok(true)
@@ -621,6 +640,9 @@ impl Walker {
         let o = layout.offsets;
         let len = o.frame_size as usize;
         let owner_off = o.frame_owner.map(|v| v as usize);
+        let is_entry_off = o.frame_is_entry.map(|v| v as usize);
+        let walk_start = frames.len();
+        self.shims.clear();
         // The data-stack frame the previous step came from, which must start where this one ends.
         let mut callee = None;
         let mut tiled = true;
@@ -635,6 +657,7 @@ impl Walker {
             let code_addr = word(bytes, o.frame_code) & !layout.executable_tag_mask;
             let instr = word(bytes, o.frame_lasti);
             let owner = owner_off.map_or(0, |off| bytes[off]);
+            let is_entry = is_entry_off.is_some_and(|off| bytes[off] != 0);
             let tlbc_index = layout.tlbc.map_or(0, |t| {
                 let off = t.frame_tlbc_index as usize;
                 bytes.get(off..off + 4).map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap()))
@@ -646,6 +669,15 @@ impl Walker {
             let is_shim = layout.first_shim_owner.is_some_and(|first| owner >= first);
             if owner > 4 {
                 return Err(ReadError::Invalid("frame owner"));
+            }
+            // 3.12+: a shim sits below the first frame of each C evaluation call.
+            if is_shim {
+                self.shims.push(frame);
+            }
+            if is_shim && frames.len() > walk_start {
+                if let Some(last) = frames.last_mut() {
+                    last.entry = true;
+                }
             }
             let mut frame_bytes = 0;
             if !is_shim && code_addr != 0 {
@@ -673,7 +705,7 @@ impl Walker {
                         let info = self.codes.get_mut(code);
                         frame_bytes = info.frame_bytes;
                         let line = info.line_for(&layout, index);
-                        frames.push(RawFrame { code, line });
+                        frames.push(RawFrame { code, line, entry: is_entry });
                     }
                     // 3.13+: `f_executable` may be a non-code object; skip such frames.
                     Err(ReadError::Invalid("not a code object")) if layout.frame_model == FrameModel::CurrentFrame => {}
@@ -701,6 +733,12 @@ impl Walker {
                 callee = None;
             }
             frame = previous;
+        }
+        // The root-most frame was started by a C call whatever the version.
+        if frames.len() > walk_start {
+            if let Some(last) = frames.last_mut() {
+                last.entry = true;
+            }
         }
         Ok(tiled)
     }

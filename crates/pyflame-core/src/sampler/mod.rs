@@ -30,6 +30,9 @@ pub struct RecordOptions {
     pub max_samples: Option<u64>,
     /// Pause the target's threads around each sample for exact stacks.
     pub blocking: bool,
+    /// Also unwind each thread's native stack and merge it with the Python one (pauses the
+    /// target like `blocking`).
+    pub native: bool,
     /// Also sample child processes (and theirs), found while recording.
     pub subprocesses: bool,
     /// With `subprocesses`: how long to wait for a first Python process (the root or a
@@ -73,6 +76,8 @@ impl RecordOptions {
 pub struct RecordStats {
     pub ticks: AtomicU64,
     pub errors: AtomicU64,
+    /// `--native`: thread samples whose native stack could not be unwound.
+    pub native_failures: AtomicU64,
     pub gil_idle: AtomicU64,
     /// Sampling times that passed while the sampler was still busy, skipped (not taken late).
     pub missed: AtomicU64,
@@ -126,6 +131,7 @@ fn header(options: &RecordOptions, python_version: &str, start_time_ms: f64, sta
         gil_idle_ticks: 0,
         errors: 0,
         error_kinds: Default::default(),
+        native_failures: 0,
         frames: Vec::new(),
         stacks: Vec::new(),
         threads: Vec::new(),

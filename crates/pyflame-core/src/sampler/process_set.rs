@@ -12,6 +12,7 @@ use crate::profile::aggregate::ThreadExtras;
 use crate::profile::{Aggregator, Profile, ProcessSummary};
 use crate::python::free_threaded::Threading;
 use crate::python::thread_names::ThreadNames;
+use crate::native::NativeSampler;
 use crate::python::{PythonTarget, Sample, Walker};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +31,8 @@ struct Tracked {
     walker: Walker,
     mem: ProcessMemory,
     lock: Option<ProcessLock>,
+    /// `--native`: unwinds each thread's C stack inside the pause (needs `lock`).
+    native: Option<NativeSampler>,
     stats: HashMap<i32, TaskStat>,
     /// Kernel thread names (`comm`), read when the thread list is refreshed, not per sample.
     names: HashMap<i32, String>,
@@ -64,7 +67,8 @@ impl Tracked {
             Some(mode) => Some(AsyncSampling::new(&target, mode)?),
             None => None,
         };
-        let lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+        let lock = if options.blocking || options.native { Some(ProcessLock::seize(pid)?) } else { None };
+        let native = options.native.then(|| NativeSampler::new(&target));
         let notices = target.layout.notice().into_iter().chain(threading.notice(&version)).collect();
         let summary = ProcessSummary {
             pid,
@@ -77,6 +81,7 @@ impl Tracked {
             free_threaded: threading.free_threaded,
             gil_disabled: threading.gil_disabled,
             notices,
+            native_failures: 0,
         };
         let mut tracked = Tracked {
             pid,
@@ -85,6 +90,7 @@ impl Tracked {
             walker: Walker::new(target),
             mem,
             lock,
+            native,
             stats: HashMap::new(),
             names: HashMap::new(),
             idle_buf: Vec::new(),
@@ -147,7 +153,7 @@ impl Tracked {
             }
         }
         // The tasks are read in the same pause as the stacks (right after them when not pausing).
-        let (walker, mem, asyncio) = (&mut self.walker, &self.mem, &mut self.asyncio);
+        let (walker, mem, asyncio, native) = (&mut self.walker, &self.mem, &mut self.asyncio, &mut self.native);
         // `stopped`: the threads a pause really stopped (None when not pausing).
         let mut read = |stopped: Option<Vec<i32>>| {
             if let (None, Some(a)) = (&stopped, asyncio.as_mut()) {
@@ -170,7 +176,12 @@ impl Tracked {
                     let host_to_ns = |host: i32| ns_to_host.iter().find(|(_, &h)| h == host).map_or(host, |(&ns, _)| ns);
                     let mut stopped: Vec<i32> = paused.stopped().into_iter().map(host_to_ns).collect();
                     stopped.sort_unstable();
-                    read(Some(stopped))
+                    let result = read(Some(stopped));
+                    if let (Ok(()), Some(native)) = (&result, native.as_mut()) {
+                        native.capture(mem, sample, &|tid| ns_to_host.get(&tid).copied().unwrap_or(tid));
+                    }
+                    drop(paused);
+                    result
                 }
                 Err(_) => Err(ReadError::Gone),
             },
@@ -224,6 +235,12 @@ impl Tracked {
                 stats.gil_idle.fetch_add(1, Ordering::Relaxed);
             }
         }
+        if let Some(native) = self.native.as_mut() {
+            // Labelled and merged after the threads run again: only the unwind is paused time.
+            let failed = native.merge(sample);
+            self.summary.native_failures += failed;
+            stats.native_failures.fetch_add(failed, Ordering::Relaxed);
+        }
         self.python_names.refresh(&self.mem, sample.threads.iter().map(|t| t.python_thread_id));
         let (names, host_tids, python_names) = (&self.names, &self.host_tids, &self.python_names);
         // Python's name for the thread, else the kernel's.
@@ -240,7 +257,7 @@ impl Tracked {
                 }
                 aggregator.add_async(self.index, self.pid, &self.walker, sample, &extras, time_us, &a.stacks)
             }
-            None => aggregator.add(self.index, self.pid, &self.walker, sample, &extras, time_us),
+            None => aggregator.add(self.index, self.pid, &self.walker, sample, self.native.as_ref(), &extras, time_us),
         }
         true
     }
@@ -381,6 +398,7 @@ impl ProcessSet {
             p.summary.gil_idle_ticks = 0;
             p.summary.errors = 0;
             p.summary.error_kinds.clear();
+            p.summary.native_failures = 0;
         }
         Self::fill_totals(&mut header, &processes);
         self.aggregator.drain(header, processes)
@@ -391,6 +409,7 @@ impl ProcessSet {
             header.gil_idle_ticks = root.gil_idle_ticks;
             header.errors = root.errors;
             header.error_kinds = root.error_kinds.clone();
+            header.native_failures = root.native_failures;
             header.ticks = root.ticks;
         } else {
             header.gil_idle_ticks = processes.iter().map(|p| p.gil_idle_ticks).sum();
@@ -400,6 +419,7 @@ impl ProcessSet {
                     *header.error_kinds.entry(kind.clone()).or_default() += count;
                 }
             }
+            header.native_failures = processes.iter().map(|p| p.native_failures).sum();
             header.ticks = processes.iter().map(|p| p.ticks).max().unwrap_or(0);
         }
         if header.python_version.is_empty() {
