@@ -9,6 +9,28 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class FleetRecording {
+  constructor(options: FleetOptions)
+  /** Starts the sampler thread; resolves with the last window once `stop()` is called. */
+  run(): Promise<RawProfile>
+  /**
+   * Finds the interpreter of `pid` (on libuv's pool, not the sampler thread) and adds the
+   * process to the recording; rejects with the reason it cannot be sampled.
+   */
+  attach(pid: number): Promise<AttachedProcess>
+  /** Stops sampling a process that still runs (its samples so far stay in the next window). */
+  leave(pid: number): void
+  /** PIDs that exited and left the recording since the last call (after their last window). */
+  takeExited(): Array<number>
+  /**
+   * The window since the previous drain (its `startTimeMs` and `durationSecs` say when it
+   * was recorded); null once the recording has ended.
+   */
+  drain(): Promise<RawProfile | null>
+  stop(): void
+  progress(): RecordingProgress
+}
+
 export declare class FoldedMerger {
   constructor(options: FoldedMergerOptions)
   /** Starts a source (line numbers restart); `intoBefore`: its counts fill "before". */
@@ -40,6 +62,13 @@ export declare class Recording {
    */
   drain(): Promise<RawProfile | null>
   progress(): RecordingProgress
+}
+
+export interface AttachedProcess {
+  pid: number
+  /** Exact version, e.g. `3.12.1`. */
+  pythonVersion: string
+  executable: string
 }
 
 /** Version of the native core (matches the npm package version). */
@@ -133,6 +162,12 @@ export interface FlamegraphLayout {
   minUnits: number
   differential: boolean
   nameShares?: NameShares
+}
+
+export interface FleetOptions {
+  /** Seconds between samples. */
+  interval: number
+  discover?: DiscoverOptions
 }
 
 export interface FoldedLayoutOptions {

@@ -4,10 +4,12 @@
 
 mod convert;
 mod dump_task;
+mod fleet;
 mod folded;
 mod recording;
 
 pub use dump_task::*;
+pub use fleet::*;
 pub use folded::*;
 pub use recording::*;
 

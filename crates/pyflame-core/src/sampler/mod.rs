@@ -2,6 +2,7 @@
 //! child processes) at a fixed interval and folds every sample into an `Aggregator`.
 
 pub mod clock;
+pub mod fleet;
 pub mod process_set;
 
 use crate::error::{Error, Result};

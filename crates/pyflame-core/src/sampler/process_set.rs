@@ -189,6 +189,37 @@ pub struct ProcessSet {
     children_read_at: Option<Duration>,
     subprocesses: bool,
     root_pid: i32,
+    /// Walker index of the next process: never reused, since caches are keyed by it.
+    next_index: u32,
+}
+
+/// A process made ready for sampling away from the sampler thread (discovery reads ELF
+/// files and may scan memory, longer than many sampling intervals), then handed to a set.
+pub struct Attached(Tracked);
+
+// SAFETY: the only part of a `Tracked` that must stay on its thread is the ptrace lock (a
+// tracee belongs to the thread that seized it, and its stop timer is aimed at that thread),
+// and an `Attached` never holds one: `attach` is non-blocking only.
+unsafe impl Send for Attached {}
+
+impl Attached {
+    /// Prepares a process for non-blocking sampling (blocking mode must seize the target on
+    /// the sampler thread itself, so it cannot be prepared elsewhere).
+    pub fn attach(pid: i32, options: &RecordOptions) -> Result<Attached> {
+        let options = RecordOptions { blocking: false, ..options.clone() };
+        // The index is assigned when the process joins a set.
+        let tracked = Tracked::new(pid, u32::MAX, &options)?;
+        debug_assert!(tracked.lock.is_none());
+        Ok(Attached(tracked))
+    }
+
+    pub fn python_version(&self) -> &str {
+        &self.0.summary.python_version
+    }
+
+    pub fn executable(&self) -> &str {
+        &self.0.summary.executable
+    }
 }
 
 impl ProcessSet {
@@ -208,6 +239,7 @@ impl ProcessSet {
             children_read_at: None,
             subprocesses: options.subprocesses,
             root_pid: options.pid,
+            next_index: 1,
         };
         if options.subprocesses {
             set.refresh_children(options, Duration::ZERO);
@@ -216,6 +248,48 @@ impl ProcessSet {
             }
         }
         Ok(set)
+    }
+
+    /// A set with no root that processes join and leave while it records (the agent's).
+    pub fn without_root(options: &RecordOptions) -> ProcessSet {
+        ProcessSet {
+            processes: Vec::new(),
+            aggregator: Aggregator::new(options.timeline),
+            sample: Sample::default(),
+            not_python: HashMap::new(),
+            children_read_at: None,
+            subprocesses: false,
+            root_pid: 0,
+            next_index: 1,
+        }
+    }
+
+    /// Starts sampling a process attached elsewhere (a PID already in the set is ignored).
+    pub fn insert(&mut self, attached: Attached) {
+        let mut tracked = attached.0;
+        if self.processes.iter().any(|p| p.alive && p.pid == tracked.pid) {
+            return;
+        }
+        tracked.index = self.next_index;
+        self.next_index += 1;
+        self.processes.push(tracked);
+    }
+
+    /// Stops sampling a process that still runs (it no longer matches what is followed); it
+    /// leaves the set with the next `remove_exited`.
+    pub fn retire(&mut self, pid: i32) {
+        for p in self.processes.iter_mut().filter(|p| p.pid == pid) {
+            p.alive = false;
+            p.lock = None;
+        }
+    }
+
+    /// Forgets the processes that have exited (call after a drain, which carried their last
+    /// samples) and returns their PIDs.
+    pub fn remove_exited(&mut self) -> Vec<i32> {
+        let exited: Vec<i32> = self.processes.iter().filter(|p| !p.alive).map(|p| p.pid).collect();
+        self.processes.retain(|p| p.alive);
+        exited
     }
 
     pub fn root_version(&self) -> String {
@@ -262,9 +336,9 @@ impl ProcessSet {
                 if self.not_python.get(&child).is_some_and(|retry_at| now < *retry_at) {
                     continue;
                 }
-                let index = self.processes.len() as u32;
-                match Tracked::new(child, index, options) {
+                match Tracked::new(child, self.next_index, options) {
                     Ok(tracked) => {
+                        self.next_index += 1;
                         self.not_python.remove(&child);
                         self.processes.push(tracked);
                     }
