@@ -350,6 +350,7 @@ if (haveServer && haveGunicorn) {
     t.true((labelled.get('hot_spin') ?? 0) > 0, 'python_version, host and --tag labels select the profiles')
 
     // Windows recorded while the server was down landed at their own time, not at their arrival.
+    t.log(`${served.size} worker PIDs served ${requests} requests; ${workers.length} checked on the server; A: ${a.windows} windows, ${a.sent} sent, ${a.retried} retries; B (--buffer 3): ${b.windows} windows, ${b.sent} sent, ${b.dropped} dropped; outage ${((upAt - downAt) / 1000).toFixed(1)} s`)
     const outage = await s.functionTotals(`service_name="${service}"`, downAt + 2_500, upAt - 2_500)
     t.true((outage.get('hot_spin') ?? 0) > 0, `the outage (${((upAt - downAt) / 1000).toFixed(0)} s) has samples: ${[...outage.keys()].slice(0, 10).join(', ')}`)
   })

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 /// How often the thread list of each process is re-read.
 const TASK_REFRESH: Duration = Duration::from_millis(200);
+/// The agent's: its windows last seconds, and each re-read costs a directory listing.
+const FLEET_TASK_REFRESH: Duration = Duration::from_secs(1);
 /// How often `--subprocesses` looks for new children.
 const CHILD_REFRESH: Duration = Duration::from_millis(250);
 
@@ -34,7 +36,10 @@ struct Tracked {
     states_before: HashMap<i32, u8>,
     /// Target-namespace tid → host tid, when the target lives in another PID namespace.
     ns_to_host: HashMap<i32, i32>,
+    /// Host tid → tid in the target's namespace, read once per thread (it never changes).
+    ns_tids: HashMap<i32, i32>,
     tasks_read_at: Option<std::time::Instant>,
+    task_refresh: Duration,
     summary: ProcessSummary,
     alive: bool,
 }
@@ -63,7 +68,9 @@ impl Tracked {
             host_tids: Vec::new(),
             states_before: HashMap::new(),
             ns_to_host: HashMap::new(),
+            ns_tids: HashMap::new(),
             tasks_read_at: None,
+            task_refresh: TASK_REFRESH,
             summary,
             alive: true,
         };
@@ -75,6 +82,7 @@ impl Tracked {
         let Ok(tids) = tasks::list_tasks(self.pid) else { return };
         self.stats.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.names.retain(|tid, _| tids.binary_search(tid).is_ok());
+        self.ns_tids.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.ns_to_host.clear();
         let mut target_tids = Vec::with_capacity(tids.len());
         for &tid in &tids {
@@ -87,7 +95,11 @@ impl Tracked {
                 }
             }
             // The innermost NSpid entry is the tid as the target sees it.
-            let ns_tid = tasks::namespace_tids(self.pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid);
+            let pid = self.pid;
+            let ns_tid = *self
+                .ns_tids
+                .entry(tid)
+                .or_insert_with(|| tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid));
             if ns_tid != tid {
                 self.ns_to_host.insert(ns_tid, tid);
             }
@@ -104,7 +116,7 @@ impl Tracked {
 
     /// One sample of this process. Returns false when the process is gone.
     fn sample(&mut self, sample: &mut Sample, aggregator: &mut Aggregator, time_us: u64, stats: &RecordStats) -> bool {
-        if self.tasks_read_at.is_none_or(|t| t.elapsed() >= TASK_REFRESH) {
+        if self.tasks_read_at.is_none_or(|t| t.elapsed() >= self.task_refresh) {
             self.refresh_tasks();
         }
         // Thread states are read before pausing: a paused thread would show as traced.
@@ -208,8 +220,9 @@ impl Attached {
     pub fn attach(pid: i32, options: &RecordOptions) -> Result<Attached> {
         let options = RecordOptions { blocking: false, ..options.clone() };
         // The index is assigned when the process joins a set.
-        let tracked = Tracked::new(pid, u32::MAX, &options)?;
+        let mut tracked = Tracked::new(pid, u32::MAX, &options)?;
         debug_assert!(tracked.lock.is_none());
+        tracked.task_refresh = FLEET_TASK_REFRESH;
         Ok(Attached(tracked))
     }
 
