@@ -1,0 +1,180 @@
+// The agent's Node API (`startAgent`) against a local HTTP server that records what it is
+// sent: the request Pyroscope gets (path, query, headers, a gzipped pprof of what the
+// processes ran), windows sent late after a refusal carry the time they were recorded, and
+// the label and discovery rules the CLI relies on.
+
+import test from 'ava'
+import * as fs from 'node:fs'
+import * as http from 'node:http'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { Profile as PprofProfile } from 'pprof-format'
+import { startAgent } from '../src'
+import { cgroupMatches, containerIdOf } from '../src/agent/discovery'
+import { ingestName, labelValue, serviceFromCgroup, serviceFromCommandLine } from '../src/agent/labels'
+import { ROOT } from './helpers/cli'
+import { spawnPython, type SpawnedPython } from './helpers/pythons'
+
+const PYTHON = path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'versions', '3.12.1', 'bin', 'python3')
+
+interface Received {
+  at: number
+  url: URL
+  headers: http.IncomingHttpHeaders
+  body: Buffer
+}
+
+test('labels: service names from command lines and cgroups, values the ingest name can carry', (t) => {
+  t.is(serviceFromCommandLine(['/usr/bin/python3.12', '-u', '/srv/shop/app.py', '--port', '80']), 'app')
+  t.is(serviceFromCommandLine(['python3', '-X', 'dev', '-m', 'celery', 'worker']), 'celery')
+  t.is(serviceFromCommandLine(['/srv/venv/bin/gunicorn', '-w', '4', 'shop.wsgi']), 'gunicorn')
+  t.is(serviceFromCommandLine(['gunicorn: worker [shop.wsgi]']), 'gunicorn')
+  t.is(serviceFromCommandLine(['python', '/srv/tool/__main__.py']), 'tool')
+  t.is(serviceFromCgroup('/system.slice/shop.service'), 'shop')
+  t.is(serviceFromCgroup('docker-0123.scope'), 'docker-0123')
+  t.is(labelValue('a,b}c=d e\u001bf'), 'a_b_c_d_e_f')
+  t.is(ingestName('shop', [['pid', '1'], ['env', 'prod']]), 'shop{pid=1,env=prod}')
+  t.true(cgroupMatches('/system.slice/shop.service', '/system.slice/shop.service'))
+  t.true(cgroupMatches('/system.slice/shop.service', '/system.slice/shop.service/worker'))
+  t.false(cgroupMatches('/system.slice/shop.service', '/system.slice/shop.service2'))
+  t.true(cgroupMatches('shop.service', '/system.slice/shop.service'))
+  t.false(cgroupMatches('shop.service', '/system.slice/shop.services'))
+  const id = 'a'.repeat(8) + '0123456789abcdef'.repeat(3) + 'b'.repeat(8)
+  t.is(containerIdOf([`/system.slice/docker-${id}.scope`]), id.slice(0, 12))
+  t.is(containerIdOf([`/kubepods/burstable/pod1/${id}`]), id.slice(0, 12))
+  t.is(containerIdOf(['/user.slice']), undefined)
+})
+
+test('startAgent: invalid options throw at once with a stable code', (t) => {
+  t.throws(() => startAgent({ server: 'gopher://x', pids: [1] }), { code: 'ERR_INVALID_ARGUMENT' } as never)
+  t.throws(() => startAgent({ server: 'http://127.0.0.1:1', pids: [1], tags: { pid: '2' } }), { code: 'ERR_INVALID_ARGUMENT', message: /would replace/ } as never)
+  t.throws(() => startAgent({ server: 'http://127.0.0.1:1', pids: [1], tags: { 'bad key': 'x' } }), { code: 'ERR_INVALID_ARGUMENT' } as never)
+  t.throws(() => startAgent({ server: 'http://127.0.0.1:1', pids: [1], basicAuth: 'a:b', bearerToken: 't' }), { code: 'ERR_INVALID_ARGUMENT' } as never)
+  t.throws(() => startAgent({ server: 'http://127.0.0.1:1', pids: [4_000_000] }), { code: 'ERR_NO_PROCESS' } as never)
+})
+
+if (fs.existsSync(PYTHON)) {
+  test('startAgent: windows are gzipped pprof posted to /ingest with labels and auth, and late windows keep the time they were recorded', async (t) => {
+    const started: SpawnedPython[] = []
+    t.teardown(async () => {
+      for (const p of started) await p.kill()
+    })
+    for (let i = 0; i < 2; i++) started.push(await spawnPython(PYTHON, path.join(ROOT, '__test__', 'programs', 'agent_spinner.py'), [`api-${process.pid}`]))
+
+    // The server refuses everything (503) for its first 3 s, then takes it.
+    const received: Received[] = []
+    let refusing = true
+    let refused = 0
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        if (refusing) {
+          refused += 1
+          res.writeHead(503).end('not ready')
+          return
+        }
+        received.push({ at: Date.now(), url: new URL(req.url!, 'http://x'), headers: req.headers, body: Buffer.concat(chunks) })
+        res.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => server.close())
+    const port = (server.address() as { port: number }).port
+
+    const logged: string[] = []
+    const agent = startAgent({
+      server: `http://user:p%40ss@127.0.0.1:${port}/prefix/`,
+      match: `agent_spinner\\.py api-${process.pid}`,
+      windowSeconds: 0.5,
+      scanSeconds: 0.2,
+      hz: 200,
+      tags: { env: 'test' },
+      tenantId: 'team-a',
+      reportSeconds: 0,
+      log: (line) => logged.push(line),
+    })
+    const startedAt = Date.now()
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    refusing = false
+    const reopenedAt = Date.now()
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const final = await agent.stop()
+
+    t.true(refused > 0)
+    t.is(final.dropped, 0)
+    t.is(final.queued, 0)
+    t.is(final.sent, final.windows)
+    t.is(final.sent, received.length)
+    t.deepEqual(final.targets.map((p) => p.pid).sort(), started.map((p) => p.pid).sort())
+    t.true(logged.some((l) => /answered 503 .*\(ERR_SERVER_UNREACHABLE\)/.test(l)), logged.join('\n'))
+
+    const pids = new Set<string>()
+    for (const r of received) {
+      t.is(r.url.pathname, '/prefix/ingest')
+      t.is(r.url.searchParams.get('format'), 'pprof')
+      t.is(r.url.searchParams.get('spyName'), 'pyflame-ts')
+      t.is(r.headers.authorization, `Basic ${Buffer.from('user:p@ss').toString('base64')}`)
+      t.is(r.headers['x-scope-orgid'], 'team-a')
+      const name = r.url.searchParams.get('name')!
+      const match = /^agent_spinner\{host=[^,]+,pid=(\d+),python_version=3\.12\.1,env=test\}$/.exec(name)
+      t.truthy(match, name)
+      pids.add(match![1])
+      const from = Number(r.url.searchParams.get('from'))
+      const until = Number(r.url.searchParams.get('until'))
+      t.true(until > from && until - from < 1500, `${from}..${until}`)
+      t.true(from >= startedAt - 1000 && until <= r.at + 50, 'recorded before it was sent')
+      const pprof = PprofProfile.decode(gunzipSync(r.body))
+      const names = new Set(pprof.function.map((f) => pprof.stringTable.strings[Number(f.name)]))
+      t.true(names.has('spin_forever'), [...names].join(', '))
+      t.deepEqual(
+        pprof.sampleType.map((v) => `${pprof.stringTable.strings[Number(v.type)]}/${pprof.stringTable.strings[Number(v.unit)]}`),
+        ['samples/count', 'cpu/nanoseconds'],
+      )
+      t.true(pprof.sample.every((s) => s.label.length === 0), 'no per-sample labels without threadLabels')
+    }
+    t.deepEqual([...pids].sort(), started.map((p) => String(p.pid)).sort())
+    // Windows recorded while the server refused arrived after it reopened, stamped with their own time.
+    const late = received.filter((r) => Number(r.url.searchParams.get('until')) < reopenedAt - 500)
+    t.true(late.length >= 4, `${late.length} windows recorded during the refusal`)
+    t.true(late.every((r) => r.at >= reopenedAt))
+  })
+}
+
+if (fs.existsSync(PYTHON)) {
+  test('startAgent: threadLabels labels each sample with its thread name', async (t) => {
+    const spinner = await spawnPython(PYTHON, path.join(ROOT, '__test__', 'programs', 'agent_spinner.py'), [`threads-${process.pid}`])
+    t.teardown(() => spinner.kill())
+    const bodies: Buffer[] = []
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks))
+        res.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => server.close())
+    const agent = startAgent({
+      server: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      service: 'threads',
+      pids: [spinner.pid],
+      windowSeconds: 0.5,
+      threadLabels: true,
+      reportSeconds: 0,
+      log: () => {},
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const final = await agent.stop()
+    t.true(final.sent >= 2)
+    const comm = fs.readFileSync(`/proc/${spinner.pid}/comm`, 'utf8').trim()
+    for (const body of bodies) {
+      const pprof = PprofProfile.decode(gunzipSync(body))
+      const labels = pprof.sample.flatMap((s) => s.label.map((l) => `${pprof.stringTable.strings[Number(l.key)]}=${pprof.stringTable.strings[Number(l.str)]}`))
+      t.true(labels.length > 0)
+      t.deepEqual([...new Set(labels)], [`thread_name=${comm}`])
+    }
+  })
+}
