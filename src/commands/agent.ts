@@ -33,7 +33,7 @@ export default class AgentCommand extends PyflameCommand {
 
       A self-report (windows sent/dropped/retried, CPU and memory used) goes to stderr every
       \`--report-interval\` seconds and, as JSON lines, to \`--metrics-file\`. SIGINT or SIGTERM
-      stops sampling, sends the last window and exits.
+      stops sampling, sends the last window and exits (SIGHUP too).
     `,
     examples: [
       ['Every gunicorn worker of a service', '$0 agent --server http://pyroscope:4040 --service shop -p $(cat /run/gunicorn.pid)'],
@@ -107,14 +107,14 @@ export default class AgentCommand extends PyflameCommand {
       if (signals > 1) process.exit(130)
       void agent.stop()
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    // SIGHUP too: a closed terminal must not lose the last window either.
+    const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+    for (const name of stopSignals) process.on(name, onSignal)
     try {
       await agent.done
       return 0
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      for (const name of stopSignals) process.off(name, onSignal)
     }
   }
 }
