@@ -38,6 +38,17 @@ function cpuSeconds(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
+/** The sampler thread's own CPU (the rest of the process is Node: discovery, pprof, HTTP). */
+function samplerThreadCpuSeconds(pid) {
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    if (fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'pyflame-fleet') {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    }
+  }
+  return NaN;
+}
 function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
@@ -107,6 +118,7 @@ let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(agent.pid))), 1000);
 await sleep(warmup * 1000);
 const cpu0 = cpuSeconds(agent.pid);
+const sampler0 = samplerThreadCpuSeconds(agent.pid);
 const t0 = Date.now();
 const half = (seconds - warmup - outage) / 2;
 await sleep(half * 1000);
@@ -117,6 +129,7 @@ await startServer();
 const downSecs = (Date.now() - downAt) / 1000;
 await sleep(Math.max(0, seconds * 1000 - (Date.now() - t0) - warmup * 1000));
 const cpu1 = cpuSeconds(agent.pid);
+const sampler1 = samplerThreadCpuSeconds(agent.pid);
 const elapsed = (Date.now() - t0) / 1000;
 const rssEnd = rssBytes(agent.pid);
 clearInterval(rssTimer);
@@ -139,6 +152,7 @@ const result = {
   warmupSeconds: warmup,
   serverDownSeconds: Number(downSecs.toFixed(1)),
   agentCpuPercentOfOneCore: Number(((100 * (cpu1 - cpu0)) / elapsed).toFixed(3)),
+  samplerThreadCpuPercentOfOneCore: Number(((100 * (sampler1 - sampler0)) / elapsed).toFixed(3)),
   agentRssMbEnd: Number((rssEnd / 1048576).toFixed(1)),
   agentRssMbPeak: Number((peakRss / 1048576).toFixed(1)),
   processesProfiled: final.processesSeen,
