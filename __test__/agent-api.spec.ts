@@ -5,7 +5,9 @@
 
 import test from 'ava'
 import * as fs from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import * as http from 'node:http'
+import * as https from 'node:https'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -176,5 +178,94 @@ if (fs.existsSync(PYTHON)) {
       t.true(labels.length > 0)
       t.deepEqual([...new Set(labels)], [`thread_name=${comm}`])
     }
+  })
+}
+
+if (fs.existsSync(PYTHON)) {
+  test('startAgent: a full buffer keeps the newest windows: the oldest are dropped and counted', async (t) => {
+    const spinner = await spawnPython(PYTHON, path.join(ROOT, '__test__', 'programs', 'agent_spinner.py'), [`buffer-${process.pid}`])
+    t.teardown(() => spinner.kill())
+    let refusing = true
+    const received: { at: number; fromMs: number; untilMs: number }[] = []
+    const server = http.createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        if (refusing) return void res.writeHead(503).end()
+        const url = new URL(req.url!, 'http://x')
+        received.push({ at: Date.now(), fromMs: Number(url.searchParams.get('from')), untilMs: Number(url.searchParams.get('until')) })
+        res.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => server.close())
+    const agent = startAgent({
+      server: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      service: 'buffer',
+      pids: [spinner.pid],
+      windowSeconds: 0.25,
+      bufferWindows: 2,
+      reportSeconds: 0,
+      log: () => {},
+    })
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const refusedUntil = Date.now()
+    refusing = false
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const final = await agent.stop()
+    t.true(final.dropped >= 5, JSON.stringify(final))
+    t.is(final.sent + final.dropped + final.queued, final.windows)
+    t.is(final.sent, received.length)
+    // What was recorded during the refusal and still arrived: at most the buffer (and the one
+    // being pushed), and the newest ones, not the first.
+    const fromRefusal = received.filter((r) => r.untilMs <= refusedUntil)
+    t.true(fromRefusal.length <= 3, JSON.stringify(fromRefusal))
+    t.true(received.length >= 1)
+    const firstWindowAt = Math.min(...received.map((r) => r.fromMs))
+    t.true(firstWindowAt > refusedUntil - 2000, `the oldest window kept started ${refusedUntil - firstWindowAt} ms before the server reopened`)
+  })
+}
+
+const haveOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+if (fs.existsSync(PYTHON) && haveOpenssl) {
+  test('startAgent: https with a private CA (caFile) is trusted; without it the certificate error is reported and retried', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-agent-tls-'))
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const key = path.join(dir, 'key.pem')
+    const cert = path.join(dir, 'cert.pem')
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+    const spinner = await spawnPython(PYTHON, path.join(ROOT, '__test__', 'programs', 'agent_spinner.py'), [`tls-${process.pid}`])
+    t.teardown(() => spinner.kill())
+    let accepted = 0
+    const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
+      req.resume()
+      req.on('end', () => {
+        accepted += 1
+        res.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => server.close())
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`
+
+    const untrusted: string[] = []
+    const refused = startAgent({ server: url, service: 'tls', pids: [spinner.pid], windowSeconds: 0.3, reportSeconds: 0, flushTimeoutSeconds: 0.2, log: (l) => untrusted.push(l) })
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const refusedStats = await refused.stop()
+    t.is(refusedStats.sent, 0)
+    t.is(accepted, 0)
+    t.true(untrusted.some((l) => /cannot reach https:\/\/127\.0\.0\.1:\d+: self-signed certificate.*\(ERR_SERVER_UNREACHABLE\)/.test(l)), untrusted.join('\n'))
+
+    const trusted = startAgent({ server: url, service: 'tls', pids: [spinner.pid], windowSeconds: 0.3, caFile: cert, reportSeconds: 0, log: () => {} })
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const stats = await trusted.stop()
+    t.true(stats.sent >= 2)
+    t.is(stats.sent, accepted)
   })
 }

@@ -73,6 +73,7 @@ class Agent implements AgentHandle {
       ingestUrl: options.ingestUrl,
       serverLabel: options.serverLabel,
       headers: options.headers,
+      ca: options.ca,
       capacity: options.bufferWindows,
       requestTimeoutMs: options.requestTimeoutMs,
       log: options.log,

@@ -1,7 +1,9 @@
 // The agent's options as the Node API takes them, and their validation into one resolved
 // shape (the CLI maps its flags onto AgentOptions and goes through the same checks).
 
+import * as fs from 'node:fs'
 import * as os from 'node:os'
+import * as tls from 'node:tls'
 import { invalidArgument } from '../errors'
 import { DEFAULT_INTERVAL, parseHertz, parseInterval, parsePid } from '../options'
 import { labelValue, validateLabelName, validateServiceName } from './labels'
@@ -31,6 +33,8 @@ export interface AgentOptions {
   bearerToken?: string
   /** Sent as `X-Scope-OrgID` (a multi-tenant Pyroscope's tenant). */
   tenantId?: string
+  /** PEM file of the CA that signed an https server's certificate (beside the system's). */
+  caFile?: string
   /** Windows kept while the server cannot take them; the oldest is dropped beyond (default 1024). */
   bufferWindows?: number
   /** Label each sample with its thread's name (more series on the server). */
@@ -58,6 +62,8 @@ export interface ResolvedAgentOptions {
   /** The server as given, without credentials (for messages). */
   serverLabel: string
   headers: Record<string, string>
+  /** Certificates to trust for https, beside Node's bundled ones. */
+  ca: string[] | undefined
   service: string | undefined
   pids: number[]
   match: RegExp | undefined
@@ -138,6 +144,17 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
     if (options.tenantId === '' || /[\r\n]/.test(options.tenantId)) throw invalidArgument('--tenant-id must be a non-empty single-line tenant id')
     headers['X-Scope-OrgID'] = options.tenantId
   }
+  let ca: string[] | undefined
+  if (options.caFile !== undefined) {
+    let pem: string
+    try {
+      pem = fs.readFileSync(options.caFile, 'utf8')
+    } catch (error) {
+      throw invalidArgument(`cannot read --ca-file ${JSON.stringify(options.caFile)}: ${(error as Error).message}`)
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw invalidArgument(`--ca-file ${JSON.stringify(options.caFile)} holds no PEM certificate`)
+    ca = [...tls.rootCertificates, pem]
+  }
   const ingestUrl = new URL(base.href)
   ingestUrl.pathname = `${ingestUrl.pathname.replace(/\/+$/, '')}/ingest`
 
@@ -180,6 +197,7 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
     ingestUrl,
     serverLabel: label,
     headers,
+    ca,
     service: options.service,
     pids,
     match,

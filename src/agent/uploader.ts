@@ -27,6 +27,8 @@ export interface UploaderOptions {
   ingestUrl: URL
   serverLabel: string
   headers: Record<string, string>
+  /** Certificates to trust for https (undefined: Node's defaults). */
+  ca?: string[]
   capacity: number
   requestTimeoutMs: number
   log: (line: string) => void
@@ -64,8 +66,10 @@ export class Uploader {
   lastError: string | undefined
 
   constructor(private readonly options: UploaderOptions) {
-    const Agent = options.ingestUrl.protocol === 'https:' ? https.Agent : http.Agent
-    this.agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    this.agent =
+      options.ingestUrl.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: 1, ca: options.ca })
+        : new http.Agent({ keepAlive: true, maxSockets: 1 })
   }
 
   stats(): UploaderStats {

@@ -54,6 +54,7 @@ export default class AgentCommand extends PyflameCommand {
   basicAuth = Option.String('--basic-auth', { description: 'user:password for HTTP basic auth' })
   bearerToken = Option.String('--bearer-token', { description: 'Token sent as Authorization: Bearer' })
   tenantId = Option.String('--tenant-id', { description: 'Tenant sent as X-Scope-OrgID' })
+  caFile = Option.String('--ca-file', { description: 'PEM of a private CA to trust for an https server' })
   buffer = Option.String('--buffer', { description: 'Windows kept while the server is unreachable (default 1024)' })
   threadLabels = Option.Boolean('--thread-labels', false, { description: "Label samples with their thread's name" })
   scanInterval = Option.String('--scan-interval', { description: 'Seconds between looks for new processes (default 2)' })
@@ -87,6 +88,7 @@ export default class AgentCommand extends PyflameCommand {
       basicAuth: this.basicAuth,
       bearerToken: this.bearerToken,
       tenantId: this.tenantId,
+      caFile: this.caFile,
       bufferWindows,
       threadLabels: this.threadLabels,
       scanSeconds: seconds('--scan-interval', this.scanInterval),
