@@ -20,6 +20,10 @@ memberlist_port="${4:-7946}"
 bin="${PYROSCOPE_BIN:-$(dirname "$0")/build.sh}"
 [[ "$bin" == */build.sh ]] && bin="$("$bin")"
 mkdir -p "$data/db" "$data/shared"
+data="$(cd "$data" && pwd)"
+# Some components keep state in folders relative to the working directory (data-compactor/,
+# data/pyroscope-sync/): run in the data folder so nothing lands where the script was called.
+cd "$data"
 addr=127.0.0.1
 exec "$bin" \
   -target=all \
