@@ -323,8 +323,8 @@ if (haveServer && haveGunicorn) {
     // None lost within the buffer; beyond it, every window is accounted for.
     const a = lastMetrics(metricsA)!
     t.is(a.event, 'final')
-    t.is(a.dropped, 0)
-    t.is(a.rejected, 0)
+    t.is(a.dropped, 0, agentA.stderr())
+    t.is(a.rejected, 0, agentA.stderr())
     t.is(a.queued, 0)
     t.is(a.sent, a.windows, JSON.stringify(a))
     t.true(a.retried > 0, 'the outage made pushes fail and retry')

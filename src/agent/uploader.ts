@@ -41,10 +41,22 @@ const FIRST_BACKOFF_MS = 500
 const MAX_BACKOFF_MS = 30_000
 /** Refusals that mean the agent is misconfigured: stop instead of refusing every window. */
 const FATAL_STATUSES = new Set([401, 403, 404, 405])
+/**
+ * Pyroscope answers 422 when the ingester cannot store a profile right now (e.g. its ring is
+ * still settling after a restart, though /ready says 200): retried like a 5xx, but a window
+ * refused this many times in a row is given up, so one that the server can never take does
+ * not hold the queue forever.
+ */
+const MAX_REFUSALS_PER_WINDOW = 8
 /** How much of an error response is quoted. */
 const MAX_ERROR_BODY = 300
 
 type PushResult = { ok: true } | { ok: false; retry: boolean; status?: number; message: string }
+
+/** Answers that ask to try again later (the server's state, not the window's content). */
+function retryable(status: number): boolean {
+  return status === 408 || status === 422 || status === 425 || status === 429 || status >= 500
+}
 
 /** Quotes text from elsewhere for a one-line message: control characters escaped, length bounded. */
 export function quoteForMessage(text: string, max = MAX_ERROR_BODY): string {
@@ -58,6 +70,8 @@ export class Uploader {
   private readonly stats_: UploaderStats = { sent: 0, queued: 0, dropped: 0, retried: 0, rejected: 0, bytesSent: 0 }
   private sending = false
   private failures = 0
+  /** Times the head window was refused with an HTTP status (network errors do not count). */
+  private headRefusals = 0
   private retryTimer: NodeJS.Timeout | undefined
   private unreachable = false
   private closed = false
@@ -82,6 +96,7 @@ export class Uploader {
     while (this.queue.length > this.options.capacity) {
       // The oldest waiting window goes; one in flight stays until its push ends.
       this.queue.splice(this.sending ? 1 : 0, 1)
+      if (!this.sending) this.headRefusals = 0
       this.stats_.dropped += 1
     }
     this.pump()
@@ -128,6 +143,7 @@ export class Uploader {
         this.stats_.sent += 1
         this.stats_.bytesSent += window.body.length
         this.failures = 0
+        this.headRefusals = 0
         if (this.unreachable) {
           this.unreachable = false
           this.options.log(`pyflame-ts agent: ${this.options.serverLabel} takes profiles again; sending ${this.queue.length} waiting window(s)`)
@@ -136,8 +152,13 @@ export class Uploader {
         return
       }
       this.lastError = result.message
+      if (result.retry && result.status !== undefined && this.queue[0] === window) {
+        this.headRefusals += 1
+        if (this.headRefusals >= MAX_REFUSALS_PER_WINDOW) result.retry = false
+      }
       if (!result.retry) {
-        this.queue.shift()
+        if (this.queue[0] === window) this.queue.shift()
+        this.headRefusals = 0
         this.stats_.rejected += 1
         const error = new PyflameError('ERR_SERVER_REJECTED', result.message)
         if (result.status !== undefined && FATAL_STATUSES.has(result.status)) {
@@ -205,7 +226,7 @@ export class Uploader {
             if (status >= 200 && status < 300) return settle({ ok: true })
             const body = quoteForMessage(Buffer.concat(chunks).toString('utf8'))
             // 408 and 429 ask to come back later; 5xx are the server's trouble, not the window's.
-            const retry = status === 408 || status === 429 || status >= 500
+            const retry = retryable(status)
             const advice =
               status === 401 || status === 403
                 ? 'check --basic-auth, --bearer-token or --tenant-id'
