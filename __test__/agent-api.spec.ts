@@ -20,6 +20,15 @@ import { spawnPython, type SpawnedPython } from './helpers/pythons'
 
 const PYTHON = path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'versions', '3.12.1', 'bin', 'python3')
 
+/** Polls until `probe` holds (the machine may be loaded: phases wait for states, not for times). */
+async function until(what: string, probe: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 interface Received {
   at: number
   url: URL
@@ -99,10 +108,10 @@ if (fs.existsSync(PYTHON)) {
       log: (line) => logged.push(line),
     })
     const startedAt = Date.now()
-    await new Promise((resolve) => setTimeout(resolve, 3000))
+    await until('8 windows of both processes while the server refuses', () => agent.stats().windows >= 8 && agent.stats().processes === 2)
     refusing = false
     const reopenedAt = Date.now()
-    await new Promise((resolve) => setTimeout(resolve, 3000))
+    await until('the waiting windows to be sent', () => agent.stats().queued === 0 && agent.stats().sent >= 8)
     const final = await agent.stop()
 
     t.true(refused >= 2)
@@ -127,7 +136,7 @@ if (fs.existsSync(PYTHON)) {
       pids.add(match![1])
       const from = Number(r.url.searchParams.get('from'))
       const until = Number(r.url.searchParams.get('until'))
-      t.true(until > from && until - from < 1500, `${from}..${until}`)
+      t.true(until > from, `${from}..${until}`)
       t.true(from >= startedAt - 1000 && until <= r.at + 50, 'recorded before it was sent')
       const pprof = PprofProfile.decode(gunzipSync(r.body))
       const names = new Set(pprof.function.map((f) => pprof.stringTable.strings[Number(f.name)]))
@@ -140,8 +149,8 @@ if (fs.existsSync(PYTHON)) {
     }
     t.deepEqual([...pids].sort(), started.map((p) => String(p.pid)).sort())
     // Windows recorded while the server refused arrived after it reopened, stamped with their own time.
-    const late = received.filter((r) => Number(r.url.searchParams.get('until')) < reopenedAt - 500)
-    t.true(late.length >= 4, `${late.length} windows recorded during the refusal`)
+    const late = received.filter((r) => Number(r.url.searchParams.get('until')) <= reopenedAt)
+    t.true(late.length >= 8, `${late.length} windows recorded during the refusal`)
     t.true(late.every((r) => r.at >= reopenedAt))
   })
 }
@@ -170,7 +179,7 @@ if (fs.existsSync(PYTHON)) {
       reportSeconds: 0,
       log: () => {},
     })
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await until('two windows sent', () => agent.stats().sent >= 2)
     const final = await agent.stop()
     t.true(final.sent >= 2)
     const comm = fs.readFileSync(`/proc/${spinner.pid}/comm`, 'utf8').trim()
@@ -188,12 +197,16 @@ if (fs.existsSync(PYTHON)) {
     const spinner = await spawnPython(PYTHON, path.join(ROOT, '__test__', 'programs', 'agent_spinner.py'), [`buffer-${process.pid}`])
     t.teardown(() => spinner.kill())
     let refusing = true
+    let firstRefusedFrom = Infinity
     const received: { at: number; fromMs: number; untilMs: number }[] = []
     const server = http.createServer((req, res) => {
       req.resume()
       req.on('end', () => {
-        if (refusing) return void res.writeHead(503).end()
         const url = new URL(req.url!, 'http://x')
+        if (refusing) {
+          firstRefusedFrom = Math.min(firstRefusedFrom, Number(url.searchParams.get('from')))
+          return void res.writeHead(503).end()
+        }
         received.push({ at: Date.now(), fromMs: Number(url.searchParams.get('from')), untilMs: Number(url.searchParams.get('until')) })
         res.writeHead(200).end()
       })
@@ -209,12 +222,12 @@ if (fs.existsSync(PYTHON)) {
       reportSeconds: 0,
       log: () => {},
     })
-    await new Promise((resolve) => setTimeout(resolve, 3000))
+    await until('10 windows while the server refuses', () => agent.stats().windows >= 10)
     const refusedUntil = Date.now()
     refusing = false
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await until('a window sent', () => agent.stats().sent >= 1)
     const final = await agent.stop()
-    t.true(final.dropped >= 5, JSON.stringify(final))
+    t.true(final.dropped >= 10 - 3, JSON.stringify(final))
     t.is(final.sent + final.dropped + final.queued, final.windows)
     t.is(final.sent, received.length)
     // What was recorded during the refusal and still arrived: at most the buffer (and the one
@@ -222,8 +235,9 @@ if (fs.existsSync(PYTHON)) {
     const fromRefusal = received.filter((r) => r.untilMs <= refusedUntil)
     t.true(fromRefusal.length <= 3, JSON.stringify(fromRefusal))
     t.true(received.length >= 1)
-    const firstWindowAt = Math.min(...received.map((r) => r.fromMs))
-    t.true(firstWindowAt > refusedUntil - 2000, `the oldest window kept started ${refusedUntil - firstWindowAt} ms before the server reopened`)
+    // The first window (the one the refused pushes started with) is not among those that arrived.
+    t.true(Number.isFinite(firstRefusedFrom))
+    t.true(received.every((r) => r.fromMs > firstRefusedFrom), `first refused window from ${firstRefusedFrom}; received from ${received.map((r) => r.fromMs).join(', ')}`)
   })
 }
 
@@ -258,14 +272,14 @@ if (fs.existsSync(PYTHON) && haveOpenssl) {
 
     const untrusted: string[] = []
     const refused = startAgent({ server: url, service: 'tls', pids: [spinner.pid], windowSeconds: 0.3, reportSeconds: 0, flushTimeoutSeconds: 0.2, log: (l) => untrusted.push(l) })
-    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await until('a push to fail', () => untrusted.length > 0)
     const refusedStats = await refused.stop()
     t.is(refusedStats.sent, 0)
     t.is(accepted, 0)
     t.true(untrusted.some((l) => /cannot reach https:\/\/127\.0\.0\.1:\d+: self-signed certificate.*\(ERR_SERVER_UNREACHABLE\)/.test(l)), untrusted.join('\n'))
 
     const trusted = startAgent({ server: url, service: 'tls', pids: [spinner.pid], windowSeconds: 0.3, caFile: cert, reportSeconds: 0, log: () => {} })
-    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await until('two windows sent', () => trusted.stats().sent >= 2)
     const stats = await trusted.stop()
     t.true(stats.sent >= 2)
     t.is(stats.sent, accepted)

@@ -302,6 +302,7 @@ if (haveServer && haveGunicorn) {
     const agentB = startAgentCli(t, [...common, '--service', `${service}-small`, '--buffer', '3', '--metrics-file', metricsB])
 
     await sleep(12_000)
+    await waitFor('windows sent before the outage', 60_000, () => ((lastMetrics(metricsA)?.sent ?? 0) >= 6 ? true : undefined))
     const firstSent = lastMetrics(metricsA)?.sent ?? 0
     t.true(firstSent > 0, `windows were sent before the outage: ${agentA.stderr()}`)
     const downAt = Date.now()
