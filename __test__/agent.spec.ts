@@ -133,6 +133,17 @@ test.serial('agent: a --server that is not an http(s) URL is a one-line ERR_INVA
   t.regex(both.stderr, /exactly one of -p PID.*\(ERR_INVALID_ARGUMENT\)/)
 })
 
+test.serial('agent: a PID given with -p that is not Python is a one-line ERR_NOT_PYTHON after a few attempts', async (t) => {
+  const sleeper = spawn('sleep', ['120'], { stdio: 'ignore' })
+  t.teardown(() => {
+    sleeper.kill('SIGKILL')
+  })
+  const result = await pyflameTs(['agent', '--server', 'http://127.0.0.1:1', '--service', 'x', '-p', String(sleeper.pid), '--scan-interval', '0.2'], { killAfterMs: 60_000 })
+  t.is(result.code, 1, result.stderr)
+  const last = result.stderr.trim().split('\n').pop()!
+  t.regex(last, /^pyflame-ts: .*\(ERR_NOT_PYTHON\)$/)
+})
+
 if (havePython) {
   test.serial('agent: a server refusing with 403 stops the agent with ERR_SERVER_REJECTED and its message escaped', async (t) => {
     const [spinner] = await spinners(t, 1, 'reject-403')

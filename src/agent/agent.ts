@@ -187,6 +187,8 @@ class Agent implements AgentHandle {
         failure.gaveUp = !RETRY_ATTACH.has(code) || failure.attempts >= ATTACH_ATTEMPTS
         this.failures.set(found.pid, failure)
         if (failure.gaveUp) {
+          // A PID the user named that cannot be profiled is a mistake to report, not to skip.
+          if (this.options.pids.includes(found.pid)) return this.fail(error)
           const message = error instanceof Error ? error.message : String(error)
           this.options.log(`pyflame-ts agent: not profiling PID ${found.pid}: ${message} (${code})`)
         }
