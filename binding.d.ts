@@ -9,6 +9,28 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class FleetRecording {
+  constructor(options: FleetOptions)
+  /** Starts the sampler thread; resolves with the last window once `stop()` is called. */
+  run(): Promise<RawProfile>
+  /**
+   * Finds the interpreter of `pid` (on libuv's pool, not the sampler thread) and adds the
+   * process to the recording; rejects with the reason it cannot be sampled.
+   */
+  attach(pid: number): Promise<AttachedProcess>
+  /** Stops sampling a process that still runs (its samples so far stay in the next window). */
+  leave(pid: number): void
+  /** PIDs that exited and left the recording since the last call (after their last window). */
+  takeExited(): Array<number>
+  /**
+   * The window since the previous drain (its `startTimeMs` and `durationSecs` say when it
+   * was recorded); null once the recording has ended.
+   */
+  drain(): Promise<RawProfile | null>
+  stop(): void
+  progress(): RecordingProgress
+}
+
 export declare class FoldedMerger {
   constructor(options: FoldedMergerOptions)
   /** Starts a source (line numbers restart); `intoBefore`: its counts fill "before". */
@@ -42,35 +64,11 @@ export declare class Recording {
   progress(): RecordingProgress
 }
 
-export interface AsyncDumpFrame {
-  name: string
-  filename: string
-  line: number
-  firstLine: number
-}
-
-export interface AsyncDumpResult {
+export interface AttachedProcess {
   pid: number
+  /** Exact version, e.g. `3.12.1`. */
   pythonVersion: string
   executable: string
-  /** False when the process has not imported asyncio. */
-  asyncioLoaded: boolean
-  tasks: Array<AsyncDumpTask>
-}
-
-export interface AsyncDumpTask {
-  /** Address of the task object, in hex: the identity `awaitedBy` and `awaitsTask` refer to. */
-  id: string
-  name: string
-  /** Kernel tid of the thread running the task now; absent when it waits. */
-  runningTid?: number
-  /** Outermost coroutine first. */
-  frames: Array<AsyncDumpFrame>
-  awaitsTask?: string
-  /** Type of what it awaits when that is not a task (`_asyncio.Future`, `_GatheringFuture`). */
-  awaitsObject?: string
-  awaitedBy: Array<string>
-  error?: string
 }
 
 /** Version of the native core (matches the npm package version). */
@@ -96,15 +94,11 @@ export interface DrawnColumn {
 
 export declare function dump(pid: number, options?: DumpOptions | undefined | null): Promise<DumpResult>
 
-export declare function dumpAsync(pid: number, options?: DumpOptions | undefined | null): Promise<AsyncDumpResult>
-
 export interface DumpFrame {
   name: string
   filename: string
   line: number
   firstLine: number
-  /** Set (true) on native frames (with `native`). */
-  native?: boolean
   /** With `locals`: the frame's local variables that are bound. */
   locals?: Array<DumpLocal>
 }
@@ -121,8 +115,6 @@ export interface DumpOptions {
   discover?: DiscoverOptions
   /** Also read each frame's local variables. */
   locals?: boolean
-  /** Also unwind each thread's native stack and merge it with the Python frames. */
-  native?: boolean
 }
 
 export interface DumpResult {
@@ -170,6 +162,12 @@ export interface FlamegraphLayout {
   minUnits: number
   differential: boolean
   nameShares?: NameShares
+}
+
+export interface FleetOptions {
+  /** Seconds between samples. */
+  interval: number
+  discover?: DiscoverOptions
 }
 
 export interface FoldedLayoutOptions {
@@ -228,8 +226,6 @@ export interface ProcessSummary {
   gilIdleTicks: number
   /** Ticks whose read failed validation (torn or unreadable stack). */
   errors: number
-  /** With `native`: thread samples whose native stack could not be unwound. */
-  nativeFailures: number
 }
 
 export interface ProfileEntry {
@@ -253,11 +249,6 @@ export interface ProfileFrame {
   line: number
   /** `co_firstlineno`: the line the function starts on. */
   firstLine: number
-  /**
-   * Set (true) on native frames (`native: true`): `filename` is the binary's file name and
-   * `name` the function, or `+0x<offset>` in a binary without a symbol for the address.
-   */
-  native?: boolean
 }
 
 export interface ProfileThread {
@@ -289,11 +280,6 @@ export interface RawProfile {
   gilIdleTicks: number
   /** Ticks that failed validation and were dropped. */
   errors: number
-  /**
-   * With `native`: thread samples whose native stack could not be unwound (kept, with a
-   * `(native unwind failed)` frame under their Python frames).
-   */
-  nativeFailures: number
   frames: Array<ProfileFrame>
   /** Each stack is a list of frame indices, root (outermost) first. */
   stacks: Array<Array<number>>
@@ -315,27 +301,15 @@ export interface RecordingOptions {
   /** Stop after this many samples (Pyflame's `-s 0` is one sample). */
   maxSamples?: number
   blocking?: boolean
-  /**
-   * Unwind each thread's native stack too and merge it with the Python stack (pauses the
-   * target like `blocking`).
-   */
-  native?: boolean
   subprocesses?: boolean
   /** Keep each sample with its timestamp (flame charts, traces). */
   timeline?: boolean
   discover?: DiscoverOptions
-  /**
-   * asyncio tasks instead of threads: `"running"` (each thread's running task under the
-   * tasks awaiting it) or `"wall"` (also every waiting task). Omitted: plain threads.
-   */
-  asyncio?: string
 }
 
 export interface RecordingProgress {
   ticks: number
   errors: number
-  /** With `native`: thread samples whose native stack could not be unwound. */
-  nativeFailures: number
   gilIdle: number
   /** Deadlines skipped because sampling fell behind. */
   late: number

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.FleetRecording = nativeBinding.FleetRecording
 module.exports.FoldedMerger = nativeBinding.FoldedMerger
 module.exports.Recording = nativeBinding.Recording
 module.exports.coreVersion = nativeBinding.coreVersion

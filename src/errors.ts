@@ -11,6 +11,10 @@ export type ErrorCode =
   | 'ERR_OUTPUT'
   | 'ERR_NATIVE_BINDING'
   | 'ERR_INTERNAL'
+  /** The agent's Pyroscope server refused a profile (4xx) in a way no retry can fix. */
+  | 'ERR_SERVER_REJECTED'
+  /** The agent's Pyroscope server could not be reached (a warning: the agent keeps going). */
+  | 'ERR_SERVER_UNREACHABLE'
 
 export class PyflameError extends Error {
   readonly code: ErrorCode

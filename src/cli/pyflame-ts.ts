@@ -4,6 +4,7 @@
 import { Builtins, Cli } from 'clipanion'
 import { runCli } from './run'
 import { colorsWanted } from './terminal-text'
+import AgentCommand from '../commands/agent'
 import DiffCommand from '../commands/diff'
 import DumpCommand from '../commands/dump'
 import RecordCommand from '../commands/record'
@@ -23,6 +24,7 @@ cli.register(DumpCommand)
 cli.register(RenderCommand)
 cli.register(DiffCommand)
 cli.register(TopCommand)
+cli.register(AgentCommand)
 cli.register(Builtins.HelpCommand)
 cli.register(Builtins.VersionCommand)
 

@@ -5,11 +5,13 @@
 mod async_dump_task;
 mod convert;
 mod dump_task;
+mod fleet;
 mod folded;
 mod recording;
 
 pub use async_dump_task::*;
 pub use dump_task::*;
+pub use fleet::*;
 pub use folded::*;
 pub use recording::*;
 

@@ -4,6 +4,7 @@
 
 pub mod async_sampling;
 pub mod clock;
+pub mod fleet;
 pub mod process_set;
 
 use crate::error::{Error, Result};

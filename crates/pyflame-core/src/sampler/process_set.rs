@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 /// How often the thread list of each process is re-read.
 const TASK_REFRESH: Duration = Duration::from_millis(200);
+/// The agent's: its windows last seconds, and each re-read costs a directory listing.
+const FLEET_TASK_REFRESH: Duration = Duration::from_secs(1);
 /// How often `--subprocesses` looks for new children.
 const CHILD_REFRESH: Duration = Duration::from_millis(250);
 /// How often `--subprocesses` looks again while it waits for a first Python process.
@@ -44,7 +46,10 @@ struct Tracked {
     states_before: HashMap<i32, u8>,
     /// Target-namespace tid → host tid, when the target lives in another PID namespace.
     ns_to_host: HashMap<i32, i32>,
+    /// Host tid → tid in the target's namespace, read once per thread (it never changes).
+    ns_tids: HashMap<i32, i32>,
     tasks_read_at: Option<std::time::Instant>,
+    task_refresh: Duration,
     summary: ProcessSummary,
     alive: bool,
     /// `record --async`: the asyncio reader and its per-sample stacks.
@@ -97,7 +102,9 @@ impl Tracked {
             host_tids: Vec::new(),
             states_before: HashMap::new(),
             ns_to_host: HashMap::new(),
+            ns_tids: HashMap::new(),
             tasks_read_at: None,
+            task_refresh: TASK_REFRESH,
             summary,
             alive: true,
             asyncio,
@@ -110,6 +117,7 @@ impl Tracked {
         let Ok(tids) = tasks::list_tasks(self.pid) else { return };
         self.stats.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.names.retain(|tid, _| tids.binary_search(tid).is_ok());
+        self.ns_tids.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.ns_to_host.clear();
         let mut target_tids = Vec::with_capacity(tids.len());
         for &tid in &tids {
@@ -122,7 +130,11 @@ impl Tracked {
                 }
             }
             // The innermost NSpid entry is the tid as the target sees it.
-            let ns_tid = tasks::namespace_tids(self.pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid);
+            let pid = self.pid;
+            let ns_tid = *self
+                .ns_tids
+                .entry(tid)
+                .or_insert_with(|| tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid));
             if ns_tid != tid {
                 self.ns_to_host.insert(ns_tid, tid);
             }
@@ -139,7 +151,7 @@ impl Tracked {
 
     /// One sample of this process. Returns false when the process is gone.
     fn sample(&mut self, sample: &mut Sample, aggregator: &mut Aggregator, time_us: u64, stats: &RecordStats) -> bool {
-        if self.tasks_read_at.is_none_or(|t| t.elapsed() >= TASK_REFRESH) {
+        if self.tasks_read_at.is_none_or(|t| t.elapsed() >= self.task_refresh) {
             self.refresh_tasks();
         }
         // Thread states are read before pausing: a paused thread would show as traced.
@@ -276,6 +288,38 @@ pub struct ProcessSet {
     children_read_at: Option<Duration>,
     subprocesses: bool,
     root_pid: i32,
+    /// Walker index of the next process: never reused, since caches are keyed by it.
+    next_index: u32,
+}
+
+/// A process made ready for sampling away from the sampler thread (discovery reads ELF
+/// files and may scan memory, longer than many sampling intervals), then handed to a set.
+pub struct Attached(Tracked);
+
+// SAFETY: the only part of a `Tracked` that must stay on its thread is the ptrace lock (a
+// tracee belongs to the thread that seized it, and its stop timer is aimed at that thread),
+// and an `Attached` never holds one: `attach` is non-blocking only.
+unsafe impl Send for Attached {}
+
+impl Attached {
+    /// Prepares a process for non-blocking sampling (blocking mode must seize the target on
+    /// the sampler thread itself, so it cannot be prepared elsewhere).
+    pub fn attach(pid: i32, options: &RecordOptions) -> Result<Attached> {
+        let options = RecordOptions { blocking: false, ..options.clone() };
+        // The index is assigned when the process joins a set.
+        let mut tracked = Tracked::new(pid, u32::MAX, &options)?;
+        debug_assert!(tracked.lock.is_none());
+        tracked.task_refresh = FLEET_TASK_REFRESH;
+        Ok(Attached(tracked))
+    }
+
+    pub fn python_version(&self) -> &str {
+        &self.0.summary.python_version
+    }
+
+    pub fn executable(&self) -> &str {
+        &self.0.summary.executable
+    }
 }
 
 impl ProcessSet {
@@ -290,6 +334,7 @@ impl ProcessSet {
             children_read_at: None,
             subprocesses: options.subprocesses,
             root_pid: options.pid,
+            next_index: 1,
         };
         set.attach_root(options)?;
         if !options.subprocesses {
@@ -329,6 +374,48 @@ impl ProcessSet {
             Err(e) => return Err(e),
         }
         Ok(())
+    }
+
+    /// A set with no root that processes join and leave while it records (the agent's).
+    pub fn without_root(options: &RecordOptions) -> ProcessSet {
+        ProcessSet {
+            processes: Vec::new(),
+            aggregator: Aggregator::new(options.timeline),
+            sample: Sample::default(),
+            not_python: HashMap::new(),
+            children_read_at: None,
+            subprocesses: false,
+            root_pid: 0,
+            next_index: 1,
+        }
+    }
+
+    /// Starts sampling a process attached elsewhere (a PID already in the set is ignored).
+    pub fn insert(&mut self, attached: Attached) {
+        let mut tracked = attached.0;
+        if self.processes.iter().any(|p| p.alive && p.pid == tracked.pid) {
+            return;
+        }
+        tracked.index = self.next_index;
+        self.next_index += 1;
+        self.processes.push(tracked);
+    }
+
+    /// Stops sampling a process that still runs (it no longer matches what is followed); it
+    /// leaves the set with the next `remove_exited`.
+    pub fn retire(&mut self, pid: i32) {
+        for p in self.processes.iter_mut().filter(|p| p.pid == pid) {
+            p.alive = false;
+            p.lock = None;
+        }
+    }
+
+    /// Forgets the processes that have exited (call after a drain, which carried their last
+    /// samples) and returns their PIDs.
+    pub fn remove_exited(&mut self) -> Vec<i32> {
+        let exited: Vec<i32> = self.processes.iter().filter(|p| !p.alive).map(|p| p.pid).collect();
+        self.processes.retain(|p| p.alive);
+        exited
     }
 
     pub fn root_version(&self) -> String {
@@ -375,9 +462,9 @@ impl ProcessSet {
                 if self.not_python.get(&child).is_some_and(|retry_at| now < *retry_at) {
                     continue;
                 }
-                let index = self.processes.len() as u32;
-                match Tracked::new(child, index, options) {
+                match Tracked::new(child, self.next_index, options) {
                     Ok(tracked) => {
+                        self.next_index += 1;
                         self.not_python.remove(&child);
                         self.processes.push(tracked);
                     }

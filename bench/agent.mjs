@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+// The agent's own cost on a host: `pyflame-ts agent` profiling a gunicorn app with N workers
+// at 100 Hz under a light loopback load, pushing to a real Pyroscope on 127.0.0.1, with one
+// server restart in the middle. Reports the agent's CPU (user+system from /proc, start-up
+// excluded) in percent of one core, its RSS, and the windows recorded, sent and lost.
+// Not part of the test suite (timing goals are measured here, never asserted in tests).
+//
+//   node bench/agent.mjs [--seconds=600] [--workers=20] [--outage=30] [--hz=100]
+//
+// Needs scripts/pyroscope/build.sh and scripts/ci/gunicorn.sh to have run, and `npm run build`.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const option = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const seconds = option('seconds', 600);
+const workers = option('workers', 20);
+const outage = option('outage', 30);
+const hz = option('hz', 100);
+const warmup = Math.min(60, seconds / 5);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+/** The sampler thread's own CPU (the rest of the process is Node: discovery, pprof, HTTP). */
+function samplerThreadCpuSeconds(pid) {
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    if (fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'pyflame-fleet') {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    }
+  }
+  return NaN;
+}
+function rssBytes(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+function get(port) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+async function ready(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).status === 200) return;
+    } catch {}
+    await sleep(250);
+  }
+  throw new Error(`${url} not ready`);
+}
+
+const children = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+const bin = execFileSync(path.join(root, 'scripts/pyroscope/build.sh'), { encoding: 'utf8' }).trim();
+const venvPython = execFileSync(path.join(root, 'scripts/ci/gunicorn.sh'), { encoding: 'utf8' }).trim();
+const data = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-agent-bench-'));
+const ports = [await freePort(), await freePort(), await freePort()];
+let server;
+async function startServer() {
+  server = spawn(path.join(root, 'scripts/pyroscope/serve.sh'), [data, ...ports.map(String)], { env: { ...process.env, PYROSCOPE_BIN: bin }, stdio: 'ignore' });
+  children.push(server);
+  await ready(`http://127.0.0.1:${ports[0]}/ready`, 120_000);
+}
+async function stopServer() {
+  const gone = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  await gone;
+}
+
+await startServer();
+const appPort = await freePort();
+const gunicorn = spawn(venvPython, ['-m', 'gunicorn', '--chdir', path.join(root, '__test__/programs'), '-w', String(workers), '-b', `127.0.0.1:${appPort}`, 'agent_wsgi:app'], { stdio: 'ignore' });
+children.push(gunicorn);
+while (!(await get(appPort))) await sleep(200);
+
+// A light load: one client, 50 ms between requests (each burns 15 ms in a worker).
+let loading = true;
+const load = (async () => {
+  while (loading) {
+    await get(appPort);
+    await sleep(50);
+  }
+})();
+
+const metrics = path.join(data, 'metrics.jsonl');
+const agent = spawn(process.execPath, [path.join(root, 'dist/cli/pyflame-ts.js'), 'agent', '--server', `http://127.0.0.1:${ports[0]}`, '--service', 'bench', '-p', String(gunicorn.pid), '--hz', String(hz), '--report-interval', '30', '--metrics-file', metrics], { stdio: ['ignore', 'ignore', 'pipe'] });
+children.push(agent);
+let agentLog = '';
+agent.stderr.setEncoding('utf8').on('data', (d) => (agentLog += d));
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(agent.pid))), 1000);
+await sleep(warmup * 1000);
+const cpu0 = cpuSeconds(agent.pid);
+const sampler0 = samplerThreadCpuSeconds(agent.pid);
+const t0 = Date.now();
+const half = (seconds - warmup - outage) / 2;
+await sleep(half * 1000);
+const downAt = Date.now();
+await stopServer();
+await sleep(outage * 1000);
+await startServer();
+const downSecs = (Date.now() - downAt) / 1000;
+await sleep(Math.max(0, seconds * 1000 - (Date.now() - t0) - warmup * 1000));
+const cpu1 = cpuSeconds(agent.pid);
+const sampler1 = samplerThreadCpuSeconds(agent.pid);
+const elapsed = (Date.now() - t0) / 1000;
+const rssEnd = rssBytes(agent.pid);
+clearInterval(rssTimer);
+loading = false;
+await load;
+const exited = new Promise((r) => agent.once('exit', r));
+agent.kill('SIGTERM');
+await exited;
+const lines = fs.readFileSync(metrics, 'utf8').trim().split('\n');
+const final = JSON.parse(lines[lines.length - 1]);
+gunicorn.kill('SIGTERM');
+await stopServer();
+fs.rmSync(data, { recursive: true, force: true });
+
+const result = {
+  date: new Date().toISOString(),
+  workers,
+  hz,
+  measuredSeconds: Number(elapsed.toFixed(0)),
+  warmupSeconds: warmup,
+  serverDownSeconds: Number(downSecs.toFixed(1)),
+  agentCpuPercentOfOneCore: Number(((100 * (cpu1 - cpu0)) / elapsed).toFixed(3)),
+  samplerThreadCpuPercentOfOneCore: Number(((100 * (sampler1 - sampler0)) / elapsed).toFixed(3)),
+  agentRssMbEnd: Number((rssEnd / 1048576).toFixed(1)),
+  agentRssMbPeak: Number((peakRss / 1048576).toFixed(1)),
+  processesProfiled: final.processesSeen,
+  ticks: final.ticks,
+  lateTicks: final.lateTicks,
+  windows: final.windows,
+  sent: final.sent,
+  dropped: final.dropped,
+  rejected: final.rejected,
+  retried: final.retried,
+  lostAcrossRestart: final.windows - final.sent,
+  loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+};
+console.log(JSON.stringify(result, null, 2));
+if (final.windows !== final.sent) console.error(agentLog.slice(-3000));

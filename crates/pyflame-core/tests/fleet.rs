@@ -1,0 +1,96 @@
+//! The agent's fleet recording on live interpreters: processes attached from another thread
+//! join a running recording, each drain is a window stamped with when it was recorded, and a
+//! process that exits leaves after the window holding its last samples.
+
+mod support;
+
+use pyflame_core::python::DiscoverOptions;
+use pyflame_core::sampler::fleet::{record_fleet, FleetControl};
+use pyflame_core::sampler::process_set::Attached;
+use pyflame_core::RecordOptions;
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{interpreters, repo_root, spawn_ready, Spawned};
+
+fn spinner(python: &std::path::Path) -> Spawned {
+    let mut command = Command::new(python);
+    command.arg(repo_root().join("__test__/programs/agent_spinner.py"));
+    spawn_ready(command)
+}
+
+fn options() -> RecordOptions {
+    RecordOptions {
+        pid: 0,
+        duration: None,
+        interval: Duration::from_millis(5),
+        max_samples: None,
+        blocking: false,
+        subprocesses: false,
+        timeline: false,
+        discover: DiscoverOptions::default(),
+    }
+}
+
+fn attach(pid: i32) -> Attached {
+    // A fresh interpreter may not be initialised yet.
+    for _ in 0..100 {
+        if let Ok(a) = Attached::attach(pid, &options()) {
+            return a;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("cannot attach {pid}");
+}
+
+#[test]
+fn processes_join_a_running_recording_and_leave_after_their_last_window() {
+    let Some(python) = interpreters().into_iter().find(|i| i.version.starts_with("3.12")) else {
+        eprintln!("note: no Python 3.12 here; fleet test checks nothing");
+        return;
+    };
+    let a = spinner(&python.path);
+    let mut b = spinner(&python.path);
+    let control = Arc::new(FleetControl::default());
+    let recording = {
+        let control = control.clone();
+        std::thread::spawn(move || record_fleet(&options(), &control))
+    };
+    // Nothing to sample yet: the recording still runs and answers drains.
+    let empty = control.stats.request_drain(Duration::from_secs(5)).expect("a window");
+    assert!(empty.entries.is_empty());
+
+    control.join(attach(a.pid()));
+    control.join(attach(b.pid()));
+    std::thread::sleep(Duration::from_millis(400));
+    let first = control.stats.request_drain(Duration::from_secs(5)).expect("a window");
+    let pids: Vec<i32> = first.processes.iter().map(|p| p.pid).collect();
+    assert_eq!(pids, vec![a.pid(), b.pid()]);
+    for pid in [a.pid(), b.pid()] {
+        let spun = first.entries.iter().any(|e| {
+            first.threads[e.thread as usize].pid == pid && first.stacks[e.stack as usize].iter().any(|&f| first.frames[f as usize].name == "spin_forever")
+        });
+        assert!(spun, "process {pid} was sampled in spin_forever");
+    }
+    assert!(first.duration_secs >= 0.4, "the window covers the time since the previous drain: {}", first.duration_secs);
+
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let second = control.stats.request_drain(Duration::from_secs(5)).expect("a window");
+    // Windows tile time: the second starts where the first ended (the two clock reads are
+    // consecutive statements; the bound only allows for preemption between them).
+    let gap = second.start_time_ms - (first.start_time_ms + first.duration_secs * 1000.0);
+    assert!((-1.0..1000.0).contains(&gap), "gap between windows: {gap} ms");
+    assert_eq!(control.take_exited(), vec![b.pid()]);
+    assert!(control.take_exited().is_empty());
+
+    std::thread::sleep(Duration::from_millis(100));
+    let third = control.stats.request_drain(Duration::from_secs(5)).expect("a window");
+    assert_eq!(third.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![a.pid()]);
+
+    control.stop.store(true, Ordering::SeqCst);
+    let last = recording.join().unwrap().expect("the last window");
+    assert_eq!(last.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![a.pid()]);
+}

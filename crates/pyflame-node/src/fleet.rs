@@ -1,0 +1,159 @@
+//! `FleetRecording`: the agent's recording of a changing set of processes on one sampler
+//! thread (pyflame-core's `sampler::fleet`). JS attaches PIDs as it finds them, drains a
+//! window of samples every few seconds and learns which processes exited.
+
+use crate::convert::{discover_options, profile, to_js_error, DiscoverOptions, RawProfile};
+use crate::recording::RecordingProgress;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pyflame_core::sampler::fleet::{record_fleet, FleetControl};
+use pyflame_core::sampler::process_set::Attached;
+use pyflame_core::{catching_panics, RecordOptions};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[napi(object)]
+pub struct FleetOptions {
+    /// Seconds between samples.
+    pub interval: f64,
+    pub discover: Option<DiscoverOptions>,
+}
+
+#[napi(object)]
+pub struct AttachedProcess {
+    pub pid: i32,
+    /// Exact version, e.g. `3.12.1`.
+    pub python_version: String,
+    pub executable: String,
+}
+
+#[napi]
+pub struct FleetRecording {
+    options: RecordOptions,
+    control: Arc<FleetControl>,
+    started: AtomicBool,
+}
+
+#[napi]
+impl FleetRecording {
+    #[napi(constructor)]
+    pub fn new(options: FleetOptions) -> Result<FleetRecording> {
+        if !options.interval.is_finite() || options.interval <= 0.0 {
+            return Err(to_js_error(pyflame_core::Error::invalid("the interval between samples must be a positive number of seconds")));
+        }
+        let core_options = RecordOptions {
+            pid: 0,
+            duration: None,
+            interval: Duration::from_secs_f64(options.interval),
+            max_samples: None,
+            blocking: false,
+            subprocesses: false,
+            timeline: false,
+            discover: discover_options(&options.discover.unwrap_or_default())?,
+        };
+        core_options.validate().map_err(to_js_error)?;
+        Ok(FleetRecording { options: core_options, control: Arc::new(FleetControl::default()), started: AtomicBool::new(false) })
+    }
+
+    /// Starts the sampler thread; resolves with the last window once `stop()` is called.
+    #[napi(ts_return_type = "Promise<RawProfile>")]
+    pub fn run<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return Err(to_js_error(pyflame_core::Error::invalid("this recording has already been started")));
+        }
+        let (deferred, promise) = env.create_deferred()?;
+        let options = self.options.clone();
+        let control = self.control.clone();
+        std::thread::Builder::new()
+            .name("pyflame-fleet".into())
+            .spawn(move || match catching_panics("the fleet recording", || record_fleet(&options, &control)) {
+                Ok(p) => deferred.resolve(move |_env| Ok(profile(p))),
+                Err(e) => deferred.reject(to_js_error(e)),
+            })
+            .map_err(|e| napi::Error::from_reason(format!("ERR_INTERNAL: cannot start the sampler thread: {e}")))?;
+        Ok(promise)
+    }
+
+    /// Finds the interpreter of `pid` (on libuv's pool, not the sampler thread) and adds the
+    /// process to the recording; rejects with the reason it cannot be sampled.
+    #[napi(ts_return_type = "Promise<AttachedProcess>")]
+    pub fn attach(&self, pid: i32) -> AsyncTask<AttachTask> {
+        AsyncTask::new(AttachTask { pid, options: self.options.clone(), control: self.control.clone() })
+    }
+
+    /// Stops sampling a process that still runs (its samples so far stay in the next window).
+    #[napi]
+    pub fn leave(&self, pid: i32) {
+        self.control.leave(pid);
+    }
+
+    /// PIDs that exited and left the recording since the last call (after their last window).
+    #[napi]
+    pub fn take_exited(&self) -> Vec<i32> {
+        self.control.take_exited()
+    }
+
+    /// The window since the previous drain (its `startTimeMs` and `durationSecs` say when it
+    /// was recorded); null once the recording has ended.
+    #[napi(ts_return_type = "Promise<RawProfile | null>")]
+    pub fn drain(&self) -> AsyncTask<FleetDrainTask> {
+        AsyncTask::new(FleetDrainTask { control: self.control.clone() })
+    }
+
+    #[napi]
+    pub fn stop(&self) {
+        self.control.stop.store(true, Ordering::SeqCst);
+    }
+
+    #[napi]
+    pub fn progress(&self) -> RecordingProgress {
+        let s = &self.control.stats;
+        RecordingProgress {
+            ticks: s.ticks.load(Ordering::Relaxed) as f64,
+            errors: s.errors.load(Ordering::Relaxed) as f64,
+            gil_idle: s.gil_idle.load(Ordering::Relaxed) as f64,
+            late: s.late.load(Ordering::Relaxed) as f64,
+            processes: s.processes.load(Ordering::Relaxed) as f64,
+        }
+    }
+}
+
+pub struct AttachTask {
+    pid: i32,
+    options: RecordOptions,
+    control: Arc<FleetControl>,
+}
+
+impl Task for AttachTask {
+    type Output = AttachedProcess;
+    type JsValue = AttachedProcess;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let attached = catching_panics("attaching a process", || Attached::attach(self.pid, &self.options)).map_err(to_js_error)?;
+        let info = AttachedProcess { pid: self.pid, python_version: attached.python_version().to_string(), executable: attached.executable().to_string() };
+        self.control.join(attached);
+        Ok(info)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+pub struct FleetDrainTask {
+    control: Arc<FleetControl>,
+}
+
+impl Task for FleetDrainTask {
+    type Output = Option<pyflame_core::Profile>;
+    type JsValue = Option<RawProfile>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(self.control.stats.request_drain(Duration::from_secs(5)))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.map(profile))
+    }
+}
