@@ -1,9 +1,9 @@
 //! Benchmark baseline: the sampler's timer alone, reading nothing.
-//! `cargo run --release --example timer_floor -- SECONDS INTERVAL` prints the same counter line
+//! `cargo run --release --example timer_floor -- SECONDS INTERVAL [--periodic]` prints the same counter line
 //! as the `record` example, so the CPU a process spends just waking up at a given rate can be
 //! subtracted from (or shown beside) the CPU per sample of a real recording.
 
-use pyflame_core::sampler::clock::Ticker;
+use pyflame_core::sampler::clock::{Schedule, Ticker};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,8 @@ fn main() {
     let stop = AtomicBool::new(false);
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(seconds);
-    let mut ticker = Ticker::new(start, Duration::from_secs_f64(interval));
+    let schedule = if args.iter().any(|a| a == "--periodic") { Schedule::Periodic } else { Schedule::Poisson };
+    let mut ticker = Ticker::new(start, Duration::from_secs_f64(interval), schedule);
     let mut ticks = 0u64;
     let cpu0 = cpu_time();
     loop {

@@ -56,11 +56,23 @@ pub fn dump_async(pid: i32, options: &DumpOptions) -> Result<AsyncDump> {
     let mut found = None;
     for attempt in 0..ATTEMPTS {
         reader.next_sample(attempt as u64 + 1);
-        let _paused = match lock.as_mut() {
+        let pause = match lock.as_mut() {
             Some(l) => Some(l.pause()?),
             None => None,
         };
-        let walked = if paused { walker.sample_paused(&mem, &mut sample) } else { walker.sample(&mem, &mut sample) };
+        let walked = match &pause {
+            Some(p) => {
+                // The walker knows threads by their tid in the target's PID namespace.
+                let mut stopped: Vec<i32> = p
+                    .stopped()
+                    .into_iter()
+                    .map(|tid| tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid))
+                    .collect();
+                stopped.sort_unstable();
+                walker.sample_paused(&mem, &mut sample, stopped)
+            }
+            None => walker.sample(&mem, &mut sample),
+        };
         if let Err(e) = walked {
             last_error = e.to_string();
             continue;
@@ -85,7 +97,7 @@ pub fn dump_async(pid: i32, options: &DumpOptions) -> Result<AsyncDump> {
     let tasks = found.ok_or_else(|| Error::read_failed(format!("could not read the asyncio tasks of process {pid}: {last_error}")))?;
     let frame = |f: &crate::python::RawFrame| {
         let code = walker.codes.get(f.code);
-        Frame { name: code.name.clone(), filename: code.filename.clone(), line: f.line, first_line: code.first_line }
+        Frame { name: code.name.clone(), filename: code.filename.clone(), line: f.line, first_line: code.first_line, native: false }
     };
     let tasks = tasks
         .iter()

@@ -25,11 +25,16 @@ fn options() -> RecordOptions {
         pid: 0,
         duration: None,
         interval: Duration::from_millis(5),
+        schedule: pyflame_core::Schedule::Poisson,
         max_samples: None,
         blocking: false,
+        native: false,
         subprocesses: false,
+        subprocess_wait: Duration::ZERO,
         timeline: false,
         discover: DiscoverOptions::default(),
+        require_gil: false,
+        asyncio: None,
     }
 }
 

@@ -59,8 +59,12 @@ fn window_header(options: &RecordOptions, start_ms: f64, start: Instant, end_rea
         duration_secs: start.elapsed().as_secs_f64(),
         interval_secs: options.interval.as_secs_f64(),
         ticks: 0,
+        missed: 0,
         gil_idle_ticks: 0,
         errors: 0,
+        error_kinds: Default::default(),
+        native_failures: 0,
+        subprocesses: false,
         frames: Vec::new(),
         stacks: Vec::new(),
         threads: Vec::new(),
@@ -86,7 +90,7 @@ fn record_until_stopped(options: &RecordOptions, control: &FleetControl) -> Resu
     let stats = &control.stats;
     let mut set = ProcessSet::without_root(options);
     let start = Instant::now();
-    let mut clock = clock::Ticker::new(start, options.interval);
+    let mut clock = clock::Ticker::new(start, options.interval, options.schedule);
     let mut window_start = start;
     let mut window_start_ms = unix_ms();
     let mut taken: u64 = 0;
@@ -109,9 +113,9 @@ fn record_until_stopped(options: &RecordOptions, control: &FleetControl) -> Resu
             *lock(&stats.drained) = Some(window);
             stats.drained_ready.notify_all();
         }
-        let late = clock.wait_next(&control.stop, None);
-        if late > 0 {
-            stats.late.fetch_add(late, Ordering::Relaxed);
+        let missed = clock.wait_next(&control.stop, None);
+        if missed > 0 {
+            stats.missed.fetch_add(missed, Ordering::Relaxed);
         }
     }
     let last = set.finish(window_header(options, window_start_ms, window_start, EndReason::Stopped));

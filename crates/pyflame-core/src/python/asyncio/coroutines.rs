@@ -86,7 +86,7 @@ impl AsyncReader {
         let base = code.wrapping_add(py.offsets.code_code_adaptive.unwrap_or(0));
         let index = if instr >= base { ((instr - base) / 2) as i64 } else { -1 };
         let line = codes.get_mut(id).line_for(&py, index);
-        Ok(RawFrame { code: id, line })
+        Ok(RawFrame { code: id, line, entry: false })
     }
 
     /// What a coroutine waits on, seen through the iterator `await future` creates.
