@@ -42,6 +42,11 @@ export declare class FoldedMerger {
   push(chunk: Uint8Array): Array<InvalidFoldedLine>
   /** Ends the current source (its last line may lack a newline). */
   endSource(): Array<InvalidFoldedLine>
+  /**
+   * Distinct frames merged so far (the root not counted): lets a caller choose a minimum
+   * width before `finish` (the HTML report keeps every frame of a small profile).
+   */
+  mergedFrames(): number
   /** Totals, pruning and layout; frees the tree. Call once. */
   finish(options: FoldedLayoutOptions): FlamegraphLayout
 }
@@ -62,6 +67,37 @@ export declare class Recording {
    */
   drain(): Promise<RawProfile | null>
   progress(): RecordingProgress
+}
+
+export interface AsyncDumpFrame {
+  name: string
+  filename: string
+  line: number
+  firstLine: number
+}
+
+export interface AsyncDumpResult {
+  pid: number
+  pythonVersion: string
+  executable: string
+  /** False when the process has not imported asyncio. */
+  asyncioLoaded: boolean
+  tasks: Array<AsyncDumpTask>
+}
+
+export interface AsyncDumpTask {
+  /** Address of the task object, in hex: the identity `awaitedBy` and `awaitsTask` refer to. */
+  id: string
+  name: string
+  /** Kernel tid of the thread running the task now; absent when it waits. */
+  runningTid?: number
+  /** Outermost coroutine first. */
+  frames: Array<AsyncDumpFrame>
+  awaitsTask?: string
+  /** Type of what it awaits when that is not a task (`_asyncio.Future`, `_GatheringFuture`). */
+  awaitsObject?: string
+  awaitedBy: Array<string>
+  error?: string
 }
 
 export interface AttachedProcess {
@@ -94,11 +130,15 @@ export interface DrawnColumn {
 
 export declare function dump(pid: number, options?: DumpOptions | undefined | null): Promise<DumpResult>
 
+export declare function dumpAsync(pid: number, options?: DumpOptions | undefined | null): Promise<AsyncDumpResult>
+
 export interface DumpFrame {
   name: string
   filename: string
   line: number
   firstLine: number
+  /** Set (true) on native frames (with `native`). */
+  native?: boolean
   /** With `locals`: the frame's local variables that are bound. */
   locals?: Array<DumpLocal>
 }
@@ -115,12 +155,20 @@ export interface DumpOptions {
   discover?: DiscoverOptions
   /** Also read each frame's local variables. */
   locals?: boolean
+  /** Also unwind each thread's native stack and merge it with the Python frames. */
+  native?: boolean
 }
 
 export interface DumpResult {
   pid: number
   pythonVersion: string
   executable: string
+  /** Built with `--disable-gil` (3.13t and later). */
+  freeThreaded: boolean
+  /** Free-threaded and running without a GIL (no thread can hold it). */
+  gilDisabled: boolean
+  /** One-line warnings about how the process was read. */
+  notices: Array<string>
   threads: Array<DumpThread>
 }
 
@@ -128,7 +176,10 @@ export interface DumpThread {
   tid: number
   pythonThreadId: string
   interpreterId: number
+  /** Python's name for the thread (`threading.Thread.name`), else the kernel's. */
   name?: string
+  /** The kernel's name for the thread (`/proc/PID/task/TID/comm`). */
+  kernelName?: string
   holdsGil: boolean
   idle: boolean
   /** Innermost frame first. */
@@ -136,6 +187,12 @@ export interface DumpThread {
   error?: string
   /** With `locals`: why this thread's locals could not be read. */
   localsError?: string
+}
+
+/** How many sampling errors of one kind (`invalid data: ...`, `unreadable address`). */
+export interface ErrorKindCount {
+  kind: string
+  count: number
 }
 
 /**
@@ -176,7 +233,7 @@ export interface FoldedLayoutOptions {
   /** Minimum width in pixels of a `framesWidth`-pixel frames area. */
   minWidthPx?: number
   framesWidth: number
-  /** Also return each name's share of samples in both columns (`diff`). */
+  /** Also return each name's share of samples in both columns, with self and total units (`diff`, the HTML report). */
   nameShares?: boolean
 }
 
@@ -212,6 +269,12 @@ export interface NameShares {
   /** Percent of all samples whose stack holds the name (recursion counted once). */
   samples: Float64Array
   before: Float64Array
+  /** Drawing units in stacks holding the name (recursion counted once), per column. */
+  samplesTotalUnits: Float64Array
+  beforeTotalUnits: Float64Array
+  /** Drawing units where the name is the innermost frame, per column. */
+  samplesSelfUnits: Float64Array
+  beforeSelfUnits: Float64Array
 }
 
 export interface ProcessSummary {
@@ -226,6 +289,16 @@ export interface ProcessSummary {
   gilIdleTicks: number
   /** Ticks whose read failed validation (torn or unreadable stack). */
   errors: number
+  /** `errors` by kind, kinds sorted. */
+  errorKinds: Array<ErrorKindCount>
+  /** Built with `--disable-gil` (3.13t and later). */
+  freeThreaded: boolean
+  /** Free-threaded and running without a GIL: the default view counts every running thread. */
+  gilDisabled: boolean
+  /** One-line warnings about how the process was read, to show once. */
+  notices: Array<string>
+  /** With `native`: thread samples whose native stack could not be unwound. */
+  nativeFailures: number
 }
 
 export interface ProfileEntry {
@@ -249,6 +322,11 @@ export interface ProfileFrame {
   line: number
   /** `co_firstlineno`: the line the function starts on. */
   firstLine: number
+  /**
+   * Set (true) on native frames (`native: true`): `filename` is the binary's file name and
+   * `name` the function, or `+0x<offset>` in a binary without a symbol for the address.
+   */
+  native?: boolean
 }
 
 export interface ProfileThread {
@@ -260,7 +338,10 @@ export interface ProfileThread {
   pythonThreadId: string
   /** Sub-interpreter id (0 = main interpreter). */
   interpreterId: number
-  /** Thread name when known (the OS `comm` of the thread). */
+  /**
+   * Thread name when known: Python's (`threading.Thread.name`, e.g. `MainThread`), else
+   * the kernel's (`comm`).
+   */
   name?: string
 }
 
@@ -272,20 +353,37 @@ export interface RawProfile {
   startTimeMs: number
   /** Wall time the recording lasted, in seconds. */
   durationSecs: number
-  /** Requested interval between samples, in seconds. */
+  /** Requested (mean) interval between samples, in seconds. */
   intervalSecs: number
   /** Sampling ticks taken (each tick samples every thread of every process once). */
   ticks: number
+  /**
+   * Sampling times skipped because the sampler was still busy with an earlier sample
+   * (ticks + missed estimate duration / interval).
+   */
+  missed: number
   /** Ticks with no GIL holder in the root process (Pyflame's `(idle)` count). */
   gilIdleTicks: number
   /** Ticks that failed validation and were dropped. */
   errors: number
+  /** `errors` by kind, kinds sorted. */
+  errorKinds: Array<ErrorKindCount>
+  /**
+   * With `native`: thread samples whose native stack could not be unwound (kept, with a
+   * `(native unwind failed)` frame under their Python frames).
+   */
+  nativeFailures: number
   frames: Array<ProfileFrame>
   /** Each stack is a list of frame indices, root (outermost) first. */
   stacks: Array<Array<number>>
   threads: Array<ProfileThread>
   entries: Array<ProfileEntry>
   processes: Array<ProcessSummary>
+  /**
+   * Recorded with `subprocesses`: every sample is labelled with its process (`process PID`
+   * root frame), even when only one process was sampled.
+   */
+  subprocesses?: boolean
   /** Every sample with its time; only recorded with `timeline: true` (e.g. `--flamechart`). */
   timeline?: Array<TimelineSample>
   /** Why the recording stopped: `duration`, `stopped` (Ctrl-C/stop()), `target-exited`. */
@@ -296,23 +394,44 @@ export interface RecordingOptions {
   pid: number
   /** Seconds to record; omitted or negative: until `stop()` or until the target exits. */
   seconds?: number
-  /** Seconds between samples. */
+  /** Mean seconds between samples (randomized, see `periodic`). */
   interval: number
+  /** Exactly `interval` apart instead of randomized gaps (aliases with periodic programs). */
+  periodic?: boolean
   /** Stop after this many samples (Pyflame's `-s 0` is one sample). */
   maxSamples?: number
   blocking?: boolean
+  /**
+   * Unwind each thread's native stack too and merge it with the Python stack (pauses the
+   * target like `blocking`).
+   */
+  native?: boolean
   subprocesses?: boolean
+  /**
+   * With `subprocesses`: seconds to wait for a first Python process before failing with
+   * `ERR_NOT_PYTHON` (default 2).
+   */
+  subprocessWait?: number
   /** Keep each sample with its timestamp (flame charts, traces). */
   timeline?: boolean
   discover?: DiscoverOptions
+  /** Only GIL holders will be shown (`--gil`): fail at once on a process without a GIL. */
+  requireGil?: boolean
+  /**
+   * asyncio tasks instead of threads: `"running"` (each thread's running task under the
+   * tasks awaiting it) or `"wall"` (also every waiting task). Omitted: plain threads.
+   */
+  asyncio?: string
 }
 
 export interface RecordingProgress {
   ticks: number
   errors: number
+  /** With `native`: thread samples whose native stack could not be unwound. */
+  nativeFailures: number
   gilIdle: number
-  /** Deadlines skipped because sampling fell behind. */
-  late: number
+  /** Sampling times skipped because the sampler was still busy (not taken late). */
+  missed: number
   /** Processes being sampled (more than one with `subprocesses`). */
   processes: number
 }

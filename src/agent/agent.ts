@@ -112,7 +112,7 @@ class Agent implements AgentHandle {
       windows: this.windows,
       emptyWindows: this.emptyWindows,
       ticks: progress.ticks,
-      lateTicks: progress.late,
+      lateTicks: progress.missed,
       sampleErrors: progress.errors,
       cpuSecs,
       cpuPercent: uptimeSecs > 0 ? (100 * cpuSecs) / uptimeSecs : 0,

@@ -82,11 +82,12 @@ impl Task for AsyncDumpJob {
 
 #[napi(ts_return_type = "Promise<AsyncDumpResult>")]
 pub fn dump_async(pid: i32, options: Option<DumpOptions>) -> Result<AsyncTask<AsyncDumpJob>> {
-    let options = options.unwrap_or(DumpOptions { blocking: None, discover: None, locals: None });
+    let options = options.unwrap_or(DumpOptions { blocking: None, discover: None, locals: None, native: None });
     let core = pyflame_core::dump::DumpOptions {
         blocking: options.blocking.unwrap_or(true),
         discover: discover_options(&options.discover.unwrap_or_default())?,
         locals: false,
+        native: false,
     };
     Ok(AsyncTask::new(AsyncDumpJob { pid, options: core }))
 }

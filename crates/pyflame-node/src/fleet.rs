@@ -46,11 +46,16 @@ impl FleetRecording {
             pid: 0,
             duration: None,
             interval: Duration::from_secs_f64(options.interval),
+            schedule: pyflame_core::Schedule::Poisson,
             max_samples: None,
             blocking: false,
+            native: false,
             subprocesses: false,
+            subprocess_wait: Duration::ZERO,
             timeline: false,
             discover: discover_options(&options.discover.unwrap_or_default())?,
+            require_gil: false,
+            asyncio: None,
         };
         core_options.validate().map_err(to_js_error)?;
         Ok(FleetRecording { options: core_options, control: Arc::new(FleetControl::default()), started: AtomicBool::new(false) })
@@ -112,8 +117,9 @@ impl FleetRecording {
         RecordingProgress {
             ticks: s.ticks.load(Ordering::Relaxed) as f64,
             errors: s.errors.load(Ordering::Relaxed) as f64,
+            native_failures: s.native_failures.load(Ordering::Relaxed) as f64,
             gil_idle: s.gil_idle.load(Ordering::Relaxed) as f64,
-            late: s.late.load(Ordering::Relaxed) as f64,
+            missed: s.missed.load(Ordering::Relaxed) as f64,
             processes: s.processes.load(Ordering::Relaxed) as f64,
         }
     }
