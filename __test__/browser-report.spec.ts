@@ -245,7 +245,7 @@ browserTest('a diff report: legend, the ranked change table, and both directions
   const html = path.join(TMP, 'diff.html')
   const run = spawnSync(process.execPath, [CLI, 'diff', path.join(TMP, 'before.txt'), path.join(TMP, 'after.txt'), '--html', '-o', html], { encoding: 'utf8' })
   t.is(run.status, 0, run.stderr)
-  t.regex(run.stdout, /^cache_lookup +25\.0% → 0\.0% +\(−25\.0 pp\)$/m)
+  t.regex(run.stdout, /^cache_lookup +25\.0% \[[^\]]+\] → 0\.0% \[[^\]]+\] +\(−25\.0 pp\) +significant$/m)
   const { page, errors } = await open(html)
   const legend = await page.locator('#legend').innerText()
   t.regex(legend, /share grew/)

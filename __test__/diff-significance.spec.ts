@@ -88,10 +88,10 @@ if (py) {
     const [[cheaper]] = await recordings(['7', `${3 / 7},${3 / 7},${1 / 7}`, 'free'], 1, 3)
     const result = await diff(before, cheaper, { view: VIEW, top: 50 })
     t.log(result.summary)
-    const alpha = result.changes.find((c) => /:alpha:/.test(c.label))
+    const alpha = result.changes.find((c) => /^alpha \(/.test(c.label))
     t.truthy(alpha, result.summary)
     t.true(alpha!.change < -5, `alpha's share fell: ${alpha!.change.toFixed(1)} pp`)
     t.true(alpha!.significant, 'and the fall is significant')
-    t.regex(result.summary, /:alpha:\d+ .*\) +significant$/m)
+    t.regex(result.summary, /^alpha \(periodic\.py:\d+\) .*\) +significant$/m)
   })
 }

@@ -76,7 +76,7 @@ impl AsyncReader {
         }
         let runtime = target.runtime_addr.ok_or_else(|| layout::unsupported(version))?;
         let raw = mem
-            .read_vec(runtime, crate::python::debug_offsets::TABLE_LEN_3_14)
+            .read_vec(runtime, crate::python::debug_offsets::table_len(version))
             .map_err(|e| Error::read_failed(format!("cannot read the debug offsets of process {}: {e}", target.pid)))?;
         let debug = crate::python::debug_offsets::parse(&raw).map_err(|e| Error::unsupported(format!("{e}")))?;
         let Some(section) = find_asyncio_section(target, mem)? else { return Ok(None) };
