@@ -56,7 +56,7 @@ function interpreters(): Interpreter[] {
 const all = interpreters()
 const minor = (p: Interpreter) => majorMinor(p.version)[1]
 const asyncCapable = all.filter((p) => p.version.startsWith('3.') && minor(p) >= 6)
-// 3.14 publishes asyncio's debug offsets; the profiler reads the tasks of 3.14 and newer.
+// 3.14 publishes asyncio's debug offsets; the profiler reads the tasks of 3.14 (3.15 is refused: its task stacks are not read right yet).
 const readable = asyncCapable.filter((p) => minor(p) >= 14)
 const refused = asyncCapable.filter((p) => minor(p) < 14)
 
@@ -238,12 +238,12 @@ for (const python of refused) {
     await withProgram(python, 'chain', async (target) => {
       const dumped = await dumpAsync(target.pid)
       t.is(dumped.code, 'ERR_UNSUPPORTED_PYTHON', dumped.stderr)
-      t.regex(dumped.stderr, /supported: 3\.14 and newer/)
+      t.regex(dumped.stderr, /supported: 3\.14\)/)
       t.is(dumped.result, undefined)
       const run = await pyflameTs(['record', '--async', '-p', String(target.pid), '-s', '0.2'])
       t.not(run.code, 0)
       t.regex(run.stderr, /ERR_UNSUPPORTED_PYTHON/)
-      t.regex(run.stderr, /supported: 3\.14 and newer/)
+      t.regex(run.stderr, /supported: 3\.14\)/)
       t.is(run.stdout, '')
     })
   })

@@ -79,7 +79,7 @@ if (py) {
         [],
         `pair ${pair}: nothing changed, so no change is significant`,
       )
-      for (const c of result.changes) t.true(c.beforeInterval.low <= c.before && c.before <= c.beforeInterval.high)
+      for (const c of result.changes) t.true(c.beforeInterval.low - 1e-9 <= c.before && c.before <= c.beforeInterval.high + 1e-9)
     }
     // The change: alpha takes 3 ms instead of 6, in the free-running loop (a paced loop that a
     // loaded machine keeps late spends its lateness in alpha, which hides the change).

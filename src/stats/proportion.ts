@@ -28,7 +28,8 @@ export function wilsonInterval(hits: number, n: number, z: number): Interval {
   const z2 = z * z
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n)
   const half = ((z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n)))
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) }
+  // The interval always holds p; rounding at p = 0 or 1 must not put it outside.
+  return { low: Math.min(p, Math.max(0, centre - half)), high: Math.max(p, Math.min(1, centre + half)) }
 }
 
 /** Half the width of the normal-approximation interval, as a fraction: "60.1 % ± 1.5". */

@@ -20,6 +20,9 @@ const MAX_TASK_SIZE: u64 = 4096;
 
 /// The first minor version whose asyncio tasks this module can read.
 pub const FIRST_SUPPORTED_MINOR: u8 = 14;
+/// 3.15's task stacks are read wrong today (the live tests find no task frames), so it is
+/// refused rather than shown a wrong tree.
+pub const LAST_SUPPORTED_MINOR: u8 = 14;
 
 /// Frame states of a generator's or coroutine's embedded frame (3.13+ numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +92,7 @@ pub const FRAME_OWNED_BY_GENERATOR: u8 = 1;
 
 /// The versions `dump --async` / `record --async` read, for messages.
 pub fn supported_versions() -> &'static str {
-    "3.14 and newer"
+    "3.14"
 }
 
 /// The refusal for a target whose asyncio objects this build cannot read.

@@ -71,7 +71,7 @@ impl AsyncReader {
     /// Versions without asyncio debug offsets get `ERR_UNSUPPORTED_PYTHON`.
     pub fn open(target: &PythonTarget, mem: &dyn RemoteMemory) -> Result<Option<AsyncReader>> {
         let version = target.layout.version;
-        if (version.major, version.minor) < (3, layout::FIRST_SUPPORTED_MINOR) {
+        if (version.major, version.minor) < (3, layout::FIRST_SUPPORTED_MINOR) || (version.major, version.minor) > (3, layout::LAST_SUPPORTED_MINOR) {
             return Err(layout::unsupported(version));
         }
         let runtime = target.runtime_addr.ok_or_else(|| layout::unsupported(version))?;
