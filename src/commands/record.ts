@@ -32,7 +32,7 @@ export default class RecordCommand extends PyflameCommand {
       \`.pb.gz\`, anything else: folded) unless \`-f\` says otherwise. Without \`-o\` the profile goes to
       stdout, or to \`pyflame-<pid>-<time>.<ext>\` when stdout is a terminal.
 
-      \`--async\` (CPython 3.14+) records asyncio tasks: a thread running a task counts under that
+      \`--async\` (CPython 3.14) records asyncio tasks: a thread running a task counts under that
       task's stack, below the stacks of the tasks awaiting it, each part headed by its task's name.
       \`--async-wall\` also counts each waiting task once per sample, under the tasks awaiting it.
     `,
