@@ -56,7 +56,8 @@ for (const python of pythons) {
       t.is(run.stderr, '')
       const stacks = parseFolded(run.stdout)
       const total = [...stacks.values()].reduce((a, b) => a + b, 0)
-      t.true(total >= 50 && total <= 110, `total ${total}`)
+      // 1 s at 100 Hz with random (Poisson) sampling times: 100 ± 10; ±4 standard deviations.
+      t.true(total >= 50 && total <= 140, `total ${total}`)
       for (const stack of stacks.keys()) {
         if (stack.startsWith('(idle)')) continue
         for (const frame of stack.split(';')) t.regex(frame, /^.+\.py:[^:;]+:\d+$/)

@@ -113,15 +113,7 @@ impl FleetRecording {
 
     #[napi]
     pub fn progress(&self) -> RecordingProgress {
-        let s = &self.control.stats;
-        RecordingProgress {
-            ticks: s.ticks.load(Ordering::Relaxed) as f64,
-            errors: s.errors.load(Ordering::Relaxed) as f64,
-            native_failures: s.native_failures.load(Ordering::Relaxed) as f64,
-            gil_idle: s.gil_idle.load(Ordering::Relaxed) as f64,
-            missed: s.missed.load(Ordering::Relaxed) as f64,
-            processes: s.processes.load(Ordering::Relaxed) as f64,
-        }
+        RecordingProgress::of(&self.control.stats)
     }
 }
 

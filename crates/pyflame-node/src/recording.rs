@@ -145,7 +145,13 @@ impl Recording {
 
     #[napi]
     pub fn progress(&self) -> RecordingProgress {
-        let s = &self.shared.stats;
+        RecordingProgress::of(&self.shared.stats)
+    }
+}
+
+impl RecordingProgress {
+    /// The counters a recording (or the agent's fleet sampler) publishes as it runs.
+    pub fn of(s: &pyflame_core::RecordStats) -> RecordingProgress {
         RecordingProgress {
             ticks: s.ticks.load(Ordering::Relaxed) as f64,
             errors: s.errors.load(Ordering::Relaxed) as f64,
