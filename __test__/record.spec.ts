@@ -234,7 +234,8 @@ test.serial('on a terminal, record shows a progress line and ends with a summary
     t.true(progress.length >= 3, `progress updates: ${progress.length}\n${screen.slice(-400)}`)
     // The rate is shown once a second has passed, and never the start-up overestimate (174 Hz of 100 was seen).
     t.is(progress[0][4], '…')
-    for (const m of progress) if (m[4] !== '…') t.true(Number(m[4]) <= 110, `rate shown ${m[4]} Hz of 100`)
+    // Random (Poisson) sampling times: the rate over the first seconds is 100 ± 10 Hz; ±4 SD.
+    for (const m of progress) if (m[4] !== '…') t.true(Number(m[4]) <= 140, `rate shown ${m[4]} Hz of 100`)
     const counts = progress.map((m) => Number(m[2]))
     t.true(counts[counts.length - 1] > counts[0], `samples grow while recording: ${counts.join(', ')}`)
     const summary = /(\d+) samples \((\d+) errors, ([\d.]+)% idle, (\d+) missed\) of Python \S+ in ([\d.]+) s → (.+)/.exec(screen)
