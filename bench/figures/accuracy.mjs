@@ -4,9 +4,10 @@ import { runProfiler, rotate } from '../lib/runner.mjs';
 import { summarize } from '../lib/stats.mjs';
 import { modeName } from '../lib/profilers.mjs';
 
-const FUNCTIONS = ['alpha', 'beta', 'gamma'];
+export const FUNCTIONS = ['alpha', 'beta', 'gamma'];
 
-function sharesFromStacks(stacks) {
+/** Each profiler's share of samples in alpha/beta/gamma: the innermost of them owns a sample. */
+export function sharesFromStacks(stacks) {
   const counts = Object.fromEntries(FUNCTIONS.map((f) => [f, 0]));
   for (const { functions, count } of stacks) {
     // the innermost of the three on the stack owns the sample
@@ -17,7 +18,8 @@ function sharesFromStacks(stacks) {
   return { total, shares: Object.fromEntries(FUNCTIONS.map((f) => [f, total ? (counts[f] / total) * 100 : NaN])) };
 }
 
-async function readTruth(t) {
+/** The target's own split (it prints it as JSON on SIGUSR2), in percent. */
+export async function readTruth(t) {
   const before = t.output().length;
   t.child.kill('SIGUSR2');
   for (let i = 0; i < 100 && t.output().length === before; i++) await sleep(20);

@@ -7,27 +7,7 @@ import { startTarget, sleep } from '../lib/process.mjs';
 import { runProfiler, rotate } from '../lib/runner.mjs';
 import { summarize } from '../lib/stats.mjs';
 import { modeName } from '../lib/profilers.mjs';
-
-const FUNCTIONS = ['alpha', 'beta', 'gamma'];
-
-function shares(stacks) {
-  const counts = Object.fromEntries(FUNCTIONS.map((f) => [f, 0]));
-  for (const { functions, count } of stacks) {
-    const owner = [...functions].reverse().find((f) => FUNCTIONS.includes(f));
-    if (owner) counts[owner] += count;
-  }
-  const total = FUNCTIONS.reduce((s, f) => s + counts[f], 0);
-  return { total, shares: Object.fromEntries(FUNCTIONS.map((f) => [f, total ? (counts[f] / total) * 100 : NaN])) };
-}
-
-async function readTruth(t) {
-  const before = t.output().length;
-  t.child.kill('SIGUSR2');
-  for (let i = 0; i < 100 && t.output().length === before; i++) await sleep(20);
-  const truth = JSON.parse(t.output().slice(before).trim().split('\n')[0]);
-  const total = FUNCTIONS.reduce((s, f) => s + truth[f], 0);
-  return Object.fromEntries(FUNCTIONS.map((f) => [f, (truth[f] / total) * 100]));
-}
+import { FUNCTIONS, readTruth, sharesFromStacks as shares } from './accuracy.mjs';
 
 // The busy clock-locked loop stays periodic only on a quiet machine: when it is taken off the
 // CPU it falls behind its clock and skips periods. The sleeping one (one thread that sleeps

@@ -122,14 +122,7 @@ pub fn dump(pid: i32, options: &DumpOptions) -> Result<Dump> {
         let result = match lock.as_mut() {
             Some(l) => {
                 let paused = l.pause_waiting(STOP_WAIT)?;
-                // The walker knows threads by their tid in the target's PID namespace.
-                let mut stopped: Vec<i32> = paused
-                    .stopped()
-                    .into_iter()
-                    .map(|tid| tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid))
-                    .collect();
-                stopped.sort_unstable();
-                let result = read(&mut walker, &mut sample, Some(stopped));
+                let result = read(&mut walker, &mut sample, Some(paused.stopped_in_namespace(pid)));
                 if let (Ok(()), Some(native)) = (&result, native.as_mut()) {
                     native.capture(&mem, &sample, &|tid| tid);
                 }

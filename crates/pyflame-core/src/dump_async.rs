@@ -61,16 +61,7 @@ pub fn dump_async(pid: i32, options: &DumpOptions) -> Result<AsyncDump> {
             None => None,
         };
         let walked = match &pause {
-            Some(p) => {
-                // The walker knows threads by their tid in the target's PID namespace.
-                let mut stopped: Vec<i32> = p
-                    .stopped()
-                    .into_iter()
-                    .map(|tid| tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid))
-                    .collect();
-                stopped.sort_unstable();
-                walker.sample_paused(&mem, &mut sample, stopped)
-            }
+            Some(p) => walker.sample_paused(&mem, &mut sample, p.stopped_in_namespace(pid)),
             None => walker.sample(&mem, &mut sample),
         };
         if let Err(e) = walked {

@@ -5,7 +5,7 @@
 mod support;
 
 use pyflame_core::python::DiscoverOptions;
-use pyflame_core::sampler::fleet::{record_fleet, FleetControl};
+use pyflame_core::sampler::fleet::{fleet_options, record_fleet, FleetControl};
 use pyflame_core::sampler::process_set::Attached;
 use pyflame_core::RecordOptions;
 use std::process::Command;
@@ -21,21 +21,7 @@ fn spinner(python: &std::path::Path) -> Spawned {
 }
 
 fn options() -> RecordOptions {
-    RecordOptions {
-        pid: 0,
-        duration: None,
-        interval: Duration::from_millis(5),
-        schedule: pyflame_core::Schedule::Poisson,
-        max_samples: None,
-        blocking: false,
-        native: false,
-        subprocesses: false,
-        subprocess_wait: Duration::ZERO,
-        timeline: false,
-        discover: DiscoverOptions::default(),
-        require_gil: false,
-        asyncio: None,
-    }
+    fleet_options(Duration::from_millis(5), DiscoverOptions::default())
 }
 
 fn attach(pid: i32) -> Attached {

@@ -2,11 +2,11 @@
 //! thread (pyflame-core's `sampler::fleet`). JS attaches PIDs as it finds them, drains a
 //! window of samples every few seconds and learns which processes exited.
 
-use crate::convert::{discover_options, profile, to_js_error, DiscoverOptions, RawProfile};
-use crate::recording::RecordingProgress;
+use crate::convert::{discover_options, profile, to_js_error, DiscoverOptions};
+use crate::recording::{DrainTask, RecordingProgress};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pyflame_core::sampler::fleet::{record_fleet, FleetControl};
+use pyflame_core::sampler::fleet::{fleet_options, record_fleet, FleetControl};
 use pyflame_core::sampler::process_set::Attached;
 use pyflame_core::{catching_panics, RecordOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,21 +42,7 @@ impl FleetRecording {
         if !options.interval.is_finite() || options.interval <= 0.0 {
             return Err(to_js_error(pyflame_core::Error::invalid("the interval between samples must be a positive number of seconds")));
         }
-        let core_options = RecordOptions {
-            pid: 0,
-            duration: None,
-            interval: Duration::from_secs_f64(options.interval),
-            schedule: pyflame_core::Schedule::Poisson,
-            max_samples: None,
-            blocking: false,
-            native: false,
-            subprocesses: false,
-            subprocess_wait: Duration::ZERO,
-            timeline: false,
-            discover: discover_options(&options.discover.unwrap_or_default())?,
-            require_gil: false,
-            asyncio: None,
-        };
+        let core_options = fleet_options(Duration::from_secs_f64(options.interval), discover_options(&options.discover.unwrap_or_default())?);
         core_options.validate().map_err(to_js_error)?;
         Ok(FleetRecording { options: core_options, control: Arc::new(FleetControl::default()), started: AtomicBool::new(false) })
     }
@@ -102,8 +88,8 @@ impl FleetRecording {
     /// The window since the previous drain (its `startTimeMs` and `durationSecs` say when it
     /// was recorded); null once the recording has ended.
     #[napi(ts_return_type = "Promise<RawProfile | null>")]
-    pub fn drain(&self) -> AsyncTask<FleetDrainTask> {
-        AsyncTask::new(FleetDrainTask { control: self.control.clone() })
+    pub fn drain(&self) -> AsyncTask<DrainTask<FleetControl>> {
+        AsyncTask::new(DrainTask::new(self.control.clone(), |control| &control.stats))
     }
 
     #[napi]
@@ -139,19 +125,3 @@ impl Task for AttachTask {
     }
 }
 
-pub struct FleetDrainTask {
-    control: Arc<FleetControl>,
-}
-
-impl Task for FleetDrainTask {
-    type Output = Option<pyflame_core::Profile>;
-    type JsValue = Option<RawProfile>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        Ok(self.control.stats.request_drain(Duration::from_secs(5)))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output.map(profile))
-    }
-}

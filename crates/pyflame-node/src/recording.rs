@@ -51,7 +51,7 @@ pub struct RecordingProgress {
     pub processes: f64,
 }
 
-struct Shared {
+pub struct Shared {
     stop: AtomicBool,
     stats: RecordStats,
 }
@@ -139,8 +139,8 @@ impl Recording {
     /// stopping; resolves to null once the recording has ended. The profile `run()` resolves
     /// to then holds only what was not drained.
     #[napi(ts_return_type = "Promise<RawProfile | null>")]
-    pub fn drain(&self) -> AsyncTask<DrainTask> {
-        AsyncTask::new(DrainTask { shared: self.shared.clone() })
+    pub fn drain(&self) -> AsyncTask<DrainTask<Shared>> {
+        AsyncTask::new(DrainTask::new(self.shared.clone(), |shared| &shared.stats))
     }
 
     #[napi]
@@ -163,16 +163,25 @@ impl RecordingProgress {
     }
 }
 
-pub struct DrainTask {
-    shared: Arc<Shared>,
+/// Waits (off the JS thread) for the sampler to hand over what it collected since the last
+/// drain: `owner` keeps the recording's shared state alive, `stats` picks its counters.
+pub struct DrainTask<S: Send + Sync + 'static> {
+    owner: Arc<S>,
+    stats: fn(&S) -> &RecordStats,
 }
 
-impl Task for DrainTask {
+impl<S: Send + Sync + 'static> DrainTask<S> {
+    pub fn new(owner: Arc<S>, stats: fn(&S) -> &RecordStats) -> DrainTask<S> {
+        DrainTask { owner, stats }
+    }
+}
+
+impl<S: Send + Sync + 'static> Task for DrainTask<S> {
     type Output = Option<pyflame_core::Profile>;
     type JsValue = Option<RawProfile>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(self.shared.stats.request_drain(Duration::from_secs(5)))
+        Ok((self.stats)(&self.owner).request_drain(Duration::from_secs(5)))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {

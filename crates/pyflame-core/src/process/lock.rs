@@ -236,6 +236,18 @@ impl PausedThreads<'_> {
     pub fn stopped(&self) -> Vec<i32> {
         self.frozen.clone()
     }
+
+    /// `stopped()` as the walker knows threads: by their tid in process `pid`'s PID namespace,
+    /// sorted.
+    pub fn stopped_in_namespace(&self, pid: i32) -> Vec<i32> {
+        let mut stopped: Vec<i32> = self
+            .frozen
+            .iter()
+            .map(|&tid| super::tasks::namespace_tids(pid, tid).and_then(|ids| ids.last().copied()).unwrap_or(tid))
+            .collect();
+        stopped.sort_unstable();
+        stopped
+    }
 }
 
 impl Drop for PausedThreads<'_> {

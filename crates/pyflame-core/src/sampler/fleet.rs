@@ -13,7 +13,8 @@ use crate::error::Result;
 use crate::profile::{EndReason, Profile};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use crate::python::DiscoverOptions;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What other threads hand to a running fleet recording, and what it hands back.
 #[derive(Default)]
@@ -72,6 +73,26 @@ fn window_header(options: &RecordOptions, start_ms: f64, start: Instant, end_rea
         processes: Vec::new(),
         timeline: None,
         end_reason,
+    }
+}
+
+/// The options of a fleet recording: no root process, no end, never pausing the targets
+/// (every process attached later is read the same way).
+pub fn fleet_options(interval: Duration, discover: DiscoverOptions) -> RecordOptions {
+    RecordOptions {
+        pid: 0,
+        duration: None,
+        interval,
+        schedule: clock::Schedule::Poisson,
+        max_samples: None,
+        blocking: false,
+        native: false,
+        subprocesses: false,
+        subprocess_wait: Duration::ZERO,
+        timeline: false,
+        discover,
+        require_gil: false,
+        asyncio: None,
     }
 }
 
