@@ -103,13 +103,16 @@ for (const python of interpreters()) {
         t.true(failed <= all * 0.02, `native unwinds failed in ${failed} of ${all} samples`)
 
         // Merged order, root to leaf.
-        const cInner = [...stacks.keys()].filter(hasFunction('c_inner'))
+        // A sample whose unwind failed keeps only its Python frames by design (counted and bounded
+        // above); the merged order is checked on every sample that was unwound.
+        const unwound = [...stacks.keys()].filter((stack) => !hasFunction('(native unwind failed)')(stack))
+        const cInner = unwound.filter(hasFunction('c_inner'))
         t.true(cInner.length > 0, 'c_inner was sampled')
         for (const stack of cInner) {
           t.true(inOrder(stack, ['main', 'work_native', 'py_entry', 'c_outer', 'c_inner']), `C chain under its Python caller: ${stack}`)
           t.false(stack.includes('_PyEval_EvalFrameDefault') || stack.includes('PyEval_EvalFrameEx'), `eval-loop frames are replaced: ${stack}`)
         }
-        const callback = [...stacks.keys()].filter(hasFunction('python_spin'))
+        const callback = unwound.filter(hasFunction('python_spin'))
         t.true(callback.length > 0, 'the Python callback was sampled')
         for (const stack of callback) {
           t.true(inOrder(stack, ['main', 'work_callback', 'py_entry', 'c_outer', 'inner_python', 'python_spin']), `Python called back from C sits above the C frames: ${stack}`)
