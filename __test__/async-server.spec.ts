@@ -11,32 +11,42 @@ import { parseFolded, pyflameTs, ROOT } from './helpers/cli'
 import { spawnPython, type SpawnedPython } from './helpers/pythons'
 
 const SERVER = path.join(ROOT, '__test__', 'programs', 'async_server.py')
-const SITE = path.join(process.env.PYFLAME_CACHE ?? '/var/cache/pyflame-ts', 'async-servers', 'aiohttp-3.13.5-cp314', 'site')
+const CACHE = path.join(process.env.PYFLAME_CACHE ?? '/var/cache/pyflame-ts', 'async-servers')
 const LAUNCHERS = '/var/cache/pyflame-ts/pythons/bin'
-// Release builds of 3.14 (the wheels are for the cp314 ABI; the debug build has its own).
-const pythons = ['python3.14', 'python3.14-nopie'].map((n) => path.join(LAUNCHERS, n)).filter((p) => fs.existsSync(p))
+// Release builds (the wheels are for the release ABIs; the debug builds have their own), each
+// with the aiohttp scripts/ci/async-servers.sh installs for its ABI.
+const SERVERS = [
+  { launchers: ['python3.14', 'python3.14-nopie'], site: path.join(CACHE, 'aiohttp-3.13.5-cp314', 'site') },
+  { launchers: ['python3.15', 'python3.15-nopie'], site: path.join(CACHE, 'aiohttp-3.14.5-cp315', 'site') },
+]
+const pythons = SERVERS.flatMap(({ launchers, site }) =>
+  launchers.map((n) => ({ python: path.join(LAUNCHERS, n), site })).filter(({ python }) => fs.existsSync(python)),
+)
+const missingSites = [...new Set(pythons.map(({ site }) => site))].filter((site) => !fs.existsSync(site))
 
-if (!fs.existsSync(SITE) || pythons.length === 0) {
+if (missingSites.length > 0 || !pythons.some(({ python }) => python.endsWith('python3.14'))) {
   test('aiohttp (scripts/ci/async-servers.sh) and CPython 3.14 are installed', (t) => {
-    t.fail(`missing ${!fs.existsSync(SITE) ? SITE : 'CPython 3.14 launchers in ' + LAUNCHERS}: run scripts/ci/async-servers.sh and scripts/pythons/fetch.sh`)
+    t.fail(`missing ${missingSites.length > 0 ? missingSites.join(', ') : 'CPython 3.14 launchers in ' + LAUNCHERS}: run scripts/ci/async-servers.sh and scripts/pythons/fetch.sh`)
   })
 }
 
 /** A copy of the cached packages where a chrooted interpreter can see them (under /tmp). */
-let site: string | undefined
-function siteCopy(): string {
-  if (!site) {
-    site = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-aiohttp-'))
-    fs.cpSync(SITE, site, { recursive: true })
+const copies = new Map<string, string>()
+function siteCopy(cached: string): string {
+  let copy = copies.get(cached)
+  if (!copy) {
+    copy = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-aiohttp-'))
+    fs.cpSync(cached, copy, { recursive: true })
+    copies.set(cached, copy)
   }
-  return site
+  return copy
 }
 test.after.always(() => {
-  if (site) fs.rmSync(site, { recursive: true, force: true })
+  for (const copy of copies.values()) fs.rmSync(copy, { recursive: true, force: true })
 })
 
-async function startServer(python: string): Promise<{ server: SpawnedPython; port: number }> {
-  const server = await spawnPython(python, SERVER, [], { env: { ...process.env, PYTHONPATH: siteCopy() }, readyTimeoutMs: 180_000 })
+async function startServer({ python, site }: { python: string; site: string }): Promise<{ server: SpawnedPython; port: number }> {
+  const server = await spawnPython(python, SERVER, [], { env: { ...process.env, PYTHONPATH: siteCopy(site) }, readyTimeoutMs: 180_000 })
   const port = Number(/ready (\d+)/.exec(server.stdout())![1])
   return { server, port }
 }
@@ -60,7 +70,7 @@ async function load(port: number, paths: string[], workers: number, max: number,
 }
 
 for (const python of pythons) {
-  const tag = `[${path.basename(python)}]`
+  const tag = `[${path.basename(python.python)}]`
 
   test.serial(`${tag} record --async on an aiohttp server under load: handlers under their tasks`, async (t) => {
     const { server, port } = await startServer(python)

@@ -56,7 +56,7 @@ function interpreters(): Interpreter[] {
 const all = interpreters()
 const minor = (p: Interpreter) => majorMinor(p.version)[1]
 const asyncCapable = all.filter((p) => p.version.startsWith('3.') && minor(p) >= 6)
-// 3.14 publishes asyncio's debug offsets; the profiler reads the tasks of 3.14 (3.15 is refused: its task stacks are not read right yet).
+// 3.14+ publishes asyncio's debug offsets; the profiler reads the tasks of 3.14 and 3.15.
 const readable = asyncCapable.filter((p) => minor(p) >= 14)
 const refused = asyncCapable.filter((p) => minor(p) < 14)
 
@@ -114,11 +114,6 @@ for (const python of readable) {
   test.serial(`${tag} dump --async: the exact tree of main → gather(fetch_a, fetch_b) → slow_io → sleep`, async (t) => {
     await withProgram(python, 'chain', async (target) => {
       const dumped = await dumpAsync(target.pid)
-      if (dumped.code === 'ERR_UNSUPPORTED_PYTHON' && minor(python) >= 15) {
-        // 3.15 is refused as a whole until its layout support lands: refused, not wrong.
-        t.regex(dumped.stderr, /3\.15/)
-        return
-      }
       t.is(dumped.code, undefined, dumped.stderr)
       const result = dumped.result!
       t.is(result.pid, target.pid)
@@ -158,13 +153,7 @@ for (const python of readable) {
           .filter((m): m is RegExpExecArray => m !== null)
           .map((m) => ({ task: m[1], start: Number(m[2]) * 1000, end: Number(m[3]) * 1000 }))
       while (slices().length < 10) await new Promise((r) => setTimeout(r, 50))
-      let profile
-      try {
-        profile = await sample({ pid: target.pid, seconds: 6, rate: 0.002, async: true })
-      } catch (error) {
-        if (minor(python) >= 15 && (error as { code?: string }).code === 'ERR_UNSUPPORTED_PYTHON') return t.pass('3.15 refused as a whole')
-        throw error
-      }
+      const profile = await sample({ pid: target.pid, seconds: 6, rate: 0.002, async: true })
       // The program's own time in each task, over exactly the window sampled: the part of
       // every slice that falls inside it.
       const from = profile.raw.startTimeMs
@@ -197,7 +186,6 @@ for (const python of readable) {
   test.serial(`${tag} record --async --async-wall: every waiting leaf task is counted in every sample`, async (t) => {
     await withProgram(python, 'chain', async (target) => {
       const run = await pyflameTs(['record', '--async', '--async-wall', '-p', String(target.pid), '-s', '1', '-r', '0.01', '-f', 'folded'])
-      if (run.code !== 0 && minor(python) >= 15 && /ERR_UNSUPPORTED_PYTHON/.test(run.stderr)) return t.pass('3.15 refused as a whole')
       t.is(run.code, 0, run.stderr)
       const stacks = parseFolded(run.stdout)
       const leaf = (name: string, call: string) =>
@@ -225,7 +213,6 @@ for (const python of readable) {
   test.serial(`${tag} top --async names the running tasks`, async (t) => {
     await withProgram(python, 'cpu', async (target) => {
       const run = await pyflameTs(['top', '--async', '-p', String(target.pid), '--refresh', '1', '--once'])
-      if (run.code !== 0 && minor(python) >= 15 && /ERR_UNSUPPORTED_PYTHON/.test(run.stderr)) return t.pass('3.15 refused as a whole')
       t.is(run.code, 0, run.stderr)
       t.regex(run.stdout, /\bheavy\b.*<task>/)
       t.regex(run.stdout, /\blight\b.*<task>/)
@@ -238,12 +225,12 @@ for (const python of refused) {
     await withProgram(python, 'chain', async (target) => {
       const dumped = await dumpAsync(target.pid)
       t.is(dumped.code, 'ERR_UNSUPPORTED_PYTHON', dumped.stderr)
-      t.regex(dumped.stderr, /supported: 3\.14\)/)
+      t.regex(dumped.stderr, /supported: 3\.14, 3\.15\)/)
       t.is(dumped.result, undefined)
       const run = await pyflameTs(['record', '--async', '-p', String(target.pid), '-s', '0.2'])
       t.not(run.code, 0)
       t.regex(run.stderr, /ERR_UNSUPPORTED_PYTHON/)
-      t.regex(run.stderr, /supported: 3\.14\)/)
+      t.regex(run.stderr, /supported: 3\.14, 3\.15\)/)
       t.is(run.stdout, '')
     })
   })

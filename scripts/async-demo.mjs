@@ -1,5 +1,5 @@
 // Renders the README's picture of an asyncio profile: an aiohttp server (__test__/programs/
-// async_server.py on CPython 3.14) under a loopback load, recorded with `record --async`, the
+// async_server.py on CPython 3.14 or 3.15) under a loopback load, recorded with `record --async`, the
 // SVG photographed by headless Debian chromium through playwright-core.
 //
 // usage: node scripts/async-demo.mjs [--python=...python3.14] [--out=docs/async-flamegraph.png]

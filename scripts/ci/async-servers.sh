@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
 # The aiohttp server the asyncio tests profile (__test__/async-server.spec.ts), from PyPI, for
-# the interpreters whose asyncio tasks pyflame-ts reads (CPython 3.14+). Installed once into
-# /var/cache/pyflame-ts/async-servers/<key>/site with the pip of any local CPython 3.9+
+# the interpreters whose asyncio tasks pyflame-ts reads (CPython 3.14 and 3.15; aiohttp's
+# first release with cp315 wheels is 3.14). Installed once per ABI into
+# /var/cache/pyflame-ts/async-servers/aiohttp-<version>-<abi>/site with the pip of any local CPython 3.9+
 # (`--target` with the target's version and ABI: binary wheels only, nothing is compiled),
 # then reused: the tests copy it next to the program they start (the newest interpreters
 # run chrooted and see /tmp, not /var/cache). Idempotent; a no-op when already cached.
 set -euo pipefail
 
-AIOHTTP_VERSION=3.13.5
-PY_ABI=cp314
+# ABI, Python version, aiohttp version (pinned: the cache key carries it).
+TARGETS=(
+  "cp314 3.14 3.13.5"
+  "cp315 3.15 3.14.5"
+)
 CACHE=${PYFLAME_CACHE:-/var/cache/pyflame-ts}/async-servers
-KEY="aiohttp-${AIOHTTP_VERSION}-${PY_ABI}"
-DEST="$CACHE/$KEY"
-
-if [ -f "$DEST/.complete" ]; then
-  echo "async servers: $KEY cached"
-  exit 0
-fi
 
 pip_python=""
 for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[0-9]*/bin/python3 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.9*/bin/python3 python3; do
@@ -25,18 +22,27 @@ for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[0-9]*/bin/python3 "$
     break
   fi
 done
-if [ -z "$pip_python" ]; then
-  echo "async servers: no CPython with pip found to install aiohttp; the async server test will not run" >&2
-  exit 0
-fi
 
-rm -rf "$DEST.tmp"
-mkdir -p "$DEST.tmp"
-"$pip_python" -m pip install --quiet --disable-pip-version-check --no-cache-dir --root-user-action=ignore \
-  --target "$DEST.tmp/site" --python-version 3.14 --implementation cp --abi "$PY_ABI" \
-  --platform "manylinux_2_17_$(uname -m)" --platform "manylinux2014_$(uname -m)" --only-binary=:all: \
-  "aiohttp==$AIOHTTP_VERSION"
-touch "$DEST.tmp/.complete"
-rm -rf "$DEST"
-mv "$DEST.tmp" "$DEST"
-echo "async servers: installed $KEY"
+for target in "${TARGETS[@]}"; do
+  read -r abi py_version aiohttp_version <<<"$target"
+  key="aiohttp-${aiohttp_version}-${abi}"
+  dest="$CACHE/$key"
+  if [ -f "$dest/.complete" ]; then
+    echo "async servers: $key cached"
+    continue
+  fi
+  if [ -z "$pip_python" ]; then
+    echo "async servers: no CPython with pip found to install aiohttp; the async server test will not run" >&2
+    exit 0
+  fi
+  rm -rf "$dest.tmp"
+  mkdir -p "$dest.tmp"
+  "$pip_python" -m pip install --quiet --disable-pip-version-check --no-cache-dir --root-user-action=ignore \
+    --target "$dest.tmp/site" --python-version "$py_version" --implementation cp --abi "$abi" \
+    --platform "manylinux_2_17_$(uname -m)" --platform "manylinux2014_$(uname -m)" --only-binary=:all: \
+    "aiohttp==$aiohttp_version"
+  touch "$dest.tmp/.complete"
+  rm -rf "$dest"
+  mv "$dest.tmp" "$dest"
+  echo "async servers: installed $key"
+done

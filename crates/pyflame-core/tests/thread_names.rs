@@ -51,15 +51,7 @@ fn threads_named_in_python_are_read_with_those_names_on_every_interpreter() {
     for py in support::interpreters().into_iter().chain(newest_interpreters()) {
         let (target_process, idents) = spawn_named(&py.path);
         let pid = target_process.pid();
-        let target = match PythonTarget::discover(pid, &DiscoverOptions::default()) {
-            Ok(target) => target,
-            // 3.15 is refused until its support lands (issue 14, items 1-3).
-            Err(e) if e.code == pyflame_core::ErrorCode::UnsupportedPython => {
-                eprintln!("note: {} not supported yet: {e}", py.label);
-                continue;
-            }
-            Err(e) => panic!("{}: {e}", py.label),
-        };
+        let target = PythonTarget::discover(pid, &DiscoverOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", py.label));
         let mem = ProcessMemory::new(pid);
         let mut names = ThreadNames::new(&target, &mem);
         let mut walker = Walker::new(target);

@@ -46,7 +46,7 @@ impl AsyncReader {
             }
             let state = self.buf[l.gen_frame_state as usize] as i8;
             let s = l.frame_states;
-            if state >= 1 {
+            if state >= s.finished_from {
                 return Ok(if out.is_empty() { ChainEnd::Finished } else { ChainEnd::Suspended });
             }
             let frame = &self.buf[l.gen_iframe as usize..];
@@ -60,7 +60,7 @@ impl AsyncReader {
             if state == s.executing {
                 return Ok(ChainEnd::Executing);
             }
-            if state != s.suspended_yield_from {
+            if !s.awaits(state) {
                 return Ok(ChainEnd::Suspended);
             }
             // Suspended in `await`: the awaited object is the SEND's receiver, kept on the

@@ -20,23 +20,48 @@ const MAX_TASK_SIZE: u64 = 4096;
 
 /// The first minor version whose asyncio tasks this module can read.
 pub const FIRST_SUPPORTED_MINOR: u8 = 14;
-/// 3.15's task stacks are read wrong today (the live tests find no task frames), so it is
-/// refused rather than shown a wrong tree.
-pub const LAST_SUPPORTED_MINOR: u8 = 14;
+/// The newest minor whose task and frame-state layout this module knows.
+pub const LAST_SUPPORTED_MINOR: u8 = 15;
 
-/// Frame states of a generator's or coroutine's embedded frame (3.13+ numbering).
+/// Frame states of a generator's or coroutine's embedded frame (`gi_frame_state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameStates {
     pub created: i8,
     pub suspended: i8,
     /// Suspended in `yield from` / `await`: the awaited object sits on the frame's value stack.
     pub suspended_yield_from: i8,
+    /// 3.15+: the same, while another thread inspects the frame (free-threaded builds); the
+    /// awaited object is still on the stack.
+    pub suspended_yield_from_locked: Option<i8>,
     pub executing: i8,
-    pub cleared: i8,
+    /// The first state of a finished coroutine (completed or cleared): it has no frames.
+    pub finished_from: i8,
 }
 
-/// 3.13–3.15 (`Include/internal/pycore_frame.h`).
-pub const FRAME_STATES_313: FrameStates = FrameStates { created: -3, suspended: -2, suspended_yield_from: -1, executing: 0, cleared: 4 };
+impl FrameStates {
+    /// Suspended in `await` (locked or not).
+    pub fn awaits(&self, state: i8) -> bool {
+        state == self.suspended_yield_from || Some(state) == self.suspended_yield_from_locked
+    }
+}
+
+/// 3.13 and 3.14 (`Include/internal/pycore_frame.h`, then `pycore_genobject.h`): CREATED -3,
+/// SUSPENDED -2, SUSPENDED_YIELD_FROM -1, EXECUTING 0, COMPLETED 1, CLEARED 4.
+pub const FRAME_STATES_313: FrameStates = FrameStates { created: -3, suspended: -2, suspended_yield_from: -1, suspended_yield_from_locked: None, executing: 0, finished_from: 1 };
+
+/// 3.15 renumbered them from 0 and dropped COMPLETED: CREATED 0, SUSPENDED 1,
+/// SUSPENDED_YIELD_FROM 2, SUSPENDED_YIELD_FROM_LOCKED 3, EXECUTING 4, CLEARED 5. Read with
+/// 3.14's numbering, every awaiting coroutine looked finished (no task frames).
+pub const FRAME_STATES_315: FrameStates = FrameStates { created: 0, suspended: 1, suspended_yield_from: 2, suspended_yield_from_locked: Some(3), executing: 4, finished_from: 5 };
+
+/// The numbering of `version`'s frame states.
+pub fn frame_states_for(version: PythonVersion) -> FrameStates {
+    if (version.major, version.minor) >= (3, 15) {
+        FRAME_STATES_315
+    } else {
+        FRAME_STATES_313
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AsyncioLayout {
@@ -90,9 +115,9 @@ pub const TPFLAGS_UNICODE_SUBCLASS: u64 = 1 << 28;
 /// `FRAME_OWNED_BY_GENERATOR` (3.12+).
 pub const FRAME_OWNED_BY_GENERATOR: u8 = 1;
 
-/// The versions `dump --async` / `record --async` read, for messages.
-pub fn supported_versions() -> &'static str {
-    "3.14"
+/// The versions `dump --async` / `record --async` read, for messages (from the bounds above).
+pub fn supported_versions() -> String {
+    (FIRST_SUPPORTED_MINOR..=LAST_SUPPORTED_MINOR).map(|minor| format!("3.{minor}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The refusal for a target whose asyncio objects this build cannot read.
@@ -133,7 +158,7 @@ impl AsyncioLayout {
             frame_stackpointer: stackpointer,
             frame_owner: debug.interpreter_frame.owner,
             frame_size: debug.interpreter_frame.size,
-            frame_states: FRAME_STATES_313,
+            frame_states: frame_states_for(debug.version),
             awaited_slot: if debug.version.minor <= 14 { 1 } else { 2 },
             object_type: debug.pyobject.ob_type,
             type_name: debug.type_object.tp_name,
@@ -178,6 +203,26 @@ mod tests {
     #[test]
     fn frame_states_match_pycore_frame() {
         assert_eq!(FRAME_STATES_313.suspended_yield_from, -1);
-        assert_eq!(FRAME_STATES_313.cleared, 4);
+        assert_eq!(FRAME_STATES_313.finished_from, 1);
+        assert_eq!(FRAME_STATES_315.suspended_yield_from, 2);
+        assert_eq!(FRAME_STATES_315.executing, 4);
+        assert_eq!(FRAME_STATES_315.finished_from, 5);
+        assert!(FRAME_STATES_315.awaits(3) && FRAME_STATES_315.awaits(2) && !FRAME_STATES_315.awaits(1));
+        assert!(!FRAME_STATES_313.awaits(3));
+    }
+
+    #[test]
+    fn each_minor_gets_its_numbering() {
+        let v = |minor| PythonVersion::new(3, minor, 0);
+        assert_eq!(frame_states_for(v(14)), FRAME_STATES_313);
+        assert_eq!(frame_states_for(v(15)), FRAME_STATES_315);
+        assert_eq!(frame_states_for(v(16)), FRAME_STATES_315);
+    }
+
+    #[test]
+    fn the_message_names_every_supported_minor() {
+        for minor in FIRST_SUPPORTED_MINOR..=LAST_SUPPORTED_MINOR {
+            assert!(supported_versions().contains(&format!("3.{minor}")), "3.{minor} missing from {}", supported_versions());
+        }
     }
 }
