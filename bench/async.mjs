@@ -2,6 +2,8 @@
 // loopback load: CPU per sample of `record --async` next to plain `record` (slope between a 1 s
 // and a 3 s recording at 1000 Hz, interleaved repetitions, median), and the time `dump --async`
 // takes with 100 requests held open (the dump alone through the Node API, and the whole CLI).
+// On a 3.15 server, CPython 3.15's own sampler in its `--async-aware` mode is measured the same
+// way, interleaved with ours.
 //
 // usage: node bench/async.mjs [--python=/var/cache/pyflame-ts/pythons/bin/python3.14] [--reps=3]
 // Needs `npm run build` and scripts/ci/async-servers.sh. Prints a Markdown table.
@@ -18,7 +20,12 @@ const require = createRequire(import.meta.url)
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')))
 const PYTHON = args.python ?? '/var/cache/pyflame-ts/pythons/bin/python3.14'
 const REPS = Number(args.reps ?? 3)
-const SITE = '/var/cache/pyflame-ts/async-servers/aiohttp-3.13.5-cp314/site'
+const PYTHON_VERSION = spawnSync(PYTHON, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim()
+const IS_315 = PYTHON_VERSION.startsWith('3.15')
+// The aiohttp scripts/ci/async-servers.sh installed for the server's ABI.
+const SITE = `/var/cache/pyflame-ts/async-servers/${IS_315 ? 'aiohttp-3.14.5-cp315' : 'aiohttp-3.13.5-cp314'}/site`
+// CPython 3.15's sampler, run by the same launcher (inside its root; C locale: the root has no other).
+const CPYTHON_SAMPLER = path.join(path.dirname(PYTHON), 'python3.15')
 const CLI = path.join(ROOT, 'dist', 'cli', 'pyflame-ts.js')
 const RUSAGE = path.join(ROOT, 'bench', 'targets', 'rusage.py')
 
@@ -53,11 +60,14 @@ const client = async (w) => {
 }
 const clients = Array.from({ length: 4 }, (_, w) => client(w))
 
-/** One recording, run without blocking our event loop (the load clients live in it). */
-async function record(asyncMode, seconds) {
+/** One recording by `mode` ('plain', 'async', or 'cpython-async': CPython 3.15's sampler with
+ * `--async-aware`), at 1000 Hz, run without blocking our event loop (the load clients live in it). */
+async function record(mode, seconds) {
   const file = path.join(os.tmpdir(), `pyflame-bench-async-${process.pid}.folded`)
-  const argv = [RUSAGE, process.execPath, CLI, 'record', '-p', String(server.pid), '-s', String(seconds), '-r', '0.001', '-f', 'folded', '-o', file]
-  if (asyncMode) argv.push('--async')
+  const argv =
+    mode === 'cpython-async'
+      ? [RUSAGE, 'env', '-u', 'LANG', 'LC_ALL=C', CPYTHON_SAMPLER, '-m', 'profiling.sampling', 'attach', '-d', String(seconds), '-r', '1000', '--async-aware', '--collapsed', '-o', file, String(server.pid)]
+      : [RUSAGE, process.execPath, CLI, 'record', '-p', String(server.pid), '-s', String(seconds), '-r', '0.001', '-f', 'folded', '-o', file, ...(mode === 'async' ? ['--async'] : [])]
   const child = spawn('python3', argv, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] })
   let usageText = ''
   child.stdio[3].setEncoding('utf8').on('data', (d) => (usageText += d))
@@ -67,18 +77,21 @@ async function record(asyncMode, seconds) {
     .readFileSync(file, 'utf8')
     .trim()
     .split('\n')
+    .filter(Boolean)
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
   fs.rmSync(file, { force: true })
   return { cpu: usage.user + usage.sys, samples }
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const perSample = { plain: [], async: [] }
+const modes = IS_315 ? ['plain', 'async', 'cpython-async'] : ['plain', 'async']
+const perSample = Object.fromEntries(modes.map((m) => [m, []]))
 for (let rep = 0; rep < REPS; rep++) {
-  const order = rep % 2 ? ['async', 'plain'] : ['plain', 'async']
+  // Rotated so that no profiler always runs first.
+  const order = modes.map((_, i) => modes[(i + rep) % modes.length])
   for (const mode of order) {
-    const short = await record(mode === 'async', 1)
-    const long = await record(mode === 'async', 3)
+    const short = await record(mode, 1)
+    const long = await record(mode, 3)
     perSample[mode].push(((long.cpu - short.cpu) / (long.samples - short.samples)) * 1e6)
   }
 }
@@ -110,11 +123,11 @@ server.kill()
 fs.rmSync(site, { recursive: true, force: true })
 
 const fmt = (xs) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`
-const python = spawnSync(PYTHON, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim()
-console.log(`aiohttp server on Python ${python} (4 clients on loopback, /compute and /slow in turn), ${answered} requests answered during the run; load average ${os.loadavg()[0].toFixed(1)}\n`)
-console.log('| measure | plain `record` | `record --async` |')
-console.log('|---|---|---|')
-console.log(`| CPU per sample, µs (median, min–max of ${REPS}) | ${fmt(perSample.plain)} | ${fmt(perSample.async)} |`)
+console.log(`aiohttp server on Python ${PYTHON_VERSION} (4 clients on loopback, /compute and /slow in turn), ${answered} requests answered during the run; load average ${os.loadavg()[0].toFixed(1)}\n`)
+const heads = { plain: 'plain `record`', async: '`record --async`', 'cpython-async': "CPython 3.15's `profiling.sampling --async-aware`" }
+console.log(`| measure | ${modes.map((m) => heads[m]).join(' | ')} |`)
+console.log(`|---|${modes.map(() => '---|').join('')}`)
+console.log(`| CPU per sample, µs (median, min–max of ${REPS}) | ${modes.map((m) => fmt(perSample[m])).join(' | ')} |`)
 console.log(`\n| \`dump --async\`, ${taskCount} tasks (100 requests held) | ms, median (min–max of 5) |`)
 console.log('|---|---|')
 console.log(`| the dump (Node API \`dumpAsync\`) | ${fmt(apiMs)} |`)
