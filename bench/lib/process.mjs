@@ -47,10 +47,11 @@ export function startTarget(python, script, args = [], { stdinPipe = false } = {
  * Runs a command under bench/targets/rusage.py: resolves with its user/sys CPU seconds, max RSS,
  * wall time, exit status, stdout and stderr. `onStart(pid)` gets the command's pid (for RSS polling).
  */
-export function runMeasured(command, args, { python, timeoutMs = 120_000, onStart, cwd = repoDir } = {}) {
+export function runMeasured(command, args, { python, timeoutMs = 120_000, onStart, cwd = repoDir, env = process.env } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [path.join(targetsDir, 'rusage.py'), command, ...args.map(String)], {
       cwd,
+      env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       detached: true, // own process group: a timeout kills the profiler too, not only the wrapper
     });

@@ -5,8 +5,6 @@ import { PyflameCommand } from './base'
 import { dump, dumpProcessTree, type DumpResult } from '../dump'
 import { parsePid } from '../options'
 import { PyflameError } from '../errors'
-import { dumpAsync } from '../asyncio/dump'
-import { formatAsyncDump } from '../asyncio/tree'
 
 export default class DumpCommand extends PyflameCommand {
   static paths = [['dump']]
@@ -52,6 +50,9 @@ export default class DumpCommand extends PyflameCommand {
     if (this.native && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--native pauses the threads to unwind them: it cannot be combined with --nonblocking')
     if (this.async) {
       if (this.locals || this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--async shows tasks, not threads: it takes neither --locals nor --subprocesses')
+      // The asyncio readers load only for --async: a plain dump starts as fast as it can.
+      const { dumpAsync } = await import('../asyncio/dump')
+      const { formatAsyncDump } = await import('../asyncio/tree')
       const result = await dumpAsync(pid, { blocking: !this.nonblocking, pythonVersion: this.pythonVersion })
       this.context.stdout.write(this.json ? JSON.stringify(result, null, 2) + '\n' : formatAsyncDump(result))
       return 0

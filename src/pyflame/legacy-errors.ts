@@ -2,7 +2,6 @@
 // sentence first, then the core's explanation of what to do, then the error code.
 
 import { fromNative, PyflameError } from '../errors'
-import { CommandExitedError, CommandNotReadableError, CommandStartError } from '../record-flow'
 import { LegacyFailure } from './failure'
 
 export interface FailureContext {
@@ -11,6 +10,8 @@ export interface FailureContext {
 }
 
 export function legacyFailure(error: unknown, context: FailureContext): LegacyFailure {
+  // Loaded here, on failure only: `pyflame --dump` and `--version` never load the record flow.
+  const { CommandExitedError, CommandNotReadableError, CommandStartError } = require('../record-flow') as typeof import('../record-flow')
   if (error instanceof LegacyFailure) return error
   const converted = fromNative(error)
   if (converted instanceof CommandStartError) {

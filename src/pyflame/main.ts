@@ -1,17 +1,14 @@
 // The `pyflame` command: Pyflame 1.6's flags, output and messages, on the shared core. Parsing
 // is in ./command-line.ts; sampling goes through the same record flow as `pyflame-ts record`.
 
+// Each mode loads what it runs when it runs (start-up is measured in bench/startup.mjs).
+
 import { safeMessage } from '../cli/terminal-text'
-import { dump } from '../dump'
-import { recordThenWrite } from '../record-flow'
 import type { ViewOptions } from '../writers/view-options'
 import { supportedAbis } from './abi'
 import { parseCommandLine, type Invocation, type Sampling } from './command-line'
 import { openDestination } from './destination'
-import { dumpText } from './dump-text'
 import { LegacyFailure } from './failure'
-import { flamechartLines } from './flamechart'
-import { pyflameFoldedLines } from './folded-text'
 import { legacyFailure } from './legacy-errors'
 import { buildString, HELP, versionLine } from './usage'
 
@@ -57,6 +54,8 @@ export async function runPyflame(args: readonly string[], streams: Streams): Pro
 }
 
 async function dumpStacks(invocation: Extract<Invocation, { mode: 'dump' }>, streams: Streams): Promise<void> {
+  const { dump } = await import('../dump')
+  const { dumpText } = await import('./dump-text')
   const destination = openDestination(invocation.output, streams.stdout)
   try {
     const result = await dump(invocation.pid, { pythonVersion: invocation.pythonVersion })
@@ -73,6 +72,9 @@ async function record(sampling: Sampling, streams: Streams): Promise<void> {
   if (command && /pyflame(-ts)?$/.test(command[0])) {
     throw new LegacyFailure('You tried to pyflame a pyflame, naughty!', 'pyflame cannot profile itself: give -t a Python command, e.g. pyflame -t python app.py.', 'ERR_INVALID_ARGUMENT')
   }
+  const { recordThenWrite } = await import('../record-flow')
+  const { flamechartLines } = await import('./flamechart')
+  const { pyflameFoldedLines } = await import('./folded-text')
   const view: ViewOptions = {
     threads: sampling.threads,
     excludeIdle: sampling.excludeIdle,

@@ -1,14 +1,11 @@
-// Writes a profile in any supported format to a file or stream.
+// Writes a profile in any supported format to a file or stream. Each format's writer loads when
+// that format is written: folded output never loads the SVG, report or pprof (protobuf) code.
 
 import type { Format } from '../output'
 import type { Profile } from '../profile'
-import { chromeTraceChunks } from './chrometrace'
 import type { FoldedOptions } from './folded'
 import { foldedLines, timelineFoldedLines } from './folded'
-import { renderFlamegraph } from '../flamegraph/render'
 import type { FlamegraphOptions } from '../flamegraph/options'
-import { toPprof } from './pprof'
-import { speedscopeChunks } from './speedscope'
 
 export interface Sink {
   write(chunk: string | Uint8Array): unknown
@@ -62,15 +59,21 @@ export async function writeProfile(profile: Profile, format: Format, view: Folde
     case 'folded':
       for (const line of foldedLines(profile.raw, view)) sink.write(line + '\n')
       return
-    case 'speedscope':
+    case 'speedscope': {
+      const { speedscopeChunks } = await import('./speedscope')
       for (const chunk of speedscopeChunks(profile.raw, view)) sink.write(chunk)
       return
-    case 'chrometrace':
+    }
+    case 'chrometrace': {
+      const { chromeTraceChunks } = await import('./chrometrace')
       for (const chunk of chromeTraceChunks(profile.raw, view)) sink.write(chunk)
       return
-    case 'pprof':
+    }
+    case 'pprof': {
+      const { toPprof } = await import('./pprof')
       sink.write(toPprof(profile.raw, view))
       return
+    }
     case 'html': {
       const { renderReport } = await import('../report')
       const labelled: FoldedOptions = { labelStyle: 'function', ...view }
@@ -84,6 +87,7 @@ export async function writeProfile(profile: Profile, format: Format, view: Folde
       const flamechart = options.flamechart === true && profile.raw.timeline !== undefined
       // Function-first labels: a box cut short still shows which function it is.
       const labelled: FoldedOptions = { labelStyle: 'function', ...view }
+      const { renderFlamegraph } = await import('../flamegraph/render')
       const lines = flamechart ? timelineFoldedLines(profile.raw, labelled) : foldedLines(profile.raw, labelled)
       await renderFlamegraph(lines, { subtitle: profileSubtitle(profile), ...options.flamegraph, flamechart }, (chunk: string) => {
         sink.write(chunk)
