@@ -12,7 +12,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { parseFolded, pyflameTs, ROOT } from './helpers/cli'
-import { findPythons, majorMinor, spawnPython, type PythonInstall } from './helpers/pythons'
+import { findNewestPythons, findPythons, majorMinor, spawnPython, type PythonInstall } from './helpers/pythons'
 
 const PROGRAMS = path.join(ROOT, '__test__', 'programs', 'native')
 const NUMPY_VENVS = '/var/cache/pyflame-ts/native-numpy'
@@ -142,10 +142,12 @@ for (const python of interpreters()) {
   })
 }
 
-// Debian unstable's 3.14 (/var/cache/pyflame-ts/pythons/bin/python3.14, stripped, PGO-split)
-// is left out for now: its stacks merge (eval frames found through the shim frames), but 18 % of
-// its samples still fail to unwind (73 of 400 on 2026-12-05), above this test's 5 %.
-const compressTargets: { label: string; path: string }[] = interpreters().map((p) => ({ label: p.label, path: p.path }))
+// Debian unstable's 3.14 and 3.15 (release builds of scripts/pythons/fetch.sh, run chrooted):
+// their libraries are opened by the mapping's inode, not by the same path under the chroot.
+const compressTargets: { label: string; path: string }[] = [
+  ...interpreters().map((p) => ({ label: p.label, path: p.path })),
+  ...findNewestPythons().found.filter((p) => p.kind === 'sid-release').map((p) => ({ label: p.label, path: p.path })),
+]
 
 for (const python of compressTargets) {
   test.serial(`--native shows zlib and hashlib frames under their Python callers (${python.label})`, async (t) => {

@@ -165,8 +165,8 @@ pub struct ImageCache {
 
 impl ImageCache {
     /// The image of the file at `maps_path` in process `pid`, mapped at `start..end`.
-    pub fn load(&mut self, pid: i32, maps_path: &str, start: u64, end: u64) -> Option<Arc<ElfImage>> {
-        let file = open_mapped_file(pid, maps_path, start, end)?;
+    pub fn load(&mut self, pid: i32, maps_path: &str, inode: u64, start: u64, end: u64) -> Option<Arc<ElfImage>> {
+        let file = open_mapped_file(pid, maps_path, inode, start, end)?;
         let key = FileKey::of(&file)?;
         let name = file_name_of(maps_path);
         self.images.entry(key).or_insert_with(|| ElfImage::parse_file(name, &file).map(Arc::new)).clone()
@@ -182,10 +182,24 @@ pub fn file_name_of(maps_path: &str) -> String {
 /// Opens the file behind a mapping: through the target's root (containers see their own
 /// files), or through `/proc/PID/map_files` (the mapped inode itself, which also reaches a
 /// file deleted or replaced on disk since it was mapped), or the path as we see it.
-fn open_mapped_file(pid: i32, maps_path: &str, start: u64, end: u64) -> Option<std::fs::File> {
+/// The first of them whose inode is the mapping's wins: a path in `/proc/PID/maps` is written
+/// relative to *our* root, so for a target chrooted below it (Debian's 3.14 launcher) the path
+/// under `/proc/PID/root` can name another file of the same name, whose unwind tables then
+/// mislead every unwind through that library. When no inode matches (a file system that
+/// reports other numbers), the first file that opens is used, as before.
+fn open_mapped_file(pid: i32, maps_path: &str, inode: u64, start: u64, end: u64) -> Option<std::fs::File> {
+    use std::os::unix::fs::MetadataExt;
     let by_mapping = format!("/proc/{pid}/map_files/{start:x}-{end:x}");
     let deleted = maps_path.ends_with(" (deleted)");
     let in_root = format!("/proc/{pid}/root{maps_path}");
     let candidates: Vec<&str> = if deleted { vec![&by_mapping] } else { vec![&in_root, &by_mapping, maps_path] };
-    candidates.into_iter().find_map(|p| std::fs::File::open(p).ok())
+    let mut first = None;
+    for path in candidates {
+        let Ok(file) = std::fs::File::open(path) else { continue };
+        if file.metadata().is_ok_and(|m| m.ino() == inode) {
+            return Some(file);
+        }
+        first.get_or_insert(file);
+    }
+    first
 }

@@ -102,7 +102,7 @@ impl StackUnwinder {
             } else if range.path.starts_with('[') {
                 None
             } else {
-                self.images.load(self.pid, &range.path, range.start, range.end)
+                self.images.load(self.pid, &range.path, range.inode, range.start, range.end)
             };
             let bias = image.as_ref().map_or(range.start.wrapping_sub(range.offset), |i| i.load_bias(range.start, range.offset));
             if let Some(image) = &image {
