@@ -85,3 +85,70 @@ fn processes_join_a_running_recording_and_leave_after_their_last_window() {
     let last = recording.join().unwrap().expect("the last window");
     assert_eq!(last.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![a.pid()]);
 }
+
+/// The agent counts a process that has not run since its last sample again without walking
+/// it (`sampler/quiet.rs`): a worker that sleeps and wakes to work must still be seen working
+/// for its true share of the time, and idle for the rest.
+#[test]
+fn a_worker_that_mostly_sleeps_is_seen_running_for_its_true_share() {
+    let Some(python) = interpreters().into_iter().find(|i| i.version.starts_with("3.12")) else {
+        eprintln!("note: no Python 3.12 here; duty-cycle test checks nothing");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("pyflame-duty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let truth_file = dir.join("truth");
+    let mut command = Command::new(&python.path);
+    command.arg(repo_root().join("__test__/programs/agent_duty_cycle.py")).arg(&truth_file);
+    let worker = spawn_ready(command);
+    let control = Arc::new(FleetControl::default());
+    let recording = {
+        let control = control.clone();
+        std::thread::spawn(move || record_fleet(&options(), &control))
+    };
+    control.join(attach(worker.pid()));
+    std::thread::sleep(Duration::from_millis(300));
+    control.stats.request_drain(Duration::from_secs(5)).expect("a window");
+    std::thread::sleep(Duration::from_secs(4));
+    let window = control.stats.request_drain(Duration::from_secs(5)).expect("a window");
+    let after = std::fs::read_to_string(&truth_file).unwrap();
+    control.stop.store(true, Ordering::SeqCst);
+    recording.join().unwrap().expect("the last window");
+    std::fs::remove_dir_all(&dir).ok();
+    let truth: f64 = after.trim().parse().unwrap();
+
+    let in_function = |name: &str, idle: bool| -> u64 {
+        window
+            .entries
+            .iter()
+            .filter(|e| e.idle == idle && window.stacks[e.stack as usize].iter().any(|&f| window.frames[f as usize].name == name))
+            .map(|e| e.count)
+            .sum()
+    };
+    let total: u64 = window.entries.iter().map(|e| e.count).sum();
+    let ticks = window.processes[0].ticks;
+    // Every tick counts the one thread once, walked or repeated.
+    assert_eq!(total, ticks, "one count per tick");
+    assert!(ticks > 300, "{ticks} ticks in 4 s at 200 Hz");
+    let running = in_function("burst", false) as f64 / total as f64;
+    let waiting = in_function("wait_for_work", true) as f64 / total as f64;
+    eprintln!("duty cycle: running {running:.3}, idle {waiting:.3}, truth {truth:.3}, {ticks} ticks");
+    // Shares within 10 percentage points of what the worker measured itself, judged when the
+    // machine is not oversubscribed (with more runnable threads than cores, the sampler and
+    // the worker compete for them and the shares skew whether or not walks are skipped).
+    if oversubscribed() {
+        eprintln!("note: machine oversubscribed; duty-cycle shares only checked for presence");
+        assert!(running > 0.05 && waiting > 0.3, "burst() running {running:.3}, wait_for_work() idle {waiting:.3}");
+    } else {
+        assert!((running - truth).abs() < 0.10, "burst() running share {running:.3} vs truth {truth:.3}");
+        assert!((waiting - (1.0 - truth)).abs() < 0.10, "wait_for_work() idle share {waiting:.3} vs truth {:.3}", 1.0 - truth);
+    }
+    assert!(window.processes[0].gil_idle_ticks * 2 > ticks, "the GIL is mostly free");
+}
+
+/// More runnable threads than cores over the last minute.
+fn oversubscribed() -> bool {
+    let load: f64 = std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    load > cores
+}

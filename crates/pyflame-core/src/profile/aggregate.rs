@@ -11,7 +11,8 @@ use rustc_hash::FxHashMap as HashMap;
 /// Key of an interned frame before its strings are copied: which walker (process), that
 /// walker's code-cache generation, the code id and the line.
 type FrameKey = (u32, u64, u32, u32);
-type EntryKey = (u32, u32, bool, bool);
+/// (stack, thread, holds the GIL, idle): what one thread of one sample counts under.
+pub type EntryKey = (u32, u32, bool, bool);
 
 #[derive(Default)]
 pub struct Aggregator {
@@ -28,6 +29,8 @@ pub struct Aggregator {
     counts: HashMap<EntryKey, u64>,
     timeline: Option<Vec<TimelineSample>>,
     stack_buf: Vec<u32>,
+    /// What the last `add` counted, for `repeat`.
+    last_counted: Vec<EntryKey>,
 }
 
 /// The file name of the frames that head a task's part of an async stack; writers label
@@ -84,6 +87,7 @@ impl Aggregator {
 
     #[allow(clippy::too_many_arguments)]
     fn add_with(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, native: Option<&NativeSampler>, extras: &ThreadExtras, time_us: u64, logical: Option<&AsyncStacks>) {
+        self.last_counted.clear();
         for (i, thread) in sample.threads.iter().enumerate() {
             if thread.error.is_some() {
                 continue;
@@ -190,7 +194,21 @@ impl Aggregator {
         }
     }
 
+    /// What the last `add` counted (ids stay valid across drains).
+    pub fn last_counted(&self) -> &[EntryKey] {
+        &self.last_counted
+    }
+
+    /// Counts a sample equal to an earlier one again, from what that one counted.
+    pub fn repeat(&mut self, counted: &[EntryKey], time_us: u64) {
+        self.last_counted.clear();
+        for &(stack, thread, gil, idle) in counted {
+            self.count(stack, thread, gil, idle, time_us);
+        }
+    }
+
     fn count(&mut self, stack: u32, thread: u32, gil: bool, idle: bool, time_us: u64) {
+        self.last_counted.push((stack, thread, gil, idle));
         *self.counts.entry((stack, thread, gil, idle)).or_insert(0) += 1;
         if let Some(timeline) = &mut self.timeline {
             timeline.push(TimelineSample { time_us, thread, stack, gil, idle });

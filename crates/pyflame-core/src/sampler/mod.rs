@@ -6,6 +6,7 @@ pub mod async_sampling;
 pub mod clock;
 pub mod fleet;
 pub mod process_set;
+pub mod quiet;
 
 use crate::error::{Error, Result};
 use crate::profile::{EndReason, Profile};

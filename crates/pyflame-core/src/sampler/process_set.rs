@@ -3,12 +3,13 @@
 //! (in blocking mode) its own ptrace lock.
 
 use super::async_sampling::AsyncSampling;
+use super::quiet::QuietCheck;
 use super::{RecordOptions, RecordStats};
 use crate::error::{Error, ErrorCode, Result};
 use crate::process::lock::ProcessLock;
 use crate::process::memory::{ProcessMemory, ReadError};
 use crate::process::tasks::{self, TaskStat};
-use crate::profile::aggregate::ThreadExtras;
+use crate::profile::aggregate::{EntryKey, ThreadExtras};
 use crate::profile::{Aggregator, Profile, ProcessSummary};
 use crate::python::free_threaded::Threading;
 use crate::python::thread_names::ThreadNames;
@@ -54,6 +55,12 @@ struct Tracked {
     alive: bool,
     /// `record --async`: the asyncio reader and its per-sample stacks.
     asyncio: Option<AsyncSampling>,
+    /// The agent's: counts the last sample again while no thread has run (`quiet.rs`).
+    quiet: Option<QuietCheck>,
+    /// What the last full sample counted, for `quiet`.
+    counted: Vec<EntryKey>,
+    /// Host tids of the process (sorted), from the last thread-list refresh.
+    tids: Vec<i32>,
 }
 
 impl Tracked {
@@ -108,6 +115,9 @@ impl Tracked {
             summary,
             alive: true,
             asyncio,
+            quiet: None,
+            counted: Vec::new(),
+            tids: Vec::new(),
         };
         tracked.refresh_tasks();
         Ok(tracked)
@@ -142,6 +152,7 @@ impl Tracked {
         }
         target_tids.sort_unstable();
         self.walker.known_tids = target_tids;
+        self.tids = tids;
         self.tasks_read_at = Some(std::time::Instant::now());
     }
 
@@ -153,6 +164,18 @@ impl Tracked {
     fn sample(&mut self, sample: &mut Sample, aggregator: &mut Aggregator, time_us: u64, stats: &RecordStats) -> bool {
         if self.tasks_read_at.is_none_or(|t| t.elapsed() >= self.task_refresh) {
             self.refresh_tasks();
+        }
+        if let Some(quiet) = self.quiet.as_mut() {
+            if quiet.unchanged(self.pid, &self.tids) {
+                // Nothing ran: the last sample (all threads idle, no GIL holder) holds.
+                self.summary.ticks += 1;
+                self.summary.gil_idle_ticks += 1;
+                if self.index == 0 {
+                    stats.gil_idle.fetch_add(1, Ordering::Relaxed);
+                }
+                aggregator.repeat(&self.counted, time_us);
+                return true;
+            }
         }
         // Thread states are read before pausing: a paused thread would show as traced.
         let blocking = self.lock.is_some();
@@ -208,6 +231,9 @@ impl Tracked {
                 return false;
             }
             Err(error) => {
+                if let Some(quiet) = self.quiet.as_mut() {
+                    quiet.reset();
+                }
                 self.summary.errors += 1;
                 *self.summary.error_kinds.entry(error.kind()).or_default() += 1;
                 stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -271,6 +297,15 @@ impl Tracked {
             }
             None => aggregator.add(self.index, self.pid, &self.walker, sample, self.native.as_ref(), &extras, time_us),
         }
+        if let Some(quiet) = self.quiet.as_mut() {
+            let all_idle = self.idle_buf.len() == sample.threads.len() && self.idle_buf.iter().all(|&idle| idle);
+            let reusable = !sample.threads.is_empty() && all_idle && !sample.gil_held && !holder_failed;
+            self.counted.clear();
+            if reusable {
+                self.counted.extend_from_slice(aggregator.last_counted());
+            }
+            quiet.sampled(reusable);
+        }
         true
     }
 }
@@ -310,6 +345,9 @@ impl Attached {
         let mut tracked = Tracked::new(pid, u32::MAX, &options)?;
         debug_assert!(tracked.lock.is_none());
         tracked.task_refresh = FLEET_TASK_REFRESH;
+        if !options.native && options.asyncio.is_none() {
+            tracked.quiet = Some(QuietCheck::default());
+        }
         Ok(Attached(tracked))
     }
 

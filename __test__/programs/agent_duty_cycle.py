@@ -1,0 +1,39 @@
+# Sleeps in wait_for_work() (select with a timeout, no GIL held, off the CPU) and burns CPU
+# in burst() in turn, like a worker serving a request now and then. Writes the share of wall
+# time spent in burst() so far to the file named by its argument (the truth a test compares
+# the sampled running share with).
+import select
+import sys
+import time
+
+
+def wait_for_work():
+    select.select([], [], [], 0.03)
+
+
+def burst():
+    end = time.perf_counter() + 0.01
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+if __name__ == "__main__":
+    truth = sys.argv[1]
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    start = time.perf_counter()
+    busy = 0.0
+    rounds = 0
+    while True:
+        wait_for_work()
+        t = time.perf_counter()
+        burst()
+        busy += time.perf_counter() - t
+        rounds += 1
+        if rounds % 10 == 0:
+            with open(truth + ".tmp", "w") as f:
+                f.write("%f\n" % (busy / (time.perf_counter() - start)))
+            import os
+            os.replace(truth + ".tmp", truth)
