@@ -72,6 +72,9 @@ pub struct CodeCache {
     by_addr: HashMap<u64, CodeId>,
     /// Bumped when the cache is cleared, so callers can drop ids they kept.
     pub generation: u64,
+    /// Bumped whenever an address stops mapping to the id it had (cleared, forgotten, or
+    /// replaced on revalidation): answers derived from an id are valid only within one epoch.
+    epoch: u64,
     buf: Vec<u8>,
 }
 
@@ -101,6 +104,18 @@ impl CodeCache {
     /// Drops the entry for `addr` (it no longer describes what lives there).
     pub fn forget(&mut self, addr: u64) {
         self.by_addr.remove(&addr);
+        self.epoch += 1;
+    }
+
+    /// Changes when any address stops mapping to the id it had (see `FrameCache`).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Whether `lookup` would return `id` for its address at `tick` without reading the
+    /// target (checked recently enough); a caller reusing an id past that must look it up again.
+    pub fn is_fresh(&self, id: CodeId, tick: u64) -> bool {
+        self.codes.get(id as usize).is_some_and(|c| tick.saturating_sub(c.checked_at) < REVALIDATE_EVERY)
     }
 
     /// The id of the code object at `addr`, decoding it on first sight.
@@ -124,11 +139,13 @@ impl CodeCache {
                 return Ok(id);
             }
             self.by_addr.remove(&addr);
+            self.epoch += 1;
         }
         if self.codes.len() >= MAX_CODES {
             self.codes.clear();
             self.by_addr.clear();
             self.generation += 1;
+            self.epoch += 1;
         }
         let info = self.decode(mem, layout, code_type, str_type, addr, tick)?;
         let id = self.codes.len() as CodeId;

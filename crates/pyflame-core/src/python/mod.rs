@@ -3,6 +3,7 @@
 pub mod asyncio;
 pub mod code_cache;
 pub mod debug_offsets;
+pub mod frame_cache;
 pub mod free_threaded;
 pub mod layout;
 pub mod linetable;

@@ -6,6 +6,7 @@
 //! that thread, never as invented frames.
 
 use super::code_cache::{CodeCache, CodeId};
+use super::frame_cache::{FrameCache, FrameKey};
 use super::layout::{FrameModel, GilModel, Layout};
 use super::prefetch::{FirstReads, Prefetch};
 use super::target::PythonTarget;
@@ -81,6 +82,8 @@ impl Sample {
 pub struct Walker {
     pub target: PythonTarget,
     pub codes: CodeCache,
+    /// Frames decoded by earlier samples, reused while their frame, code and position agree.
+    pub decoded: FrameCache,
     tick: u64,
     tstate_buf: Vec<u8>,
     frame_buf: Vec<u8>,
@@ -124,6 +127,7 @@ impl Walker {
         Walker {
             target,
             codes: CodeCache::default(),
+            decoded: FrameCache::default(),
             tick: 0,
             tstate_buf: vec![0; tstate_len],
             frame_buf: Vec::new(),
@@ -587,9 +591,17 @@ impl Walker {
             if back == frame {
                 return Err(ReadError::Invalid("frame points to itself"));
             }
-            let code = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick)?;
-            let offset = if lasti < 0 { -1 } else if layout.lasti_in_code_units { lasti * 2 } else { lasti };
-            let line = self.codes.get_mut(code).line_for(&layout, offset);
+            let key = FrameKey { frame, code: code_addr, position: lasti as u64 };
+            let (code, line) = match self.decoded.get(&key, &self.codes, self.tick) {
+                Some(known) => known,
+                None => {
+                    let code = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick)?;
+                    let offset = if lasti < 0 { -1 } else if layout.lasti_in_code_units { lasti * 2 } else { lasti };
+                    let line = self.codes.get_mut(code).line_for(&layout, offset);
+                    self.decoded.insert(key, code, line, &self.codes);
+                    (code, line)
+                }
+            };
             frames.push(RawFrame { code, line, entry: true });
             frame = back;
         }
@@ -680,7 +692,13 @@ impl Walker {
                 }
             }
             let mut frame_bytes = 0;
-            if !is_shim && code_addr != 0 {
+            // A thread-local bytecode copy (3.14t) makes the line depend on more than the key.
+            let key = FrameKey { frame, code: code_addr, position: instr };
+            let known = if !is_shim && code_addr != 0 && tlbc_index <= 0 { self.decoded.get(&key, &self.codes, self.tick) } else { None };
+            if let Some((code, line)) = known {
+                frame_bytes = self.codes.get(code).frame_bytes;
+                frames.push(RawFrame { code, line, entry: is_entry });
+            } else if !is_shim && code_addr != 0 {
                 let mut found = self.codes.lookup(mem, &layout, self.target.code_type, self.target.str_type, code_addr, self.tick);
                 if let Ok(code) = found {
                     // An instruction pointer past the cached code's end means the cached entry
@@ -705,6 +723,9 @@ impl Walker {
                         let info = self.codes.get_mut(code);
                         frame_bytes = info.frame_bytes;
                         let line = info.line_for(&layout, index);
+                        if tlbc_index <= 0 {
+                            self.decoded.insert(key, code, line, &self.codes);
+                        }
                         frames.push(RawFrame { code, line, entry: is_entry });
                     }
                     // 3.13+: `f_executable` may be a non-code object; skip such frames.

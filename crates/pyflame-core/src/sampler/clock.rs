@@ -23,6 +23,11 @@ use std::time::{Duration, Instant};
 
 /// Longest single sleep, so a stop request is seen quickly even at slow rates.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
+/// Below this mean interval (above 20 kHz) the sampler waits by spinning instead of sleeping:
+/// a wake-up from sleep costs 15–37 µs of CPU and returns 100+ µs late on a virtual machine
+/// (BENCHMARKS.md), so sleeping could not keep such a rate. Spinning costs one core, which is
+/// what such a rate asks for.
+const SPIN_BELOW_INTERVAL: Duration = Duration::from_micros(50);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Schedule {
@@ -53,6 +58,11 @@ impl Ticker {
         let mut rng = SmallRng::from_os_rng();
         let next = start + exponential(&mut rng, interval);
         Ticker { start, interval, schedule, next_index: 1, next, rng }
+    }
+
+    /// Whether `wait_next` spins rather than sleeps (rates above 20 kHz).
+    pub fn spins(&self) -> bool {
+        self.interval < SPIN_BELOW_INTERVAL
     }
 
     fn periodic_deadline(&self, index: u64) -> Instant {
@@ -102,7 +112,11 @@ impl Ticker {
             if now >= target || stop.load(Ordering::Relaxed) {
                 return missed;
             }
-            sleep_for((target - now).min(MAX_SLEEP));
+            if self.spins() {
+                std::hint::spin_loop();
+            } else {
+                sleep_for((target - now).min(MAX_SLEEP));
+            }
         }
     }
 }
@@ -200,6 +214,22 @@ mod tests {
             assert_eq!(missed_again, 0);
             assert!(next > now && next < now + interval * 30, "{schedule:?}");
         }
+    }
+
+    #[test]
+    fn only_rates_above_20_khz_spin_and_a_stop_ends_the_spin() {
+        let start = Instant::now();
+        assert!(!Ticker::new(start, Duration::from_micros(100), Schedule::Poisson).spins());
+        let mut fast = Ticker::new(start, Duration::from_micros(10), Schedule::Poisson);
+        assert!(fast.spins());
+        // A stop request ends the wait even with the next deadline far away.
+        fast.next = Instant::now() + Duration::from_secs(3600);
+        assert_eq!(fast.wait_next(&AtomicBool::new(true), None), 0);
+        // A deadline in the past is sampled at once and the skipped ones counted.
+        let mut behind = Ticker::new(start, Duration::from_micros(10), Schedule::Periodic);
+        behind.next_index = 1;
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(behind.wait_next(&AtomicBool::new(false), None) > 0);
     }
 
     #[test]
