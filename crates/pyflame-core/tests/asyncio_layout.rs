@@ -22,7 +22,7 @@ fn debian_314_sections_give_the_task_layout() {
     assert_eq!((l.task_size, l.task_name, l.task_awaited_by, l.task_is_task, l.task_awaited_by_is_set, l.task_coro, l.task_node), (168, 136, 96, 108, 109, 128, 152));
     assert_eq!((l.interp_tasks_head, l.tstate_running_loop, l.tstate_running_task, l.tstate_tasks_head), (10880, 864, 872, 880));
     assert_eq!(l.frame_states, FRAME_STATES_313);
-    assert_eq!(l.awaited_slot, 1);
+    assert_eq!(l.frame_states.awaited_slot, 1);
     assert_eq!(l.gen_iframe, debug.gen_object.unwrap().gi_iframe);
 }
 
@@ -36,7 +36,7 @@ fn debian_315_sections_give_the_renumbered_frame_states() {
     // 3.15 numbers the frame states from 0 (created) to 5 (cleared), and keeps the awaited
     // object two words below the stack pointer (checked on the live interpreter by the tests).
     assert_eq!(l.frame_states, FRAME_STATES_315);
-    assert_eq!(l.awaited_slot, 2);
+    assert_eq!(l.frame_states.awaited_slot, 2);
     assert_eq!(l.gen_iframe, debug.gen_object.unwrap().gi_iframe);
 }
 

@@ -95,6 +95,16 @@ fn move_position(img: &mut Image, layout: &Layout, frame: u64) {
     }
 }
 
+/// One thread's image, a walker that has sampled it once (checked against a fresh walker), the
+/// stacks it saw and the thread's state address.
+fn sampled_once(layout: Layout) -> (Image, PythonTarget, Walker, Stacks, u64) {
+    let (img, target) = build_image(layout, 1);
+    let mut walker = Walker::new(target.clone());
+    let before = agree(&mut walker, &target, &img, "before");
+    let ts = tstates(&img, &layout)[0];
+    (img, target, walker, before, ts)
+}
+
 #[test]
 fn an_unchanged_stack_is_served_from_the_cache() {
     for layout in layouts() {
@@ -114,10 +124,7 @@ fn an_unchanged_stack_is_served_from_the_cache() {
 #[test]
 fn a_moved_leaf_reports_its_new_line() {
     for layout in layouts() {
-        let (mut img, target) = build_image(layout, 1);
-        let mut walker = Walker::new(target.clone());
-        let before = agree(&mut walker, &target, &img, "before");
-        let ts = tstates(&img, &layout)[0];
+        let (mut img, target, mut walker, before, ts) = sampled_once(layout);
         let leaf = frames(&img, &layout, ts)[0];
         move_position(&mut img, &layout, leaf);
         let after = agree(&mut walker, &target, &img, "leaf moved");
@@ -129,11 +136,8 @@ fn a_moved_leaf_reports_its_new_line() {
 #[test]
 fn a_changed_middle_frame_is_decoded_again() {
     for layout in layouts() {
-        let (mut img, target) = build_image(layout, 1);
+        let (mut img, target, mut walker, before, ts) = sampled_once(layout);
         let o = layout.offsets;
-        let mut walker = Walker::new(target.clone());
-        let before = agree(&mut walker, &target, &img, "before");
-        let ts = tstates(&img, &layout)[0];
         let chain = frames(&img, &layout, ts);
         // The frame second from the root now runs the root's code (a call returned and another
         // function was called from the same place: same frame address, other code object).
@@ -150,11 +154,8 @@ fn a_changed_middle_frame_is_decoded_again() {
 #[test]
 fn a_code_object_replaced_at_the_same_address_is_seen_when_the_code_cache_rechecks_it() {
     for layout in layouts() {
-        let (mut img, target) = build_image(layout, 1);
+        let (mut img, target, mut walker, before, ts) = sampled_once(layout);
         let o = layout.offsets;
-        let mut walker = Walker::new(target.clone());
-        let before = agree(&mut walker, &target, &img, "before");
-        let ts = tstates(&img, &layout)[0];
         let leaf = frames(&img, &layout, ts)[0];
         let root = *frames(&img, &layout, ts).last().unwrap();
         // The leaf's code object is freed and another one (the root's name, file and line table)

@@ -67,12 +67,4 @@ impl FrameCache {
         }
         self.frames.insert(key, (code, line));
     }
-
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
-    }
 }

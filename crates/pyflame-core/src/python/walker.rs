@@ -694,7 +694,8 @@ impl Walker {
             let mut frame_bytes = 0;
             // A thread-local bytecode copy (3.14t) makes the line depend on more than the key.
             let key = FrameKey { frame, code: code_addr, position: instr };
-            let known = if !is_shim && code_addr != 0 && tlbc_index <= 0 { self.decoded.get(&key, &self.codes, self.tick) } else { None };
+            let cacheable = !is_shim && code_addr != 0 && tlbc_index <= 0;
+            let known = if cacheable { self.decoded.get(&key, &self.codes, self.tick) } else { None };
             if let Some((code, line)) = known {
                 frame_bytes = self.codes.get(code).frame_bytes;
                 frames.push(RawFrame { code, line, entry: is_entry });
@@ -723,7 +724,7 @@ impl Walker {
                         let info = self.codes.get_mut(code);
                         frame_bytes = info.frame_bytes;
                         let line = info.line_for(&layout, index);
-                        if tlbc_index <= 0 {
+                        if cacheable {
                             self.decoded.insert(key, code, line, &self.codes);
                         }
                         frames.push(RawFrame { code, line, entry: is_entry });

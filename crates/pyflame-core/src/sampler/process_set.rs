@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::process::lock::ProcessLock;
 use crate::process::memory::{ProcessMemory, ReadError};
 use crate::process::tasks::{self, TaskStat};
-use crate::profile::aggregate::{EntryKey, ThreadExtras};
+use crate::profile::aggregate::ThreadExtras;
 use crate::profile::{Aggregator, Profile, ProcessSummary};
 use crate::python::free_threaded::Threading;
 use crate::python::thread_names::ThreadNames;
@@ -57,8 +57,6 @@ struct Tracked {
     asyncio: Option<AsyncSampling>,
     /// The agent's: counts the last sample again while no thread has run (`quiet.rs`).
     quiet: Option<QuietCheck>,
-    /// What the last full sample counted, for `quiet`.
-    counted: Vec<EntryKey>,
     /// Host tids of the process (sorted), from the last thread-list refresh.
     tids: Vec<i32>,
 }
@@ -116,7 +114,6 @@ impl Tracked {
             alive: true,
             asyncio,
             quiet: None,
-            counted: Vec::new(),
             tids: Vec::new(),
         };
         tracked.refresh_tasks();
@@ -173,7 +170,7 @@ impl Tracked {
                 if self.index == 0 {
                     stats.gil_idle.fetch_add(1, Ordering::Relaxed);
                 }
-                aggregator.repeat(&self.counted, time_us);
+                aggregator.repeat(quiet.counted(), time_us);
                 return true;
             }
         }
@@ -300,11 +297,7 @@ impl Tracked {
         if let Some(quiet) = self.quiet.as_mut() {
             let all_idle = self.idle_buf.len() == sample.threads.len() && self.idle_buf.iter().all(|&idle| idle);
             let reusable = !sample.threads.is_empty() && all_idle && !sample.gil_held && !holder_failed;
-            self.counted.clear();
-            if reusable {
-                self.counted.extend_from_slice(aggregator.last_counted());
-            }
-            quiet.sampled(reusable);
+            quiet.sampled(reusable, aggregator.last_counted());
         }
         true
     }

@@ -12,6 +12,7 @@
 //! that still hold.
 
 use crate::process::run_counters::{RunCounters, RunCountersFile};
+use crate::profile::aggregate::EntryKey;
 use std::collections::HashMap;
 
 #[derive(Default)]
@@ -23,6 +24,8 @@ pub struct QuietCheck {
     reusable: bool,
     /// This tick's reading, kept as the next baseline when a full sample follows.
     now: Vec<(i32, RunCounters)>,
+    /// What the last full sample counted, when `reusable`.
+    counted: Vec<EntryKey>,
 }
 
 impl QuietCheck {
@@ -56,11 +59,21 @@ impl QuietCheck {
         self.reusable && !self.now.is_empty() && self.now == self.baseline
     }
 
-    /// After a full sample: whether it may be counted again while nothing runs (every thread
-    /// off the CPU, none holding the GIL, no read error), against this tick's counters.
-    pub fn sampled(&mut self, reusable: bool) {
+    /// After a full sample that counted `counted`: whether it may be counted again while
+    /// nothing runs (every thread off the CPU, none holding the GIL, no read error), against
+    /// this tick's counters.
+    pub fn sampled(&mut self, reusable: bool, counted: &[EntryKey]) {
         std::mem::swap(&mut self.baseline, &mut self.now);
         self.reusable = reusable && !self.baseline.is_empty();
+        self.counted.clear();
+        if self.reusable {
+            self.counted.extend_from_slice(counted);
+        }
+    }
+
+    /// What the last full sample counted (to count again when `unchanged`).
+    pub fn counted(&self) -> &[EntryKey] {
+        &self.counted
     }
 
     /// Forget the last sample (e.g. the thread list changed under it).

@@ -65,7 +65,7 @@ impl AsyncReader {
             }
             // Suspended in `await`: the awaited object is the SEND's receiver, kept on the
             // frame's value stack (`awaited_slot` words below its top).
-            let awaited = mem.read_u64(stackpointer.wrapping_sub(8 * l.awaited_slot))? & !STACKREF_TAG_MASK;
+            let awaited = mem.read_u64(stackpointer.wrapping_sub(8 * s.awaited_slot))? & !STACKREF_TAG_MASK;
             if awaited == 0 {
                 return Ok(ChainEnd::Suspended);
             }

@@ -36,6 +36,10 @@ pub struct FrameStates {
     pub executing: i8,
     /// The first state of a finished coroutine (completed or cleared): it has no frames.
     pub finished_from: i8,
+    /// Words below a frame's stack pointer where, suspended in `await`, it keeps the object it
+    /// awaits: 1 on 3.14 (the yielded value is popped, the receiver is on top), 2 from 3.15 on
+    /// (CPython 3.15's `Modules/_remote_debugging/asyncio.c` reads it there).
+    pub awaited_slot: u64,
 }
 
 impl FrameStates {
@@ -47,14 +51,14 @@ impl FrameStates {
 
 /// 3.13 and 3.14 (`Include/internal/pycore_frame.h`, then `pycore_genobject.h`): CREATED -3,
 /// SUSPENDED -2, SUSPENDED_YIELD_FROM -1, EXECUTING 0, COMPLETED 1, CLEARED 4.
-pub const FRAME_STATES_313: FrameStates = FrameStates { created: -3, suspended: -2, suspended_yield_from: -1, suspended_yield_from_locked: None, executing: 0, finished_from: 1 };
+pub const FRAME_STATES_313: FrameStates = FrameStates { created: -3, suspended: -2, suspended_yield_from: -1, suspended_yield_from_locked: None, executing: 0, finished_from: 1, awaited_slot: 1 };
 
 /// 3.15 renumbered them from 0 and dropped COMPLETED: CREATED 0, SUSPENDED 1,
 /// SUSPENDED_YIELD_FROM 2, SUSPENDED_YIELD_FROM_LOCKED 3, EXECUTING 4, CLEARED 5. Read with
 /// 3.14's numbering, every awaiting coroutine looked finished (no task frames).
-pub const FRAME_STATES_315: FrameStates = FrameStates { created: 0, suspended: 1, suspended_yield_from: 2, suspended_yield_from_locked: Some(3), executing: 4, finished_from: 5 };
+pub const FRAME_STATES_315: FrameStates = FrameStates { created: 0, suspended: 1, suspended_yield_from: 2, suspended_yield_from_locked: Some(3), executing: 4, finished_from: 5, awaited_slot: 2 };
 
-/// The numbering of `version`'s frame states.
+/// How `version`'s coroutine frames say what state they are in and where they keep what they await.
 pub fn frame_states_for(version: PythonVersion) -> FrameStates {
     if (version.major, version.minor) >= (3, 15) {
         FRAME_STATES_315
@@ -93,10 +97,6 @@ pub struct AsyncioLayout {
     /// Bytes of an interpreter frame header to read.
     pub frame_size: u64,
     pub frame_states: FrameStates,
-    /// Words below a suspended frame's stack pointer where the object it awaits sits: 1 on
-    /// 3.14 (the yielded value is popped, the receiver is on top), 2 from 3.15 on (CPython
-    /// 3.15's `Modules/_remote_debugging/asyncio.c` reads it there).
-    pub awaited_slot: u64,
     // Generic objects.
     pub object_type: u64,
     pub type_name: u64,
@@ -159,7 +159,6 @@ impl AsyncioLayout {
             frame_owner: debug.interpreter_frame.owner,
             frame_size: debug.interpreter_frame.size,
             frame_states: frame_states_for(debug.version),
-            awaited_slot: if debug.version.minor <= 14 { 1 } else { 2 },
             object_type: debug.pyobject.ob_type,
             type_name: debug.type_object.tp_name,
             type_flags: debug.type_object.tp_flags,
