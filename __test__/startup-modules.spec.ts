@@ -79,16 +79,21 @@ test('pyflame-ts --version loads neither clipanion, the addon nor any command', 
 test('the bundles hold what each path needs: the entry no state, the plain dump no clipanion', (t) => {
   // A module in two bundles would exist twice in one process (two PyflameError classes): the
   // entry holds only stateless reading of the command line, the dump and clipanion paths exclude each other.
-  t.deepEqual(BUNDLES['dist/cli/pyflame-ts.js'], ['src/cli/fast-dump.ts', 'src/cli/pyflame-ts.ts', 'src/version.ts'])
+  t.deepEqual(BUNDLES['dist/cli/pyflame-ts.js'], ['generated:src/cli/build-cli.ts', 'src/cli/fast-dump.ts', 'src/cli/pyflame-ts.ts', 'src/version.ts'])
   t.true(BUNDLES['dist/cli/dump-main.js'].includes('src/dump.ts'))
   t.deepEqual(matching(BUNDLES['dist/cli/dump-main.js'], NOT_FOR_DUMP), [])
   t.true(BUNDLES['dist/cli/build-cli.js'].some((m) => m.includes('node_modules/clipanion/')))
   t.deepEqual(matching(BUNDLES['dist/cli/build-cli.js'], HEAVY_PACKAGES), [], 'heavy packages stay in node_modules, loaded on use')
+  // A command's own clipanion bundle holds no other command.
+  const others = /^src\/(commands\/(render|diff|top|agent|dump)\.ts|agent\/|top\/)/
+  t.true(BUNDLES['dist/cli/build-cli-record.js'].includes('src/commands/record.ts'))
+  t.deepEqual(matching(BUNDLES['dist/cli/build-cli-record.js'], [others, ...HEAVY_PACKAGES]), [])
 })
 
 test('pyflame-ts --help still lists every command', async (t) => {
   const run = await runListing(PYFLAME_TS, ['--help'])
   t.is(run.code, 0, run.stderr)
+  t.true(run.modules.includes('dist/cli/build-cli.js'), 'the CLI with every command')
   for (const command of ['record', 'dump', 'render', 'diff', 'top', 'agent']) t.regex(run.stdout, new RegExp(`pyflame-ts ${command}\\b`))
 })
 
@@ -124,15 +129,15 @@ register('dump, record to folded and pyflame --dump load only their own code', a
 
     // The same dump through clipanion (a repeated flag is not read by the fast path) prints the same.
     const throughClipanion = await runListing(PYFLAME_TS, ['dump', '-p', String(target.pid), '--nonblocking', '--nonblocking'])
-    t.true(throughClipanion.modules.includes('dist/cli/build-cli.js'))
+    t.true(throughClipanion.modules.includes('dist/cli/build-cli-dump.js'))
     const fast = await runListing(PYFLAME_TS, ['dump', '-p', String(target.pid), '--nonblocking'])
-    t.false(fast.modules.includes('dist/cli/build-cli.js'))
+    t.false(fast.modules.some((m) => m.startsWith('dist/cli/build-cli')))
     t.is(throughClipanion.stdout, fast.stdout)
 
     const record = await runListing(PYFLAME_TS, ['record', '-p', String(target.pid), '-s', '0.1', '--threads'])
     t.is(record.code, 0, record.stderr)
     t.regex(record.stdout, /waiting_here/, 'the recording sampled the stack')
-    t.deepEqual(otherFiles(record.modules, ['dist/cli/pyflame-ts.js', 'dist/cli/build-cli.js']), [])
+    t.deepEqual(otherFiles(record.modules, ['dist/cli/pyflame-ts.js', 'dist/cli/build-cli-record.js']), [])
     t.deepEqual(matching(record.modules, HEAVY_PACKAGES), [])
 
     const legacy = await runListing(PYFLAME, ['-p', String(target.pid), '--dump'])
@@ -148,8 +153,8 @@ register('dump, record to folded and pyflame --dump load only their own code', a
 test('a usage error is the same line through the fast path and through clipanion', async (t) => {
   const fast = await runListing(PYFLAME_TS, ['dump', '-p', 'abc'])
   const slow = await runListing(PYFLAME_TS, ['dump', '-p', 'abc', '--json', '--json'])
-  t.false(fast.modules.includes('dist/cli/build-cli.js'))
-  t.true(slow.modules.includes('dist/cli/build-cli.js'))
+  t.false(fast.modules.some((m) => m.startsWith('dist/cli/build-cli')))
+  t.true(slow.modules.includes('dist/cli/build-cli-dump.js'))
   t.is(fast.code, 1)
   t.is(slow.code, 1)
   t.is(fast.stderr, 'pyflame-ts: failed to parse "abc" as a PID: give the number of a running process (e.g. -p 1234) (ERR_INVALID_ARGUMENT)\n')

@@ -4,11 +4,13 @@
 //
 // Start-up is part of the product, and Node spends about a millisecond of CPU per CommonJS file
 // it resolves, reads and wraps (clipanion alone is 15 files): bench/startup.mjs measures it.
-// Each program below becomes one file. `pyflame-ts` is split in three, and a process loads
-// the entry and at most one of the other two:
-//   dist/cli/pyflame-ts.js  the entry: `--version` and reading a plain `dump -p PID` (no clipanion)
-//   dist/cli/dump-main.js   that dump: the addon, the reader, the error lines
-//   dist/cli/build-cli.js   every other command line, through clipanion
+// Each program below becomes one file. `pyflame-ts` is split, and a process loads the entry
+// and at most one of the others:
+//   dist/cli/pyflame-ts.js        the entry: `--version` and reading a plain `dump -p PID` (no clipanion)
+//   dist/cli/dump-main.js         that dump: the addon, the reader, the error lines
+//   dist/cli/build-cli-NAME.js    a command line of command NAME, through clipanion, with that
+//                                 command's code only (src/cli/command-modules.ts cut to NAME)
+//   dist/cli/build-cli.js         any other command line (help, a typo): every command
 // Code inside a bundle that a command loads with `import()` or `require()` (writers, the report,
 // the asyncio readers, ...) is parsed with the bundle but runs only when used; packages other
 // than clipanion still load from node_modules, and only when used.
@@ -26,21 +28,47 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = path.join(root, 'dist', 'cli')
 
-/** Each bundle: its source, and the modules it leaves as files of their own (`./name` in dist/cli/). */
+/** The commands of `pyflame-ts`, read from their map (one `name: () => import('../commands/file')` a line). */
+const COMMAND_MAP = 'src/cli/command-modules.ts'
+const COMMANDS = [...fs.readFileSync(path.join(root, COMMAND_MAP), 'utf8').matchAll(/^\s+(\w+): \(\) => import\('(\.\.\/commands\/[\w-]+)'\),$/gm)].map((m) => ({ name: m[1], module: m[2] }))
+if (COMMANDS.length < 6) throw new Error(`read ${COMMANDS.length} commands from ${COMMAND_MAP}: keep it one \`name: () => import('../commands/file'),\` a line`)
+
+/**
+ * Each bundle: its source, the modules it leaves as files of their own (`./name.js` in
+ * dist/cli/), and modules it replaces by generated text.
+ */
 const BUNDLES = [
-  { source: 'src/cli/pyflame-ts.ts', separate: ['src/cli/dump-main.ts', 'src/cli/build-cli.ts'] },
-  { source: 'src/cli/dump-main.ts', separate: [] },
-  { source: 'src/cli/build-cli.ts', separate: [] },
-  { source: 'src/cli/pyflame.ts', separate: [] },
+  {
+    source: 'src/cli/pyflame-ts.ts',
+    separate: ['src/cli/dump-main.ts'],
+    // The clipanion CLI of the command named first, else of them all.
+    replace: {
+      'src/cli/build-cli.ts': [
+        `const ONE = new Set(${JSON.stringify(COMMANDS.map((c) => c.name))})`,
+        'exports.runCommands = (args, suggested) => {',
+        '  const file = ONE.has(args[0]) ? `./build-cli-${args[0]}.js` : "./build-cli.js"',
+        '  return require(file).runCommands(args, suggested)',
+        '}',
+      ].join('\n'),
+    },
+  },
+  { source: 'src/cli/dump-main.ts', out: 'dump-main' },
+  { source: 'src/cli/build-cli.ts', out: 'build-cli' },
+  ...COMMANDS.map((command) => ({
+    source: 'src/cli/build-cli.ts',
+    out: `build-cli-${command.name}`,
+    replace: { [COMMAND_MAP]: `export const COMMANDS = { ${command.name}: () => import('${command.module}') }` },
+  })),
+  { source: 'src/cli/pyflame.ts' },
 ]
 /** What the entry of `pyflame-ts` may hold: modules without state, harmless to have twice. */
-const ENTRY_ONLY = ['src/cli/pyflame-ts.ts', 'src/cli/fast-dump.ts', 'src/version.ts']
+const ENTRY_ONLY = ['src/cli/pyflame-ts.ts', 'src/cli/fast-dump.ts', 'src/version.ts', 'generated:src/cli/build-cli.ts']
 /** Packages bundled (the CLI parser runs on every command but a plain dump); others load from node_modules. */
 const BUNDLED_PACKAGES = new Set(['clipanion', 'typanion'])
 /** Files at the package root that sources require as `../name`; kept as files, found from dist/cli/. */
 const ROOT_FILES = new Set(['binding.js', 'package.json'])
 
-function resolver(separate) {
+function resolver({ separate = [], replace = {} }) {
   return {
     name: 'pyflame-cli-files',
     setup(build) {
@@ -51,8 +79,14 @@ function resolver(separate) {
         }
         const source = path.relative(root, file).replace(/(\.ts)?$/, '.ts')
         if (separate.includes(source)) return { path: `./${path.basename(source, '.ts')}.js`, external: true }
+        if (Object.hasOwn(replace, source)) return { path: source, namespace: 'generated' }
         return undefined
       })
+      build.onLoad({ filter: /.*/, namespace: 'generated' }, (args) => ({
+        contents: replace[args.path],
+        loader: 'ts',
+        resolveDir: path.join(root, path.dirname(args.path)),
+      }))
       build.onResolve({ filter: /^[^./]/ }, (args) => {
         const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0]
         return BUNDLED_PACKAGES.has(name) ? undefined : { path: args.path, external: true }
@@ -63,7 +97,7 @@ function resolver(separate) {
 
 const contents = {}
 for (const bundle of BUNDLES) {
-  const outfile = path.join(outDir, `${path.basename(bundle.source, '.ts')}.js`)
+  const outfile = path.join(outDir, `${bundle.out ?? path.basename(bundle.source, '.ts')}.js`)
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: [bundle.source],
@@ -76,13 +110,13 @@ for (const bundle of BUNDLES) {
     // module loader and lexes the file for its exports (about 10 ms here).
     supported: { 'dynamic-import': false },
     metafile: true,
-    plugins: [resolver(bundle.separate)],
+    plugins: [resolver(bundle)],
     logLevel: 'warning',
     legalComments: 'none',
   })
   const inputs = Object.keys(result.metafile.inputs).sort()
   contents[path.relative(root, outfile)] = inputs
-  if (bundle.separate.length > 0) {
+  if (bundle.separate) {
     const extra = inputs.filter((input) => !ENTRY_ONLY.includes(input))
     if (extra.length > 0) throw new Error(`${bundle.source} would bundle ${extra.join(', ')}: load it from a separate bundle (see ENTRY_ONLY)`)
   }

@@ -1,21 +1,10 @@
 // `pyflame-ts` through clipanion, with only the commands a command line needs.
 
-import { Builtins, Cli, type BaseContext, type CommandClass } from 'clipanion'
+import { Builtins, Cli, type BaseContext } from 'clipanion'
+import { COMMANDS } from './command-modules'
 import { packageVersion } from '../version'
 import { runCli } from './run'
 import { colorsWanted } from './terminal-text'
-
-type CommandModule = Promise<{ default: CommandClass<BaseContext> }>
-
-/** Each command's module, loaded only when that command runs (or for the full help). */
-const COMMANDS: Record<string, () => CommandModule> = {
-  record: () => import('../commands/record'),
-  dump: () => import('../commands/dump'),
-  render: () => import('../commands/render'),
-  diff: () => import('../commands/diff'),
-  top: () => import('../commands/top'),
-  agent: () => import('../commands/agent'),
-}
 
 /**
  * The CLI with the command named by `first` alone when it is one (a smaller parser to build and
