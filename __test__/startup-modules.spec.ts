@@ -129,7 +129,7 @@ register('dump, record to folded and pyflame --dump load only their own code', a
 
     // The same dump through clipanion (a repeated flag is not read by the fast path) prints the same.
     const throughClipanion = await runListing(PYFLAME_TS, ['dump', '-p', String(target.pid), '--nonblocking', '--nonblocking'])
-    t.true(throughClipanion.modules.includes('dist/cli/build-cli-dump.js'))
+    t.true(throughClipanion.modules.includes('dist/cli/build-cli.js'))
     const fast = await runListing(PYFLAME_TS, ['dump', '-p', String(target.pid), '--nonblocking'])
     t.false(fast.modules.some((m) => m.startsWith('dist/cli/build-cli')))
     t.is(throughClipanion.stdout, fast.stdout)
@@ -154,7 +154,7 @@ test('a usage error is the same line through the fast path and through clipanion
   const fast = await runListing(PYFLAME_TS, ['dump', '-p', 'abc'])
   const slow = await runListing(PYFLAME_TS, ['dump', '-p', 'abc', '--json', '--json'])
   t.false(fast.modules.some((m) => m.startsWith('dist/cli/build-cli')))
-  t.true(slow.modules.includes('dist/cli/build-cli-dump.js'))
+  t.true(slow.modules.includes('dist/cli/build-cli.js'))
   t.is(fast.code, 1)
   t.is(slow.code, 1)
   t.is(fast.stderr, 'pyflame-ts: failed to parse "abc" as a PID: give the number of a running process (e.g. -p 1234) (ERR_INVALID_ARGUMENT)\n')

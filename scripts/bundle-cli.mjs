@@ -8,9 +8,10 @@
 // and at most one of the others:
 //   dist/cli/pyflame-ts.js        the entry: `--version` and reading a plain `dump -p PID` (no clipanion)
 //   dist/cli/dump-main.js         that dump: the addon, the reader, the error lines
-//   dist/cli/build-cli-NAME.js    a command line of command NAME, through clipanion, with that
-//                                 command's code only (src/cli/command-modules.ts cut to NAME)
-//   dist/cli/build-cli.js         any other command line (help, a typo): every command
+//   dist/cli/build-cli-record.js  `record`, through clipanion, with record's code only
+//                                 (src/cli/command-modules.ts cut to record)
+//   dist/cli/build-cli.js         any other command line (the long-running commands, help, a
+//                                 typo): every command
 // Code inside a bundle that a command loads with `import()` or `require()` (writers, the report,
 // the asyncio readers, ...) is parsed with the bundle but runs only when used; packages other
 // than clipanion still load from node_modules, and only when used.
@@ -31,7 +32,14 @@ const outDir = path.join(root, 'dist', 'cli')
 /** The commands of `pyflame-ts`, read from their map (one `name: () => import('../commands/file')` a line). */
 const COMMAND_MAP = 'src/cli/command-modules.ts'
 const COMMANDS = [...fs.readFileSync(path.join(root, COMMAND_MAP), 'utf8').matchAll(/^\s+(\w+): \(\) => import\('(\.\.\/commands\/[\w-]+)'\),$/gm)].map((m) => ({ name: m[1], module: m[2] }))
-if (COMMANDS.length < 6) throw new Error(`read ${COMMANDS.length} commands from ${COMMAND_MAP}: keep it one \`name: () => import('../commands/file'),\` a line`)
+/**
+ * Commands with a clipanion bundle of their own: the one-shot ones whose start-up is measured.
+ * (Each such bundle holds clipanion again: the long-running commands share build-cli.js, and
+ * `dump` mostly takes the fast path.)
+ */
+const OWN_BUNDLE = ['record']
+const ownBundle = COMMANDS.filter((command) => OWN_BUNDLE.includes(command.name))
+if (ownBundle.length !== OWN_BUNDLE.length) throw new Error(`read ${COMMANDS.length} commands from ${COMMAND_MAP}: keep it one \`name: () => import('../commands/file'),\` a line`)
 
 /**
  * Each bundle: its source, the modules it leaves as files of their own (`./name.js` in
@@ -44,7 +52,7 @@ const BUNDLES = [
     // The clipanion CLI of the command named first, else of them all.
     replace: {
       'src/cli/build-cli.ts': [
-        `const ONE = new Set(${JSON.stringify(COMMANDS.map((c) => c.name))})`,
+        `const ONE = new Set(${JSON.stringify(OWN_BUNDLE)})`,
         'exports.runCommands = (args, suggested) => {',
         '  const file = ONE.has(args[0]) ? `./build-cli-${args[0]}.js` : "./build-cli.js"',
         '  return require(file).runCommands(args, suggested)',
@@ -54,7 +62,7 @@ const BUNDLES = [
   },
   { source: 'src/cli/dump-main.ts', out: 'dump-main' },
   { source: 'src/cli/build-cli.ts', out: 'build-cli' },
-  ...COMMANDS.map((command) => ({
+  ...ownBundle.map((command) => ({
     source: 'src/cli/build-cli.ts',
     out: `build-cli-${command.name}`,
     replace: { [COMMAND_MAP]: `export const COMMANDS = { ${command.name}: () => import('${command.module}') }` },

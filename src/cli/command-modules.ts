@@ -1,6 +1,6 @@
 // Each command's module, loaded only when that command runs (or for the full help).
-// The build makes one bundle of the clipanion CLI per command, with this map cut to that
-// command (scripts/bundle-cli.mjs): keep it a plain map of `import()`s.
+// The build makes a bundle of the clipanion CLI with this map cut to `record` alone
+// (scripts/bundle-cli.mjs reads it): keep it a plain map of `import()`s, one a line.
 
 import type { BaseContext, CommandClass } from 'clipanion'
 
