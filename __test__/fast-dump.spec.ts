@@ -1,12 +1,16 @@
 // The start-up fast path of `pyflame-ts dump` (src/cli/fast-dump.ts) reads the plain spellings of
 // dump's options without clipanion. It must read them exactly as clipanion does, and hand every
-// other command line to clipanion (so help and usage errors stay clipanion's).
+// other command line to clipanion (so help and usage errors stay clipanion's). Its output goes
+// straight to fd 1 (src/cli/stdout-sync.ts): a closed pipe and a full non-blocking one still end well.
 
 import test from 'ava'
+import { spawn, spawnSync } from 'node:child_process'
 import { buildCli } from '../src/cli/build-cli'
 import { plainDumpOptions } from '../src/cli/fast-dump'
 import type DumpCommand from '../src/commands/dump'
 import type { DumpCommandOptions } from '../src/commands/dump-run'
+import { PYFLAME_TS, ROOT } from './helpers/cli'
+import { findPythons, spawnPython } from './helpers/pythons'
 
 /** What clipanion's `dump` command reads from `args`, in the fast path's terms. */
 async function clipanionOptions(args: string[]): Promise<DumpCommandOptions> {
@@ -75,3 +79,63 @@ for (const args of LEFT_TO_CLIPANION) {
     t.is(plainDumpOptions(args), undefined)
   })
 }
+
+const python = findPythons().find((p) => /^3\.1[1-9]/.test(p.version))
+const withPython = python ? test.serial : test.skip
+
+const WAITING = `
+import time
+def waiting_in_fast_dump_test():
+    print("ready", flush=True)
+    while True:
+        time.sleep(1)
+waiting_in_fast_dump_test()
+`
+
+/** Runs the dump with fd 1 a non-blocking pipe already full (EAGAIN at once), then drains it. */
+const FULL_PIPE_DRIVER = `
+import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+filled = 0
+try:
+    while True:
+        filled += os.write(w, b"x" * 4096)
+except BlockingIOError:
+    pass
+child = subprocess.Popen(sys.argv[1:], stdout=w)
+os.close(w)
+time.sleep(1)
+data = b""
+while True:
+    chunk = os.read(r, 65536)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.buffer.write(b"exit %d\\n" % child.wait() + data[filled:])
+`
+
+withPython('the fast dump writes through a full non-blocking pipe, and ends quietly on a closed one', async (t) => {
+  const target = await spawnPython(python!.path, '-c', [WAITING])
+  try {
+    const args = [PYFLAME_TS, 'dump', '-p', String(target.pid), '--json']
+    const full = spawnSync('python3', ['-c', FULL_PIPE_DRIVER, process.execPath, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+    t.is(full.status, 0, full.stderr)
+    const [status, ...rest] = full.stdout.split('\n')
+    t.is(status, 'exit 0')
+    const dump = JSON.parse(rest.join('\n')) as { threads: { frames: { name: string }[] }[] }
+    t.true(dump.threads.some((thread) => thread.frames.some((frame) => frame.name === 'waiting_in_fast_dump_test')), 'the whole dump arrived')
+
+    const closed = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      child.stdout.destroy() // the reader is gone before the dump is written: EPIPE
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      child.on('close', (code) => resolve({ code, stderr }))
+    })
+    t.is(closed.code, 0)
+    t.is(closed.stderr, '')
+  } finally {
+    await target.kill()
+  }
+})

@@ -64,8 +64,11 @@ function matching(modules: string[], patterns: RegExp[]): string[] {
 
 /** The files of the package a run may load besides `allowed`: none, say the callers. */
 function otherFiles(modules: string[], allowed: string[]): string[] {
-  return modules.filter((m) => !m.startsWith('__test__/') && !allowed.includes(m) && !m.endsWith('.node') && !/^(binding\.js|package\.json)$/.test(m))
+  return modules.filter((m) => !m.startsWith('__test__/') && !m.startsWith('node:') && !allowed.includes(m) && !m.endsWith('.node') && !/^(binding\.js|package\.json)$/.test(m))
 }
+
+/** Node's socket and terminal modules: loaded when process.stdout or stderr is created on a pipe or terminal. */
+const STREAMS = ['node:net', 'node:tty']
 
 test('pyflame-ts --version loads neither clipanion, the addon nor any command', async (t) => {
   const run = await runListing(PYFLAME_TS, ['--version'])
@@ -126,6 +129,7 @@ register('dump, record to folded and pyflame --dump load only their own code', a
     t.true(dump.modules.some((m) => m.endsWith('.node')), 'the addon did the dump')
     t.deepEqual(otherFiles(dump.modules, ['dist/cli/pyflame-ts.js', 'dist/cli/dump-main.js']), [])
     t.deepEqual(matching(sources(dump.modules), NOT_FOR_DUMP), [])
+    t.deepEqual(dump.modules.filter((m) => STREAMS.includes(m)), [], 'the dump is written to fd 1 without creating process.stdout')
 
     // The same dump through clipanion (a repeated flag is not read by the fast path) prints the same.
     const throughClipanion = await runListing(PYFLAME_TS, ['dump', '-p', String(target.pid), '--nonblocking', '--nonblocking'])

@@ -1,5 +1,5 @@
-// Runs a clipanion CLI (or one command without it): usage errors and failures become one line
-// on stderr and exit 1; output to a closed pipe (`| head`) ends the process quietly.
+// Runs a clipanion CLI: usage errors and failures become one line on stderr and exit 1;
+// output to a closed pipe (`| head`) ends the process quietly.
 
 import type { BaseContext, Cli } from 'clipanion'
 import { fromNative, PyflameError } from '../errors'
@@ -27,17 +27,6 @@ export function runCli(cli: Cli<BaseContext>, name: string, args: string[], comm
       process.stderr.write(formatError(name, error) + '\n')
       process.exitCode = 1
     })
-}
-
-/** Runs a command's work as a clipanion command runs it (../commands/base.ts): the same exit codes and error lines. */
-export async function runCommand(name: string, work: () => Promise<number>): Promise<void> {
-  endQuietlyOnClosedPipe()
-  try {
-    process.exitCode = await work()
-  } catch (error) {
-    process.stderr.write(formatError(name, error) + '\n')
-    process.exitCode = 1
-  }
 }
 
 function endQuietlyOnClosedPipe(): void {
