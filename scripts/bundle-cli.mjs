@@ -2,8 +2,8 @@
 // Bundles the command-line programs (run after tsc by `npm run build:ts`; replaces tsc's files
 // of the same names in dist/cli/).
 //
-// Start-up is part of the product, and Node spends about a millisecond of CPU per CommonJS file
-// it resolves, reads and wraps (clipanion alone is 15 files): bench/startup.mjs measures it.
+// Start-up is part of the product, and Node spends 0.5–1.5 ms of CPU per CommonJS file it
+// resolves, reads and wraps (clipanion alone is 21 files): bench/startup.mjs measures it.
 // Each program below becomes one file. `pyflame-ts` is split, and a process loads the entry
 // and at most one of the others:
 //   dist/cli/pyflame-ts.js        the entry: `--version` and reading a plain `dump -p PID` (no clipanion)
@@ -49,7 +49,8 @@ const BUNDLES = [
   {
     source: 'src/cli/pyflame-ts.ts',
     separate: ['src/cli/dump-main.ts'],
-    // The clipanion CLI of the command named first, else of them all.
+    // Its `./build-cli` picks a bundle at run time: the command's own when the first argument
+    // names a command that has one, else the one with every command.
     replace: {
       'src/cli/build-cli.ts': [
         `const ONE = new Set(${JSON.stringify(OWN_BUNDLE)})`,

@@ -4,9 +4,10 @@
 // Start-up is part of the product (`dump` should cost little more than Node itself): this file
 // loads only what the command on the command line needs. `--version` loads nothing but
 // package.json; a plain `dump -p PID` loads the dump and the addon, not clipanion
-// (./fast-dump.ts); any other command loads clipanion and its own module, never the other
-// commands' (the report, SVG, agent and pprof writers load inside the command that writes them).
-// The build bundles this file and each module it imports with `import()` (scripts/bundle-cli.mjs).
+// (./fast-dump.ts), and writes to fd 1 without creating process.stdout; any other command loads
+// clipanion and runs its own module, never the other commands' (the report, SVG, agent and pprof
+// writers run inside the command that writes them). The build bundles this file and each module
+// it imports with `import()` (scripts/bundle-cli.mjs).
 
 import { packageVersion } from '../version'
 import { plainDumpOptions } from './fast-dump'
