@@ -47,11 +47,15 @@ function npmPack(folder, out) {
   }
 }
 
-// Compiled files in dist/ whose TypeScript source in src/ is gone.
+// Compiled files in dist/ whose TypeScript source in src/ is gone (the command-line bundles of
+// scripts/bundle-cli.mjs, listed in dist/cli/bundles.json, are made from several sources).
 function staleDistFiles(dist, src) {
+  const bundlesFile = path.join(dist, 'cli', 'bundles.json')
+  const bundles = fs.existsSync(bundlesFile) ? Object.keys(JSON.parse(fs.readFileSync(bundlesFile, 'utf8'))) : []
   return fs
     .readdirSync(dist, { recursive: true })
     .filter((file) => /\.(d\.ts|js)$/.test(file))
+    .filter((file) => !bundles.includes(`dist/${file}`))
     .filter((file) => !fs.existsSync(path.join(src, file.replace(/\.(d\.ts|js)$/, '.ts'))))
     .map((file) => `dist/${file}`)
 }

@@ -3,57 +3,34 @@
 //
 // Start-up is part of the product (`dump` should cost little more than Node itself): this file
 // loads only what the command on the command line needs. `--version` loads nothing but
-// package.json; a command loads clipanion and its own module, never the other commands' (the
-// report, SVG, agent and pprof writers load inside the command that writes them).
+// package.json; a plain `dump -p PID` loads the dump and the addon, not clipanion
+// (./fast-dump.ts), and writes to fd 1 without creating process.stdout; any other command loads
+// clipanion and runs its own module, never the other commands' (the report, SVG, agent and pprof
+// writers run inside the command that writes them). The build bundles this file and each module
+// it imports with `import()` (scripts/bundle-cli.mjs).
 
-import type { BaseContext, Cli, CommandClass } from 'clipanion'
 import { packageVersion } from '../version'
-
-/** Each command's module, loaded only when that command runs (or for the full help). */
-const COMMANDS: Record<string, () => CommandClass<BaseContext>> = {
-  record: () => require('../commands/record').default,
-  dump: () => require('../commands/dump').default,
-  render: () => require('../commands/render').default,
-  diff: () => require('../commands/diff').default,
-  top: () => require('../commands/top').default,
-  agent: () => require('../commands/agent').default,
-}
+import { plainDumpOptions } from './fast-dump'
 
 /** The commands a usage error suggests, in this order. */
 const SUGGESTED = ['record', 'dump', 'top', 'render', 'diff']
 
-if (require.main === module) main(process.argv.slice(2))
+if (require.main === module) void main(process.argv.slice(2))
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const args = normaliseTraceArgs(joinNegativeValues(argv))
   // clipanion's VersionCommand prints the same line; answering here skips loading clipanion.
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
     process.stdout.write(`${packageVersion()}\n`)
     return
   }
-  const { runCli } = require('./run') as typeof import('./run')
-  runCli(buildCli(args[0]), 'pyflame-ts', args, SUGGESTED)
-}
-
-/**
- * The CLI with the command named by `first` alone when it is one (a smaller parser to build and
- * run), else with every command (the help lists them, a typo gets the nearest).
- */
-export function buildCli(first: string | undefined): Cli<BaseContext> {
-  const { Builtins, Cli } = require('clipanion') as typeof import('clipanion')
-  const { colorsWanted } = require('./terminal-text') as typeof import('./terminal-text')
-  const cli = new Cli({
-    binaryLabel: 'pyflame-ts',
-    binaryName: 'pyflame-ts',
-    binaryVersion: packageVersion(),
-    // Help in colour only on a terminal, and never with NO_COLOR set.
-    enableColors: colorsWanted(),
-  })
-  const chosen = first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS)
-  for (const name of chosen) cli.register(COMMANDS[name]())
-  cli.register(Builtins.HelpCommand)
-  cli.register(Builtins.VersionCommand)
-  return cli
+  const dumpOptions = plainDumpOptions(args)
+  if (dumpOptions !== undefined) {
+    const { runPlainDump } = await import('./dump-main')
+    return runPlainDump(dumpOptions)
+  }
+  const { runCommands } = await import('./build-cli')
+  return runCommands(args, SUGGESTED)
 }
 
 /**

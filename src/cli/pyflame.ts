@@ -3,14 +3,13 @@
 // `pyflame-ts` is the modern front; both share the option parsers and the core.
 
 import { runPyflame } from '../pyflame/main'
+import { stdoutSync } from './stdout-sync'
 
-// Output to a closed pipe (`| head`) ends the process quietly.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-  throw error
-})
+// Output straight to fd 1, and process.stderr created only for a message (start-up, ./stdout-sync.ts);
+// output to a closed pipe (`| head`) ends the process quietly.
+const stderr = { write: (text: string) => process.stderr.write(text) }
 
-runPyflame(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
+runPyflame(process.argv.slice(2), { stdout: stdoutSync, stderr }).then(
   (code) => {
     process.exitCode = code
   },

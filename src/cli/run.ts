@@ -7,10 +7,7 @@ import { safeMessage } from './terminal-text'
 import { explainUsageError } from './usage-errors'
 
 export function runCli(cli: Cli<BaseContext>, name: string, args: string[], commands: string[] = []): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-    throw error
-  })
+  endQuietlyOnClosedPipe()
   const context = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }
   let command
   try {
@@ -30,6 +27,13 @@ export function runCli(cli: Cli<BaseContext>, name: string, args: string[], comm
       process.stderr.write(formatError(name, error) + '\n')
       process.exitCode = 1
     })
+}
+
+function endQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw error
+  })
 }
 
 export function formatError(name: string, error: unknown): string {

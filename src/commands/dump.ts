@@ -2,9 +2,7 @@
 
 import { Command, Option } from 'clipanion'
 import { PyflameCommand } from './base'
-import { dump, dumpProcessTree, type DumpResult } from '../dump'
-import { parsePid } from '../options'
-import { PyflameError } from '../errors'
+import { runDump } from './dump-run'
 
 export default class DumpCommand extends PyflameCommand {
   static paths = [['dump']]
@@ -44,47 +42,18 @@ export default class DumpCommand extends PyflameCommand {
   positionalPid = Option.String({ required: false, name: 'pid' })
 
   async run(): Promise<number> {
-    const given = this.pid ?? this.positionalPid
-    if (given === undefined) throw new PyflameError('ERR_INVALID_ARGUMENT', 'Usage: pyflame-ts dump -p PID [--json] [--locals] [--subprocesses]')
-    const pid = parsePid(given)
-    if (this.native && this.nonblocking) throw new PyflameError('ERR_INVALID_ARGUMENT', '--native pauses the threads to unwind them: it cannot be combined with --nonblocking')
-    if (this.async) {
-      if (this.locals || this.subprocesses) throw new PyflameError('ERR_INVALID_ARGUMENT', '--async shows tasks, not threads: it takes neither --locals nor --subprocesses')
-      // The asyncio readers load only for --async: a plain dump starts as fast as it can.
-      const { dumpAsync } = await import('../asyncio/dump')
-      const { formatAsyncDump } = await import('../asyncio/tree')
-      const result = await dumpAsync(pid, { blocking: !this.nonblocking, pythonVersion: this.pythonVersion })
-      this.context.stdout.write(this.json ? JSON.stringify(result, null, 2) + '\n' : formatAsyncDump(result))
-      return 0
-    }
-    const options = { blocking: !this.nonblocking, pythonVersion: this.pythonVersion, locals: this.locals, native: this.native }
-    const results = this.subprocesses ? await dumpProcessTree(pid, options) : [await dump(pid, options)]
-    for (const result of results) {
-      for (const notice of result.notices ?? []) this.context.stderr.write(`pyflame-ts: process ${result.pid}: ${notice}\n`)
-    }
-    if (this.json) {
-      this.context.stdout.write(JSON.stringify(this.subprocesses ? results : results[0], null, 2) + '\n')
-    } else {
-      this.context.stdout.write(results.map(formatDump).join('\n'))
-    }
-    return 0
+    return runDump(
+      {
+        pid: this.pid ?? this.positionalPid,
+        json: this.json,
+        locals: this.locals,
+        subprocesses: this.subprocesses,
+        async: this.async,
+        nonblocking: this.nonblocking,
+        native: this.native,
+        pythonVersion: this.pythonVersion,
+      },
+      this.context,
+    )
   }
-}
-
-export function formatDump(result: DumpResult): string {
-  const build = result.freeThreaded ? (result.gilDisabled ? ' (free-threaded, GIL off)' : ' (free-threaded, GIL on)') : ''
-  let out = `Process ${result.pid}: ${result.executable}\nPython v${result.pythonVersion}${build}\n`
-  for (const thread of result.threads) {
-    const flags = [thread.holdsGil ? 'holds GIL' : '', thread.idle ? 'idle' : 'active'].filter(Boolean).join(', ')
-    // Python's thread name (else the kernel's); names are the program's text: control characters escaped.
-    const name = thread.name ? ` ${JSON.stringify(thread.name)}` : ''
-    out += `\nThread ${thread.tid || thread.pythonThreadId}${name} (${flags})${thread.interpreterId ? ` [interpreter ${thread.interpreterId}]` : ''}\n`
-    if (thread.error) out += `    <stack unreadable: ${thread.error}>\n`
-    if (thread.localsError) out += `    <locals unreadable: ${thread.localsError}>\n`
-    for (const frame of thread.frames) {
-      out += frame.native ? `    ${frame.name.startsWith('+0x') ? `${frame.filename}${frame.name}` : frame.name} (${frame.filename || 'native'})\n` : `    ${frame.name} (${frame.filename}:${frame.line})\n`
-      for (const local of frame.locals ?? []) out += `        ${local.name} = ${local.repr}\n`
-    }
-  }
-  return out
 }

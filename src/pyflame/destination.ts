@@ -12,7 +12,7 @@ export interface LegacyDestination {
   abort(): void
 }
 
-export function openDestination(output: string | undefined, stdout: NodeJS.WritableStream): LegacyDestination {
+export function openDestination(output: string | undefined, stdout: { write(text: string): unknown }): LegacyDestination {
   if (output === undefined || output === '-') return { write: (text) => void stdout.write(text), commit() {}, abort() {} }
   if (isSpecialFile(output)) return new InPlaceFile(output)
   return new AtomicFile(output)

@@ -12,9 +12,10 @@ import { LegacyFailure } from './failure'
 import { legacyFailure } from './legacy-errors'
 import { buildString, HELP, versionLine } from './usage'
 
+/** Where `pyflame` writes (process.stdout and process.stderr, or anything with `write`). */
 export interface Streams {
-  stdout: NodeJS.WritableStream
-  stderr: NodeJS.WritableStream
+  stdout: { write(text: string): unknown }
+  stderr: { write(text: string): unknown }
 }
 
 /**
