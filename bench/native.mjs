@@ -1,10 +1,11 @@
 // --native cost, side by side with py-spy --native on the same target in one run:
-// CPU per sample of each profiler (the slope between a short and a long recording, so start-up,
-// attaching and reading symbols are left out) and the target's slowdown (its own throughput
-// counter) during the long recording, at the same rate. Phases alternate (baseline, pyflame-ts core, pyflame-ts CLI, py-spy,
-// baseline, ...) so that a change in machine load hits every profiler alike.
+// 1. CPU per sample of each profiler: the slope between a short and a long recording (so
+//    start-up, attaching and reading symbols are left out), profilers in turn, every round.
+// 2. The target's slowdown at the same rate: its own throughput counter while a profiler
+//    records, against the no-profiler windows right before and after (B P1 B P2 B P3 B ...,
+//    the order rotated per repetition), so a change in machine load hits both sides alike.
 //
-//   node bench/native.mjs [--hz 100] [--seconds 5] [--rounds 3] [--python PATH]
+//   node bench/native.mjs [--hz 100] [--seconds 5] [--rounds 3] [--slowdown-seconds 10] [--slowdown-reps 5] [--python PATH]
 // Needs: npm run build, cargo build --release --example record, bench/.venv with py-spy
 // (node bench/run.mjs sets it up, or: python3 -m venv bench/.venv && bench/.venv/bin/pip install py-spy).
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,6 +22,8 @@ const arg = (name, fallback) => {
 const hz = Number(arg('hz', 100));
 const seconds = Number(arg('seconds', 5));
 const rounds = Number(arg('rounds', 3));
+const slowdownSeconds = Number(arg('slowdown-seconds', 10));
+const slowdownReps = Number(arg('slowdown-reps', 5));
 const python = arg('python', path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'versions', '3.12.1', 'bin', 'python3'));
 const example = path.join(repo, 'target', 'release', 'examples', 'record');
 const cli = path.join(repo, 'dist', 'cli', 'pyflame-ts.js');
@@ -31,8 +34,8 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'pyflame-native-bench-'));
 const counter = path.join(dir, 'counter');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const readCounter = () => {
-  const [t, n] = readFileSync(counter, 'utf8').trim().split(' ').map(Number);
-  return { t, n };
+  const [t, n, run, wait] = readFileSync(counter, 'utf8').trim().split(' ').map(Number);
+  return { t, n, run, wait };
 };
 
 /** Runs a command under a Python wrapper that reports its children's CPU seconds. */
@@ -77,57 +80,87 @@ const runners = {
     return { samples: existsSync(out) ? sumFolded(readFileSync(out, 'utf8')) : NaN, cpu: r.cpu };
   },
 };
-// Each phase: a short recording, then the long one whose window measures the target.
-const phases = {
-  baseline: async () => (await sleep(seconds * 1000), { samples: 0, cpu: 0, perSample: 0 }),
-  ...Object.fromEntries(
-    Object.entries(runners).map(([name, run]) => [
-      name,
-      async (out) => {
-        const short = await run(SHORT, out);
-        return { short, long: await run(seconds, out) };
-      },
-    ]),
-  ),
-};
+// Part 1, CPU per sample: a short and a long recording of each profiler in turn, every round.
+const cpuResults = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
+// Part 2, target slowdown: the target's own throughput while each --native profiler records,
+// against the no-profiler windows just before and just after it (B P1 B P2 B P3 B ...), so a
+// drift in the machine's load moves both sides of each ratio alike.
+const slowdownNames = ['pyflame-ts core --native', 'pyflame-ts CLI --native', 'py-spy --native'];
+const slowdown = Object.fromEntries(slowdownNames.map((k) => [k, []]));
+const loads = [os.loadavg()];
 
-const results = Object.fromEntries(Object.keys(phases).map((k) => [k, []]));
+/**
+ * Throughput of the target from `skip` s after now to `span` s later: iterations per second of
+ * wall time, and per second of the time it had (wall time less the time it waited for a CPU,
+ * from its schedstat), which leaves out other jobs on a shared machine while the time it
+ * spent paused by a profiler still counts.
+ */
+async function throughputOver(skip, span) {
+  await sleep(skip * 1000);
+  const before = readCounter();
+  await sleep(span * 1000);
+  const after = readCounter();
+  const wall = after.t - before.t;
+  const had = wall - (after.wait - before.wait) / 1e9;
+  return { wall: (after.n - before.n) / wall, had: (after.n - before.n) / had };
+}
+// Measured window of a slowdown phase: past the profiler's start-up (attaching, reading
+// symbols), ending before it stops.
+const SKIP = 1.5;
+const span = slowdownSeconds - SKIP - 1;
 try {
   for (let round = 0; round < rounds; round++) {
-    for (const [name, run] of Object.entries(phases)) {
+    for (const [name, run] of Object.entries(runners)) {
       const out = path.join(dir, `${round}-${name.replace(/\W+/g, '_')}.txt`);
-      let res;
-      let before;
-      if (name === 'baseline') {
-        before = readCounter();
-        res = await run();
-      } else {
-        // the short run first; the counter window covers the long run only
-        const short = await runners[name](SHORT, out);
-        before = readCounter();
-        const long = await runners[name](seconds, out);
-        res = { samples: long.samples, cpu: long.cpu, perSample: (long.cpu - short.cpu) / (long.samples - short.samples) };
-      }
-      const after = readCounter();
-      const throughput = (after.n - before.n) / (after.t - before.t);
-      results[name].push({ ...res, throughput });
-      process.stderr.write(`round ${round} ${name}: ${res.samples} samples, ${res.cpu.toFixed(3)} s CPU, ${(1e6 * res.perSample).toFixed(0)} µs/sample (slope), target ${throughput.toFixed(2)} it/s\n`);
+      const short = await run(SHORT, out);
+      const long = await run(seconds, out);
+      const perSample = (long.cpu - short.cpu) / (long.samples - short.samples);
+      cpuResults[name].push({ samples: long.samples, perSample });
+      process.stderr.write(`cpu round ${round} ${name}: ${long.samples} samples, ${long.cpu.toFixed(3)} s CPU, ${(1e6 * perSample).toFixed(0)} µs/sample (slope)\n`);
     }
   }
+  loads.push(os.loadavg());
+  for (let rep = 0; rep < slowdownReps; rep++) {
+    let before = await throughputOver(SKIP, span);
+    // A rotated order per repetition: no profiler always follows the same one.
+    const order = slowdownNames.map((_, i) => slowdownNames[(i + rep) % slowdownNames.length]);
+    for (const name of order) {
+      const out = path.join(dir, `slow-${rep}-${name.replace(/\W+/g, '_')}.txt`);
+      const [, during] = await Promise.all([runners[name](slowdownSeconds, out), throughputOver(SKIP, span)]);
+      const after = await throughputOver(SKIP, span);
+      const pct = (key) => 100 * (1 - during[key] / ((before[key] + after[key]) / 2));
+      slowdown[name].push({ wall: pct('wall'), had: pct('had') });
+      process.stderr.write(`slowdown rep ${rep} ${name}: ${during.wall.toFixed(2)} it/s between ${before.wall.toFixed(2)} and ${after.wall.toFixed(2)} without (${pct('wall').toFixed(1)} %); per second it had: ${during.had.toFixed(2)} between ${before.had.toFixed(2)} and ${after.had.toFixed(2)} (${pct('had').toFixed(1)} %)\n`);
+      before = after;
+    }
+  }
+  loads.push(os.loadavg());
 } finally {
   process.kill(-target.pid, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const base = median(results.baseline.map((r) => r.throughput));
-console.log(`# --native cost at ${hz} Hz, ${seconds} s per phase, ${rounds} rounds, ${python} (${spawnSync(python, ['-V'], { encoding: 'utf8' }).stdout.trim()}), target bench/targets/native_zlib.py`);
-console.log(`| profiler | CPU per sample (µs, median of slopes ${SHORT} s → ${seconds} s) | samples in the long run | target slowdown (median) |`);
-console.log('|---|---:|---:|---:|');
-for (const [name, runs] of Object.entries(results)) {
-  if (name === 'baseline') continue;
-  const perSample = median(runs.map((r) => 1e6 * r.perSample));
-  const slowdown = 100 * (1 - median(runs.map((r) => r.throughput)) / base);
-  console.log(`| ${name} | ${perSample.toFixed(0)} | ${median(runs.map((r) => r.samples))} | ${slowdown.toFixed(1)} % |`);
+const fmtLoad = (l) => l.map((x) => x.toFixed(2)).join(' ');
+console.log(`# --native cost at ${hz} Hz, ${python} (${spawnSync(python, ['-V'], { encoding: 'utf8' }).stdout.trim()}), target bench/targets/native_zlib.py, ${new Date().toISOString()}`);
+console.log(`load average (1, 5, 15 min): start ${fmtLoad(loads[0])}; after the CPU part ${fmtLoad(loads[1])}; end ${fmtLoad(loads[2])}; ${os.cpus().length} CPUs`);
+console.log('');
+console.log(`CPU per sample: ${rounds} rounds, median of slopes ${SHORT} s → ${seconds} s`);
+console.log('| profiler | CPU per sample (µs) | per-round slopes | samples in the long run |');
+console.log('|---|---:|---|---:|');
+for (const [name, runs] of Object.entries(cpuResults)) {
+  const slopes = runs.map((r) => 1e6 * r.perSample);
+  console.log(`| ${name} | ${median(slopes).toFixed(0)} | ${slopes.map((x) => x.toFixed(0)).join(', ')} | ${median(runs.map((r) => r.samples))} |`);
 }
-console.log(`baseline target throughput: ${base.toFixed(2)} iterations/s`);
+const core = median(cpuResults['pyflame-ts core --native'].map((r) => r.perSample));
+const spy = median(cpuResults['py-spy --native'].map((r) => r.perSample));
+console.log(`py-spy --native ÷ pyflame-ts core --native, CPU per sample: ${(spy / core).toFixed(2)}×`);
+console.log('');
+console.log(`Target slowdown: ${slowdownReps} repetitions of ${slowdownSeconds} s recordings (throughput measured over ${span.toFixed(1)} s of each, from ${SKIP} s in), each against the no-profiler windows before and after it`);
+console.log('| profiler | slowdown per second it had (median) | per repetition | wall-clock slowdown (median) | per repetition |');
+console.log('|---|---:|---|---:|---|');
+for (const [name, runs] of Object.entries(slowdown)) {
+  const had = runs.map((r) => r.had);
+  const wall = runs.map((r) => r.wall);
+  console.log(`| ${name} | ${median(had).toFixed(1)} % | ${had.map((x) => x.toFixed(1)).join(', ')} | ${median(wall).toFixed(1)} % | ${wall.map((x) => x.toFixed(1)).join(', ')} |`);
+}

@@ -11,6 +11,7 @@ use super::registers;
 use crate::process::maps::Maps;
 use crate::process::memory::RemoteMemory;
 use framehop::{CacheNative, FrameAddress, MayAllocateDuringUnwind, Module, Unwinder, UnwinderNative};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,8 @@ const MAX_NATIVE_FRAMES: usize = 1024;
 /// First stack window copied, then ×4 per miss.
 const FIRST_WINDOW: u64 = 16 << 10;
 const MAX_WINDOW: u64 = 8 << 20;
+/// Threads whose stack window is remembered.
+const MAX_REMEMBERED_WINDOWS: usize = 4096;
 /// Least time between two re-reads of the memory map for unknown code addresses.
 const MAPS_REFRESH: Duration = Duration::from_secs(1);
 
@@ -46,6 +49,9 @@ pub struct StackUnwinder {
     /// File names of the interpreter's binaries (executable, libpython).
     runtime_names: Vec<String>,
     stack: Vec<u8>,
+    /// Per thread, the stack window its last unwind needed: the next one starts with it
+    /// instead of growing from `FIRST_WINDOW` again (one copy per sample, not two or three).
+    windows: HashMap<i32, u64>,
     maps_read_at: Option<Instant>,
     /// An unwind met code or a stack outside the known mappings: re-read them.
     stale: bool,
@@ -71,6 +77,7 @@ impl StackUnwinder {
             images: ImageCache::default(),
             runtime_names,
             stack: Vec::new(),
+            windows: HashMap::new(),
             maps_read_at: None,
             stale: true,
             generation: 0,
@@ -141,8 +148,9 @@ impl StackUnwinder {
                 regs.sp.saturating_add(FIRST_WINDOW)
             }
         };
-        let mut window = FIRST_WINDOW;
+        let mut window = self.windows.get(&tid).copied().unwrap_or(FIRST_WINDOW);
         let start = out.len();
+        let mut used;
         loop {
             let len = window.min(stack_end.saturating_sub(regs.sp)).min(MAX_WINDOW) as usize;
             self.stack.resize(len, 0);
@@ -150,7 +158,8 @@ impl StackUnwinder {
                 return Err(UnwindFailure::Stack);
             }
             out.truncate(start);
-            let missed = self.unwind_copy(regs, out);
+            let (missed, reach) = self.unwind_copy(regs, out);
+            used = reach;
             match missed {
                 // A word past the window but inside the stack mapping: copy more and redo.
                 Some(addr) if addr >= regs.sp + len as u64 && addr < stack_end && window < MAX_WINDOW => {
@@ -162,6 +171,20 @@ impl StackUnwinder {
                 _ => break,
             }
         }
+        // Next time: the smallest window (FIRST_WINDOW ×4^k) holding what this unwind read.
+        let mut next = FIRST_WINDOW;
+        while next < used && next < MAX_WINDOW {
+            next *= 4;
+        }
+        if next > FIRST_WINDOW {
+            // Bounded: tids of ended threads are dropped when the map would grow past it.
+            if self.windows.len() >= MAX_REMEMBERED_WINDOWS && !self.windows.contains_key(&tid) {
+                self.windows.clear();
+            }
+            self.windows.insert(tid, next);
+        } else {
+            self.windows.remove(&tid);
+        }
         // The outermost address is often garbage the unwind ended on: only unknown code
         // between known frames suggests a library loaded since the map was read.
         let inner = &out[start..out.len().saturating_sub(1).max(start)];
@@ -171,13 +194,16 @@ impl StackUnwinder {
         Ok(())
     }
 
-    /// Unwinds over the copied stack. Returns the address of a stack word it could not read.
-    fn unwind_copy(&mut self, regs: registers::StartRegisters, out: &mut Vec<(u64, u64)>) -> Option<u64> {
+    /// Unwinds over the copied stack. Returns the address of a stack word it could not read,
+    /// and how far above the stack pointer the words it read reach.
+    fn unwind_copy(&mut self, regs: registers::StartRegisters, out: &mut Vec<(u64, u64)>) -> (Option<u64>, u64) {
         let (base, stack) = (regs.sp, &self.stack);
         let mut missed = None;
+        let mut reach = 0u64;
         {
         let mut read_stack = |addr: u64| -> Result<u64, ()> {
             let off = addr.checked_sub(base).ok_or(())? as usize;
+            reach = reach.max(off as u64 + 8);
             match stack.get(off..off + 8) {
                 Some(word) => Ok(u64::from_le_bytes(word.try_into().unwrap())),
                 None => {
@@ -205,7 +231,7 @@ impl StackUnwinder {
             }
         }
         }
-        missed
+        (missed, reach)
     }
 }
 

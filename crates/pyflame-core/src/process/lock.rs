@@ -41,6 +41,9 @@ pub struct ProcessLock {
     /// Threads that reported a job-control stop (SIGSTOP, Ctrl-Z) and were left in it: they
     /// report it once, so a later pause finds them by their state instead of waiting.
     job_stopped: Vec<i32>,
+    /// Seized threads found to be zombies (a main thread that ended with `pthread_exit`):
+    /// they never report a stop, so later pauses do not wait for them again.
+    zombies: Vec<i32>,
     /// Bounds the blocking waits for stops; None: poll instead.
     timer: Option<StopTimer>,
 }
@@ -49,16 +52,22 @@ impl ProcessLock {
     /// Seizes every current thread of `pid`; threads are not stopped yet.
     pub fn seize(pid: i32) -> Result<ProcessLock> {
         refuse_own_child(pid)?;
-        let mut lock = ProcessLock { pid, seized: Vec::new(), job_stopped: Vec::new(), timer: StopTimer::for_this_thread() };
+        let mut lock = ProcessLock { pid, seized: Vec::new(), job_stopped: Vec::new(), zombies: Vec::new(), timer: StopTimer::for_this_thread() };
         lock.seize_new_threads()?;
         Ok(lock)
     }
 
     fn seize_new_threads(&mut self) -> Result<()> {
         let tids = list_tasks(self.pid).map_err(|e| crate::error::from_io(self.pid, &e, "listing the threads of"))?;
+        self.seize_listed(&tids)
+    }
+
+    /// Seizes the threads of `tids` (sorted) not seized yet.
+    fn seize_listed(&mut self, tids: &[i32]) -> Result<()> {
         // A thread gone from the list was reaped (by `wait_for_stop`) or never ours.
         self.seized.retain(|t| tids.binary_search(t).is_ok());
-        for tid in tids {
+        self.zombies.retain(|t| tids.binary_search(t).is_ok());
+        for &tid in tids {
             if self.seized.contains(&tid) {
                 continue;
             }
@@ -86,16 +95,38 @@ impl ProcessLock {
     /// may take more than 100 ms to stop).
     pub fn pause_waiting(&mut self, deadline: Duration) -> Result<PausedThreads<'_>> {
         self.seize_new_threads()?;
+        Ok(self.stop_seized(deadline))
+    }
+
+    /// `pause` with the caller's thread list (host tids, sorted) instead of a fresh listing
+    /// of `/proc/PID/task`: a sampler that keeps the list up to date (re-listing when the
+    /// thread count changes) saves a directory listing per sample. A thread started since the
+    /// list was read is not stopped, and reads as running (`PausedThreads::stopped`).
+    pub fn pause_listed(&mut self, tids: &[i32]) -> Result<PausedThreads<'_>> {
+        self.seize_listed(tids)?;
+        Ok(self.stop_seized(STOP_DEADLINE))
+    }
+
+    fn stop_seized(&mut self, deadline: Duration) -> PausedThreads<'_> {
         let mut stopped = Vec::with_capacity(self.seized.len());
         let mut frozen = Vec::with_capacity(stopped.len());
         // Still in the job-control stop it reported (else someone continued it meanwhile).
         let pid = self.pid;
         self.job_stopped.retain(|&tid| thread_state(pid, tid) == Some(b't'));
+        let mut gone = Vec::new();
         for &tid in &self.seized {
             if self.job_stopped.contains(&tid) {
                 frozen.push(tid);
-            } else if ptrace::interrupt(Pid::from_raw(tid)).is_ok() {
-                stopped.push(tid);
+            } else if self.zombies.contains(&tid) {
+                continue;
+            } else {
+                match ptrace::interrupt(Pid::from_raw(tid)) {
+                    Ok(()) => stopped.push(tid),
+                    // Not (or no longer) our tracee: forget it, so that a new thread that
+                    // reuses the tid is seized by the next listing.
+                    Err(Errno::ESRCH) => gone.push(tid),
+                    Err(_) => {}
+                }
             }
         }
         let mut waited = Vec::with_capacity(stopped.len());
@@ -113,11 +144,18 @@ impl ProcessLock {
                     self.job_stopped.push(tid);
                 }
                 Stop::Gone => {}
+                Stop::Exited => gone.push(tid),
+                // (Or gone entirely: then forget it, as for an exit.)
+                Stop::Zombie if thread_state(pid, tid).is_some() => self.zombies.push(tid),
+                Stop::Zombie => gone.push(tid),
             }
         }
         drop(armed);
+        if !gone.is_empty() {
+            self.seized.retain(|t| !gone.contains(t));
+        }
         frozen.sort_unstable();
-        Ok(PausedThreads { stopped: waited, frozen, _lock: self })
+        PausedThreads { stopped: waited, frozen, _lock: self }
     }
 }
 
@@ -141,8 +179,12 @@ enum Stop {
     Interrupted,
     /// In a job-control (group) stop: leave it stopped.
     JobControl,
-    /// Exited (and reaped).
+    /// Not stopped in time, or no longer stoppable: left as it is for this sample.
     Gone,
+    /// Exited (and reaped): no longer ours.
+    Exited,
+    /// A zombie (an ended main thread whose process lives on): it will never stop.
+    Zombie,
 }
 
 /// How long one thread may take to reach its interrupt stop before it is skipped for this
@@ -171,7 +213,7 @@ fn wait_for_stop(pid: i32, tid: i32, sleeping: bool, deadline: Duration) -> Stop
                 polls += 1;
                 // A zombie never reports a stop: check once the stop is not immediate.
                 if (sleeping || polls == 64) && is_zombie(pid, tid) {
-                    return Stop::Gone;
+                    return Stop::Zombie;
                 }
                 if started.elapsed() > deadline {
                     return Stop::Gone;
@@ -198,7 +240,7 @@ fn wait_for_stop(pid: i32, tid: i32, sleeping: bool, deadline: Duration) -> Stop
                     return Stop::Gone;
                 }
             }
-            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) => return Stop::Gone,
+            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) => return Stop::Exited,
             Ok(_) => continue,
             Err(_) => return Stop::Gone,
         }
@@ -278,7 +320,7 @@ impl Drop for ProcessLock {
             if self.job_stopped.contains(&tid) && ptrace::detach(thread, None).is_ok() {
                 continue;
             }
-            if ptrace::interrupt(thread).is_ok() && wait_for_stop(leader, tid, armed.is_some(), RELEASE_DEADLINE) != Stop::Gone {
+            if ptrace::interrupt(thread).is_ok() && matches!(wait_for_stop(leader, tid, armed.is_some(), RELEASE_DEADLINE), Stop::Interrupted | Stop::JobControl) {
                 let _ = ptrace::detach(thread, None);
             } else if tid == leader && is_zombie(leader, leader) {
                 reap_when_the_process_ends(leader);
@@ -467,6 +509,47 @@ mod tests {
                 assert!(!state.starts_with('t') && !state.starts_with('T'), "thread {tid} left {state} (panic while paused: {while_paused})");
                 assert_eq!(task_field(tid, "TracerPid:"), "0", "thread {tid} still traced (panic while paused: {while_paused})");
             }
+        }
+        nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+        sh.wait().unwrap();
+    }
+
+    #[test]
+    fn a_paused_list_stops_the_threads_listed_and_the_next_list_seizes_new_ones() {
+        // `pause_listed` trusts the caller's list: a thread started since is left running
+        // (and not reported stopped) until a list that has it; an ended thread is forgotten.
+        let command = python_with_threads("import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(0.5); threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(30)");
+        if !command.contains("threading") {
+            return; // no Python here to make such a process
+        }
+        let (mut sh, pid) = grandchild(&command);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while list_tasks(pid).unwrap().len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let old = list_tasks(pid).unwrap();
+        assert_eq!(old.len(), 2);
+        let mut lock = ProcessLock::seize(pid).unwrap();
+        while list_tasks(pid).unwrap().len() < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let new = list_tasks(pid).unwrap();
+        assert_eq!(new.len(), 3);
+        let started = *new.iter().find(|t| !old.contains(t)).unwrap();
+        {
+            let paused = lock.pause_listed(&old).unwrap();
+            assert_eq!(paused.stopped(), old, "the listed threads are stopped");
+            assert!(!matches!(thread_state(pid, started), Some(b't') | Some(b'T')), "the unlisted thread runs on");
+        }
+        {
+            let paused = lock.pause_listed(&new).unwrap();
+            assert_eq!(paused.stopped(), new, "a list that has the new thread seizes and stops it");
+            assert_eq!(thread_state(pid, started), Some(b't'));
+        }
+        drop(lock);
+        std::thread::sleep(Duration::from_millis(20));
+        for tid in list_tasks(pid).unwrap() {
+            assert!(!matches!(thread_state(pid, tid), Some(b't') | Some(b'T')), "thread {tid} left stopped");
         }
         nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
         sh.wait().unwrap();

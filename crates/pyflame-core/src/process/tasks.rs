@@ -26,6 +26,14 @@ pub fn parse_stat_comm(stat: &[u8]) -> Option<String> {
     (close > open).then(|| String::from_utf8_lossy(&stat[open + 1..close]).into_owned())
 }
 
+/// The process's thread count (`num_threads`, the same in every thread's stat line).
+pub fn parse_stat_num_threads(stat: &[u8]) -> Option<usize> {
+    let close = memchr::memrchr(b')', stat)?;
+    let rest = std::str::from_utf8(stat.get(close + 2..)?).ok()?;
+    // Fields from the state (3rd) on: num_threads is the 20th.
+    rest.split(' ').nth(17)?.parse().ok()
+}
+
 /// Parent PID and process state from a stat line.
 pub fn parse_stat_ppid(stat: &[u8]) -> Option<i32> {
     let close = memchr::memrchr(b')', stat)?;
@@ -48,6 +56,13 @@ impl TaskStat {
     pub fn state(&mut self) -> Option<u8> {
         let n = self.file.read_at(&mut self.buf, 0).ok()?;
         parse_stat_state(&self.buf[..n])
+    }
+
+    /// The state letter and the process's thread count, from one read.
+    pub fn state_and_threads(&mut self) -> Option<(u8, Option<usize>)> {
+        let n = self.file.read_at(&mut self.buf, 0).ok()?;
+        let stat = &self.buf[..n];
+        Some((parse_stat_state(stat)?, parse_stat_num_threads(stat)))
     }
 
     pub fn comm(&mut self) -> Option<String> {
@@ -94,6 +109,8 @@ mod tests {
         assert_eq!(parse_stat_state(stat), Some(b'R'));
         assert_eq!(parse_stat_comm(stat).as_deref(), Some("evil) S (name)"));
         assert_eq!(parse_stat_ppid(stat), Some(1));
+        let full = b"16664 (python3) t 1 16664 16664 0 -1 4194304 344028 0 5 0 2134 67 0 0 20 0 3 0 3822974 20185088";
+        assert_eq!(parse_stat_num_threads(full), Some(3));
     }
 
     #[test]
@@ -103,6 +120,8 @@ mod tests {
         assert!(tids.contains(&me));
         let mut stat = TaskStat::open(me, me).unwrap();
         assert!(stat.state().is_some_and(|s| s.is_ascii_alphabetic()));
+        let (_, threads) = stat.state_and_threads().unwrap();
+        assert_eq!(threads, Some(list_tasks(me).unwrap().len()), "num_threads is the task count");
         assert!(namespace_tids(me, me).unwrap().contains(&me));
     }
 }

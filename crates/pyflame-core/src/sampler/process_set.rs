@@ -178,10 +178,19 @@ impl Tracked {
         let blocking = self.lock.is_some();
         self.states_before.clear();
         if blocking {
+            // The same read gives the thread count: a thread started or ended since the last
+            // listing makes the pause list the threads again (new ones are seized at once);
+            // otherwise the pause uses this list and saves listing `/proc/PID/task` per sample.
+            let mut count_changed = false;
             for (&tid, stat) in self.stats.iter_mut() {
-                if let Some(state) = stat.state() {
+                if let Some((state, threads)) = stat.state_and_threads() {
                     self.states_before.insert(tid, state);
+                    count_changed |= threads.is_some_and(|n| n != self.tids.len());
                 }
+            }
+            if count_changed {
+                self.refresh_tasks();
+                self.states_before.retain(|tid, _| self.tids.binary_search(tid).is_ok());
             }
         }
         // The tasks are read in the same pause as the stacks (right after them when not pausing).
@@ -201,7 +210,7 @@ impl Tracked {
             result
         };
         let result = match self.lock.as_mut() {
-            Some(lock) => match lock.pause() {
+            Some(lock) => match lock.pause_listed(&self.tids) {
                 Ok(paused) => {
                     let ns_to_host = &self.ns_to_host;
                     // The walker knows threads by their tid in the target's namespace.
