@@ -2,6 +2,8 @@
 
 Each call of alpha/beta/gamma is timed with time.process_time(); SIGUSR1 resets the totals
 (when the profiler starts), SIGUSR2 prints {"alpha": s, "beta": s, "gamma": s} and exits.
+usage: accuracy.py [DEPTH]   DEPTH (default 1) runs the loop under that many Python frames
+(<module> + descend * (DEPTH - 2) + loop), so a sampler reads a deep stack at every sample.
 Call lengths differ and are not multiples of 1 ms or 10 ms, so fixed-interval samplers do not
 lock onto the loop's period.
 """
@@ -68,8 +70,23 @@ def timed(fn, n):
     totals[fn.__name__] += time.process_time() - t0
 
 
-print("ready", flush=True)
-plan = [(alpha, 37000), (beta, 23000), (alpha, 11000), (gamma, 41000), (beta, 9000)]
-while True:
-    for fn, n in plan:
-        timed(fn, n)
+def loop():
+    print("ready", flush=True)
+    plan = [(alpha, 37000), (beta, 23000), (alpha, 11000), (gamma, 41000), (beta, 9000)]
+    while True:
+        for fn, n in plan:
+            timed(fn, n)
+
+
+def descend(remaining):
+    if remaining > 0:
+        descend(remaining - 1)
+    else:
+        loop()
+
+
+DEPTH = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+if DEPTH <= 2:
+    loop()
+else:
+    descend(DEPTH - 3)
