@@ -69,7 +69,9 @@ def field_exprs(v):
         # 3.11/3.12 have no "suspended in await" state: the instruction after the frame's last
         # one is then RESUME with an oparg of 2 or more (Objects/genobject.c, _PyGen_yf).
         "resume_opcode": "RESUME" if v <= (3, 12) else None,
-        "instrumented_resume_opcode": "INSTRUMENTED_RESUME" if v == (3, 12) else None,
+        # The other form RESUME takes: 3.11 quickens hot code to RESUME_QUICK, 3.12 swaps in
+        # INSTRUMENTED_RESUME under sys.monitoring / settrace.
+        "resume_variant_opcode": {(3, 11): "RESUME_QUICK", (3, 12): "INSTRUMENTED_RESUME"}.get(v),
         "object_type": "offsetof(PyObject, ob_type)",
         "type_name": "offsetof(PyTypeObject, tp_name)",
         "type_flags": "offsetof(PyTypeObject, tp_flags)",

@@ -55,16 +55,6 @@ impl AsyncReader {
             }
             let code = word(frame, l.frame_executable) & !self.py.executable_tag_mask;
             let instr = word(frame, l.frame_instr_ptr);
-            let stack_end = match l.stack {
-                ValueStack::Pointer { stackpointer } => word(frame, stackpointer),
-                ValueStack::Index { stacktop, localsplus } => {
-                    let top = frame.get(stacktop as usize..stacktop as usize + 4).map_or(-1, |b| i32::from_le_bytes(b.try_into().unwrap()));
-                    if !(0..1 << 20).contains(&top) {
-                        return Err(ReadError::Invalid("coroutine frame stack top"));
-                    }
-                    coro.wrapping_add(l.gen_iframe + localsplus + 8 * top as u64)
-                }
-            };
             out.push(self.frame_at(mem, codes, code, instr)?);
             if state == s.executing {
                 return Ok(ChainEnd::Executing);
@@ -73,7 +63,18 @@ impl AsyncReader {
                 return Ok(ChainEnd::Suspended);
             }
             // Suspended in `await`: the awaited object is the SEND's receiver, kept on the
-            // frame's value stack (`awaited_slot` words below its top).
+            // frame's value stack (`awaited_slot` words below its top). Only a suspended frame
+            // keeps its stack top: 3.11–3.13 leave `stacktop` stale while the frame runs.
+            let stack_end = match l.stack {
+                ValueStack::Pointer { stackpointer } => word(&self.buf[l.gen_iframe as usize..], stackpointer),
+                ValueStack::Index { stacktop, localsplus } => {
+                    let top = self.buf[l.gen_iframe as usize..].get(stacktop as usize..stacktop as usize + 4).map_or(-1, |b| i32::from_le_bytes(b.try_into().unwrap()));
+                    if !(0..1 << 20).contains(&top) {
+                        return Err(ReadError::Invalid("coroutine frame stack top"));
+                    }
+                    coro.wrapping_add(l.gen_iframe + localsplus + 8 * top as u64)
+                }
+            };
             let awaited = mem.read_u64(stack_end.wrapping_sub(8 * s.awaited_slot))? & !STACKREF_TAG_MASK;
             if awaited == 0 {
                 return Ok(ChainEnd::Suspended);
@@ -92,11 +93,11 @@ impl AsyncReader {
     /// after its last one is RESUME with oparg 2 (after `yield from`) or 3 (after `await`).
     /// Later versions say so in the frame state: always true.
     fn next_is_resume_after_await(&self, mem: &dyn RemoteMemory, prev_instr: u64) -> ReadResult<bool> {
-        let YieldFrom::NextIsResume { resume, instrumented } = self.layout.yield_from else { return Ok(true) };
+        let YieldFrom::NextIsResume { resume, variant } = self.layout.yield_from else { return Ok(true) };
         let mut unit = [0u8; 2];
         mem.read(prev_instr.wrapping_add(2), &mut unit)?;
         let (opcode, oparg) = (unit[0], unit[1]);
-        Ok((opcode == resume || Some(opcode) == instrumented) && oparg >= 2)
+        Ok((opcode == resume || Some(opcode) == variant) && oparg >= 2)
     }
 
     /// The frame of code object `code` stopped at `instr`.

@@ -126,9 +126,9 @@ pub enum ValueStack {
 pub enum YieldFrom {
     /// 3.13+: its own frame state (`FRAME_SUSPENDED_YIELD_FROM`).
     State,
-    /// 3.11, 3.12: the next instruction is RESUME (or 3.12's instrumented RESUME) with an
-    /// oparg of 2 or more (`_PyGen_yf`).
-    NextIsResume { resume: u8, instrumented: Option<u8> },
+    /// 3.11, 3.12: the next instruction is RESUME (or its other form: 3.11's quickened
+    /// RESUME_QUICK, 3.12's INSTRUMENTED_RESUME) with an oparg of 2 or more (`_PyGen_yf`).
+    NextIsResume { resume: u8, variant: Option<u8> },
 }
 
 /// `Py_TPFLAGS_LONG_SUBCLASS` / `Py_TPFLAGS_UNICODE_SUBCLASS`: a task's name is an int (3.14

@@ -44,7 +44,8 @@ pub struct LegacyAsyncioOffsets {
     pub state_completed: i8,
     /// 3.11, 3.12: an awaiting frame's next instruction is RESUME with oparg ≥ 2.
     pub resume_opcode: Option<u8>,
-    pub instrumented_resume_opcode: Option<u8>,
+    /// RESUME's other form: 3.11's quickened RESUME_QUICK, 3.12's INSTRUMENTED_RESUME.
+    pub resume_variant_opcode: Option<u8>,
     // Generic objects
     pub object_type: u64,
     pub type_name: u64,
@@ -115,7 +116,7 @@ impl LegacyAsyncioOffsets {
             frame_size: frame_header,
             frame_states: states,
             yield_from: match self.resume_opcode {
-                Some(resume) => YieldFrom::NextIsResume { resume, instrumented: self.instrumented_resume_opcode },
+                Some(resume) => YieldFrom::NextIsResume { resume, variant: self.resume_variant_opcode },
                 None => YieldFrom::State,
             },
             object_type: self.object_type,
@@ -142,6 +143,7 @@ mod tests {
             assert!(o.task_coro < o.task_size && o.task_name < o.task_size && o.task_fut_waiter < o.task_size);
             assert_eq!(o.frame_owned_by_generator, 1);
             assert_eq!(o.resume_opcode.is_some(), o.minor <= 12, "3.11/3.12 need the RESUME check");
+            assert_eq!(o.resume_variant_opcode.is_some(), o.minor <= 12, "hot 3.11 code has RESUME_QUICK, traced 3.12 code INSTRUMENTED_RESUME");
             assert_eq!(o.state_suspended_yield_from.is_some(), o.minor >= 13);
         }
     }
