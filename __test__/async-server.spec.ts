@@ -1,4 +1,4 @@
-// Issue 16 on a real server: aiohttp (from PyPI, cached by scripts/ci/async-servers.sh) under a
+// Issue 16 on a real server (CPython 3.11 to 3.15): aiohttp (from PyPI, cached by scripts/ci/async-servers.sh) under a
 // bounded loopback load. `record --async` must name the request handlers under their tasks in
 // the flame graph; `dump --async` must list 100 requests held open at once, each in its handler.
 
@@ -8,7 +8,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { AsyncDumpResult } from '../src/asyncio/dump'
 import { parseFolded, pyflameTs, ROOT } from './helpers/cli'
-import { spawnPython, type SpawnedPython } from './helpers/pythons'
+import { findPythons, majorMinor, spawnPython, type SpawnedPython } from './helpers/pythons'
 
 const SERVER = path.join(ROOT, '__test__', 'programs', 'async_server.py')
 const CACHE = path.join(process.env.PYFLAME_CACHE ?? '/var/cache/pyflame-ts', 'async-servers')
@@ -19,9 +19,17 @@ const SERVERS = [
   { launchers: ['python3.14', 'python3.14-nopie'], site: path.join(CACHE, 'aiohttp-3.13.5-cp314', 'site') },
   { launchers: ['python3.15', 'python3.15-nopie'], site: path.join(CACHE, 'aiohttp-3.14.5-cp315', 'site') },
 ]
-const pythons = SERVERS.flatMap(({ launchers, site }) =>
-  launchers.map((n) => ({ python: path.join(LAUNCHERS, n), site })).filter(({ python }) => fs.existsSync(python)),
-)
+// 3.11–3.13 (pyenv's shared builds, Debian's static stripped 3.11): read through the generated
+// tables; free-threaded builds are refused, so not served here.
+const olderPythons = findPythons()
+  .filter((p) => !p.freeThreaded && /^3\.1[123]\./.test(p.version))
+  .map((p) => ({ label: p.label, python: p.path, site: path.join(CACHE, `aiohttp-3.13.5-cp3${majorMinor(p.version)[1]}`, 'site') }))
+const pythons = [
+  ...olderPythons,
+  ...SERVERS.flatMap(({ launchers, site }) =>
+    launchers.map((n) => ({ label: n, python: path.join(LAUNCHERS, n), site })).filter(({ python }) => fs.existsSync(python)),
+  ),
+]
 const missingSites = [...new Set(pythons.map(({ site }) => site))].filter((site) => !fs.existsSync(site))
 
 if (missingSites.length > 0 || !pythons.some(({ python }) => python.endsWith('python3.14'))) {
@@ -45,7 +53,7 @@ test.after.always(() => {
   for (const copy of copies.values()) fs.rmSync(copy, { recursive: true, force: true })
 })
 
-async function startServer({ python, site }: { python: string; site: string }): Promise<{ server: SpawnedPython; port: number }> {
+async function startServer({ python, site }: { label: string; python: string; site: string }): Promise<{ server: SpawnedPython; port: number }> {
   const server = await spawnPython(python, SERVER, [], { env: { ...process.env, PYTHONPATH: siteCopy(site) }, readyTimeoutMs: 180_000 })
   const port = Number(/ready (\d+)/.exec(server.stdout())![1])
   return { server, port }
@@ -70,7 +78,7 @@ async function load(port: number, paths: string[], workers: number, max: number,
 }
 
 for (const python of pythons) {
-  const tag = `[${path.basename(python.python)}]`
+  const tag = `[${python.label}]`
 
   test.serial(`${tag} record --async on an aiohttp server under load: handlers under their tasks`, async (t) => {
     const { server, port } = await startServer(python)

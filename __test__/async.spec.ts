@@ -5,14 +5,13 @@
 // whose tasks cannot be read are refused with ERR_UNSUPPORTED_PYTHON, never given a wrong tree.
 
 import test from 'ava'
-import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { AsyncDumpResult } from '../src/asyncio/dump'
 import { sample } from '../src/index'
 import { parseFolded, pyflameTs, ROOT } from './helpers/cli'
-import { findPythons, majorMinor, spawnPython, type SpawnedPython } from './helpers/pythons'
+import { findAllPythons, majorMinor, spawnPython, type SpawnedPython } from './helpers/pythons'
 
 const PROGRAM = path.join(ROOT, '__test__', 'programs', 'async_chain.py')
 const SOURCE = fs.readFileSync(PROGRAM, 'utf8').split('\n')
@@ -23,43 +22,23 @@ interface Interpreter {
   label: string
   path: string
   version: string
+  freeThreaded: boolean
 }
 
-/** The newest interpreters (Debian unstable's, in a chroot) until the test discovery lists them. */
-const LAUNCHERS = '/var/cache/pyflame-ts/pythons/bin'
-
-function versionOf(executable: string): string | undefined {
-  try {
-    const out = execFileSync(executable, ['-c', 'import sys; sys.stdout.write("%d.%d.%d" % sys.version_info[:3])'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 })
-    return /^\d+\.\d+\.\d+$/.test(out) ? out : undefined
-  } catch {
-    return undefined
-  }
-}
-
+/** Every interpreter present: pyenv's, Debian's, and the newest (Debian unstable's, chrooted; 3.13t). */
 function interpreters(): Interpreter[] {
-  const found: Interpreter[] = findPythons().map((p) => ({ label: p.label, path: p.path, version: p.version }))
-  let launchers: string[] = []
-  try {
-    launchers = fs.readdirSync(LAUNCHERS).filter((n) => /^python3\.\d+(d|t|-nopie)?$/.test(n)).sort()
-  } catch {
-    launchers = []
-  }
-  for (const name of launchers) {
-    const executable = path.join(LAUNCHERS, name)
-    if (found.some((p) => p.path === executable)) continue
-    const version = versionOf(executable)
-    if (version) found.push({ label: `newest-${name}`, path: executable, version })
-  }
-  return found
+  return findAllPythons().map((p) => ({ label: p.label, path: p.path, version: p.version, freeThreaded: p.freeThreaded === true }))
 }
 
 const all = interpreters()
 const minor = (p: Interpreter) => majorMinor(p.version)[1]
 const asyncCapable = all.filter((p) => p.version.startsWith('3.') && minor(p) >= 6)
-// 3.14+ publishes asyncio's debug offsets; the profiler reads the tasks of 3.14 and 3.15.
-const readable = asyncCapable.filter((p) => minor(p) >= 14)
-const refused = asyncCapable.filter((p) => minor(p) < 14)
+// 3.14+ publishes asyncio's debug offsets; 3.11–3.13 are read with generated tables of their
+// GIL builds (tools/gen-offsets/gen_asyncio.py), so a free-threaded 3.13 is refused.
+const readable = asyncCapable.filter((p) => minor(p) >= 14 || (minor(p) >= 11 && !p.freeThreaded))
+const refused = asyncCapable.filter((p) => !readable.includes(p))
+/** What the refusal names: every version whose tasks can be read. */
+const SUPPORTED = /supported: 3\.11, 3\.12, 3\.13, 3\.14, 3\.15[;)]/
 
 test('an interpreter whose asyncio tasks can be read is present', (t) => {
   t.true(readable.length > 0, `interpreters found: ${all.map((p) => p.label).join(', ')}`)
@@ -231,12 +210,13 @@ for (const python of refused) {
     await withProgram(python, 'chain', async (target) => {
       const dumped = await dumpAsync(target.pid)
       t.is(dumped.code, 'ERR_UNSUPPORTED_PYTHON', dumped.stderr)
-      t.regex(dumped.stderr, /supported: 3\.14, 3\.15\)/)
+      t.regex(dumped.stderr, SUPPORTED)
+      if (python.freeThreaded) t.regex(dumped.stderr, /free-threaded/)
       t.is(dumped.result, undefined)
       const run = await pyflameTs(['record', '--async', '-p', String(target.pid), '-s', '0.2'])
       t.not(run.code, 0)
       t.regex(run.stderr, /ERR_UNSUPPORTED_PYTHON/)
-      t.regex(run.stderr, /supported: 3\.14, 3\.15\)/)
+      t.regex(run.stderr, SUPPORTED)
       t.is(run.stdout, '')
     })
   })

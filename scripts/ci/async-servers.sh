@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The aiohttp server the asyncio tests profile (__test__/async-server.spec.ts), from PyPI, for
-# the interpreters whose asyncio tasks pyflame-ts reads (CPython 3.14 and 3.15; aiohttp's
+# the interpreters whose asyncio tasks pyflame-ts reads (CPython 3.11 to 3.15; aiohttp's
 # first release with cp315 wheels is 3.14). Installed once per ABI into
 # /var/cache/pyflame-ts/async-servers/aiohttp-<version>-<abi>/site with the pip of any local CPython 3.9+
 # (`--target` with the target's version and ABI: binary wheels only, nothing is compiled),
@@ -10,6 +10,9 @@ set -euo pipefail
 
 # ABI, Python version, aiohttp version (pinned: the cache key carries it).
 TARGETS=(
+  "cp311 3.11 3.13.5"
+  "cp312 3.12 3.13.5"
+  "cp313 3.13 3.13.5"
   "cp314 3.14 3.13.5"
   "cp315 3.15 3.14.5"
 )

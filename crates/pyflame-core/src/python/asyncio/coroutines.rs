@@ -1,7 +1,7 @@
 //! A coroutine's stack: its own embedded frame, then, while it is suspended in `await`, the
 //! coroutine it awaits, and so on down to the object the innermost one waits on.
 
-use super::layout::FRAME_OWNED_BY_GENERATOR;
+use super::layout::{ValueStack, YieldFrom, FRAME_OWNED_BY_GENERATOR};
 use super::AsyncReader;
 use crate::process::memory::{ReadError, ReadResult, RemoteMemory};
 use crate::python::code_cache::CodeCache;
@@ -55,17 +55,27 @@ impl AsyncReader {
             }
             let code = word(frame, l.frame_executable) & !self.py.executable_tag_mask;
             let instr = word(frame, l.frame_instr_ptr);
-            let stackpointer = word(frame, l.frame_stackpointer);
             out.push(self.frame_at(mem, codes, code, instr)?);
             if state == s.executing {
                 return Ok(ChainEnd::Executing);
             }
-            if !s.awaits(state) {
+            if !s.awaits(state) || !self.next_is_resume_after_await(mem, instr)? {
                 return Ok(ChainEnd::Suspended);
             }
             // Suspended in `await`: the awaited object is the SEND's receiver, kept on the
-            // frame's value stack (`awaited_slot` words below its top).
-            let awaited = mem.read_u64(stackpointer.wrapping_sub(8 * s.awaited_slot))? & !STACKREF_TAG_MASK;
+            // frame's value stack (`awaited_slot` words below its top). Only a suspended frame
+            // keeps its stack top: 3.11–3.13 leave `stacktop` stale while the frame runs.
+            let stack_end = match l.stack {
+                ValueStack::Pointer { stackpointer } => word(&self.buf[l.gen_iframe as usize..], stackpointer),
+                ValueStack::Index { stacktop, localsplus } => {
+                    let top = self.buf[l.gen_iframe as usize..].get(stacktop as usize..stacktop as usize + 4).map_or(-1, |b| i32::from_le_bytes(b.try_into().unwrap()));
+                    if !(0..1 << 20).contains(&top) {
+                        return Err(ReadError::Invalid("coroutine frame stack top"));
+                    }
+                    coro.wrapping_add(l.gen_iframe + localsplus + 8 * top as u64)
+                }
+            };
+            let awaited = mem.read_u64(stack_end.wrapping_sub(8 * s.awaited_slot))? & !STACKREF_TAG_MASK;
             if awaited == 0 {
                 return Ok(ChainEnd::Suspended);
             }
@@ -77,6 +87,17 @@ impl AsyncReader {
             return self.awaited_object(mem, awaited, awaited_type);
         }
         Err(ReadError::Invalid("await chain too deep (cycle?)"))
+    }
+
+    /// 3.11, 3.12 (no state of its own for it): a suspended frame awaits when the instruction
+    /// after its last one is RESUME with oparg 2 (after `yield from`) or 3 (after `await`).
+    /// Later versions say so in the frame state: always true.
+    fn next_is_resume_after_await(&self, mem: &dyn RemoteMemory, prev_instr: u64) -> ReadResult<bool> {
+        let YieldFrom::NextIsResume { resume, variant } = self.layout.yield_from else { return Ok(true) };
+        let mut unit = [0u8; 2];
+        mem.read(prev_instr.wrapping_add(2), &mut unit)?;
+        let (opcode, oparg) = (unit[0], unit[1]);
+        Ok((opcode == resume || Some(opcode) == variant) && oparg >= 2)
     }
 
     /// The frame of code object `code` stopped at `instr`.

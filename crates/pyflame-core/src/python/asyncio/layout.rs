@@ -3,8 +3,8 @@
 //! CPython 3.14+ publishes the offsets in the `_asyncio` module's `.AsyncioDebug` ELF section
 //! (`_Py_AsyncioModuleDebugOffsets`: 13 little-endian u64 in three groups). Coroutine and frame
 //! fields come from the interpreter's `_Py_DebugOffsets` (`gen_object`, `interpreter_frame`).
-//! Older versions have no such section; their task objects are not described here yet, so
-//! `AsyncioLayout::for_target` refuses them with the versions that work.
+//! 3.11–3.13 have no such section: `legacy_layout` gives their layout from a generated table.
+//! Other versions are refused with the versions that work.
 
 use crate::error::{Error, Result};
 use crate::python::debug_offsets::DebugOffsets;
@@ -18,7 +18,8 @@ pub const ASYNCIO_DEBUG_SECTION: &str = ".AsyncioDebug";
 /// Largest plausible C task object; its fields are read in one go.
 const MAX_TASK_SIZE: u64 = 4096;
 
-/// The first minor version whose asyncio tasks this module can read.
+/// The first minor version whose `.AsyncioDebug` section this module reads (older minors: the
+/// generated tables of `legacy_layout`).
 pub const FIRST_SUPPORTED_MINOR: u8 = 14;
 /// The newest minor whose task and frame-state layout this module knows.
 pub const LAST_SUPPORTED_MINOR: u8 = 15;
@@ -92,11 +93,14 @@ pub struct AsyncioLayout {
     pub gen_iframe: u64,
     pub frame_executable: u64,
     pub frame_instr_ptr: u64,
-    pub frame_stackpointer: u64,
+    /// Where the frame's value stack ends.
+    pub stack: ValueStack,
     pub frame_owner: u64,
     /// Bytes of an interpreter frame header to read.
     pub frame_size: u64,
     pub frame_states: FrameStates,
+    /// How a suspended frame shows that it is suspended in `await`.
+    pub yield_from: YieldFrom,
     // Generic objects.
     pub object_type: u64,
     pub type_name: u64,
@@ -108,6 +112,25 @@ pub struct AsyncioLayout {
     pub long_digits: u64,
 }
 
+/// Where an interpreter frame's value stack ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueStack {
+    /// 3.14+: `stackpointer`, a pointer just past the top.
+    Pointer { stackpointer: u64 },
+    /// 3.11–3.13: `stacktop`, an int index into `localsplus` just past the top.
+    Index { stacktop: u64, localsplus: u64 },
+}
+
+/// How a suspended coroutine frame shows that it awaits something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YieldFrom {
+    /// 3.13+: its own frame state (`FRAME_SUSPENDED_YIELD_FROM`).
+    State,
+    /// 3.11, 3.12: the next instruction is RESUME (or its other form: 3.11's quickened
+    /// RESUME_QUICK, 3.12's INSTRUMENTED_RESUME) with an oparg of 2 or more (`_PyGen_yf`).
+    NextIsResume { resume: u8, variant: Option<u8> },
+}
+
 /// `Py_TPFLAGS_LONG_SUBCLASS` / `Py_TPFLAGS_UNICODE_SUBCLASS`: a task's name is an int (3.14
 /// names tasks lazily: `Task-<n>`) or a str.
 pub const TPFLAGS_LONG_SUBCLASS: u64 = 1 << 24;
@@ -115,15 +138,32 @@ pub const TPFLAGS_UNICODE_SUBCLASS: u64 = 1 << 28;
 /// `FRAME_OWNED_BY_GENERATOR` (3.12+).
 pub const FRAME_OWNED_BY_GENERATOR: u8 = 1;
 
-/// The versions `dump --async` / `record --async` read, for messages (from the bounds above).
+/// The minors `dump --async` / `record --async` read: the generated tables' and those with
+/// debug offsets (from the bounds above), oldest first.
+pub fn supported_minors() -> Vec<u8> {
+    let mut minors: Vec<u8> = super::legacy_layout::covered_minors().filter(|m| *m < FIRST_SUPPORTED_MINOR).collect();
+    minors.extend(FIRST_SUPPORTED_MINOR..=LAST_SUPPORTED_MINOR);
+    minors
+}
+
+/// The versions `dump --async` / `record --async` read, for messages.
 pub fn supported_versions() -> String {
-    (FIRST_SUPPORTED_MINOR..=LAST_SUPPORTED_MINOR).map(|minor| format!("3.{minor}")).collect::<Vec<_>>().join(", ")
+    supported_minors().iter().map(|minor| format!("3.{minor}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The refusal for a target whose asyncio objects this build cannot read.
 pub fn unsupported(version: PythonVersion) -> Error {
     Error::unsupported(format!(
         "asyncio task stacks of Python {version} are not supported (supported: {}); drop --async to sample its thread stacks",
+        supported_versions()
+    ))
+}
+
+/// The refusal for a free-threaded build of a version read through a generated table (those
+/// tables describe the GIL builds).
+pub fn unsupported_free_threaded(version: PythonVersion) -> Error {
+    Error::unsupported(format!(
+        "asyncio task stacks of free-threaded Python {version} are not supported (supported: {}; before 3.14 only the default builds with the GIL); drop --async to sample its thread stacks",
         supported_versions()
     ))
 }
@@ -155,10 +195,11 @@ impl AsyncioLayout {
             gen_iframe: gen.gi_iframe,
             frame_executable: debug.interpreter_frame.executable,
             frame_instr_ptr: debug.interpreter_frame.instr_ptr,
-            frame_stackpointer: stackpointer,
+            stack: ValueStack::Pointer { stackpointer },
             frame_owner: debug.interpreter_frame.owner,
             frame_size: debug.interpreter_frame.size,
             frame_states: frame_states_for(debug.version),
+            yield_from: YieldFrom::State,
             object_type: debug.pyobject.ob_type,
             type_name: debug.type_object.tp_name,
             type_flags: debug.type_object.tp_flags,
@@ -220,8 +261,9 @@ mod tests {
 
     #[test]
     fn the_message_names_every_supported_minor() {
-        for minor in FIRST_SUPPORTED_MINOR..=LAST_SUPPORTED_MINOR {
+        for minor in (FIRST_SUPPORTED_MINOR..=LAST_SUPPORTED_MINOR).chain(super::super::legacy_layout::covered_minors()) {
             assert!(supported_versions().contains(&format!("3.{minor}")), "3.{minor} missing from {}", supported_versions());
         }
+        assert!(supported_versions().starts_with("3.11, 3.12, 3.13, 3.14"), "{}", supported_versions());
     }
 }

@@ -4,10 +4,15 @@
 //!
 //! Split by what is read: `layout` (where the fields are), `tasks` (task lists, task objects,
 //! names, awaiter sets), `coroutines` (await chains and their frames), `logical` (stitching
-//! tasks' stacks into one stack per sample).
+//! tasks' stacks into one stack per sample). 3.11–3.13 publish no asyncio offsets and keep no
+//! task lists in thread states: `legacy_layout` (generated offsets) and `legacy_tasks` (tasks
+//! found through `asyncio.tasks`, awaiters through callbacks) stand in for them.
 
 pub mod coroutines;
 pub mod layout;
+pub mod legacy_layout;
+mod legacy_layout_generated;
+pub mod legacy_tasks;
 pub mod logical;
 pub mod tasks;
 
@@ -21,6 +26,7 @@ use crate::python::walker::{RawFrame, Sample};
 use crate::python::PythonTarget;
 use coroutines::ChainEnd;
 use layout::{AsyncioLayout, ASYNCIO_DEBUG_LEN, ASYNCIO_DEBUG_SECTION};
+use legacy_tasks::LegacyTasks;
 use std::collections::{HashMap, HashSet};
 
 /// Reads asyncio's objects in one process. Caches type and task names between reads.
@@ -36,6 +42,8 @@ pub struct AsyncReader {
     type_names: HashMap<u64, String>,
     /// Task names by the address of the name object (names are immutable).
     names: HashMap<u64, String>,
+    /// 3.11–3.13: where the tasks are (3.14+ read the thread states' task lists).
+    legacy: Option<LegacyTasks>,
 }
 
 /// What a waiting task waits on.
@@ -68,9 +76,16 @@ pub struct AsyncTask {
 
 impl AsyncReader {
     /// A reader for `target`, or `Ok(None)` when the process has not loaded `_asyncio` (yet).
-    /// Versions without asyncio debug offsets get `ERR_UNSUPPORTED_PYTHON`.
+    /// Versions without asyncio debug offsets or a generated table get `ERR_UNSUPPORTED_PYTHON`.
     pub fn open(target: &PythonTarget, mem: &dyn RemoteMemory) -> Result<Option<AsyncReader>> {
         let version = target.layout.version;
+        if let Some(offsets) = legacy_layout::offsets_for(version) {
+            if target.layout.offsets.free_threaded {
+                return Err(layout::unsupported_free_threaded(version));
+            }
+            let Some(legacy) = LegacyTasks::find(target, mem, offsets)? else { return Ok(None) };
+            return Ok(Some(AsyncReader::new(target, offsets.asyncio_layout(version), Some(legacy))));
+        }
         if (version.major, version.minor) < (3, layout::FIRST_SUPPORTED_MINOR) || (version.major, version.minor) > (3, layout::LAST_SUPPORTED_MINOR) {
             return Err(layout::unsupported(version));
         }
@@ -81,7 +96,11 @@ impl AsyncReader {
         let debug = crate::python::debug_offsets::parse(&raw).map_err(|e| Error::unsupported(format!("{e}")))?;
         let Some(section) = find_asyncio_section(target, mem)? else { return Ok(None) };
         let layout = AsyncioLayout::from_sections(&section, &debug)?;
-        Ok(Some(AsyncReader {
+        Ok(Some(AsyncReader::new(target, layout, None)))
+    }
+
+    fn new(target: &PythonTarget, layout: AsyncioLayout, legacy: Option<LegacyTasks>) -> AsyncReader {
+        AsyncReader {
             layout,
             py: target.layout,
             code_type: target.code_type,
@@ -91,7 +110,8 @@ impl AsyncReader {
             task_buf: Vec::new(),
             type_names: HashMap::new(),
             names: HashMap::new(),
-        }))
+            legacy,
+        }
     }
 
     /// Called once per sample: lets the code cache revalidate and bounds the name cache.
@@ -99,6 +119,9 @@ impl AsyncReader {
         self.tick = tick;
         if tick % 1024 == 0 {
             self.names.clear();
+            if let Some(legacy) = &self.legacy {
+                legacy.forget_loops();
+            }
         }
     }
 
@@ -108,7 +131,11 @@ impl AsyncReader {
         let mut order: Vec<(u64, Option<usize>)> = Vec::new();
         let mut running: HashMap<u64, usize> = HashMap::new();
         let mut list = Vec::new();
-        for (i, thread) in sample.threads.iter().enumerate() {
+        let legacy = self.legacy.is_some();
+        if legacy {
+            self.legacy_order(mem, sample, &mut order, &mut running)?;
+        }
+        for (i, thread) in sample.threads.iter().enumerate().filter(|_| !legacy) {
             let task = self.running_task(mem, thread.tstate)?;
             if task != 0 {
                 running.insert(task, i);
@@ -117,7 +144,7 @@ impl AsyncReader {
             self.list_tasks(mem, thread.tstate.wrapping_add(self.layout.tstate_tasks_head), &mut list)?;
             order.extend(list.iter().map(|&t| (t, Some(i))));
         }
-        let mut interp = mem.read_u64(target.interp_head_ptr)?;
+        let mut interp = if legacy { 0 } else { mem.read_u64(target.interp_head_ptr)? };
         for _ in 0..crate::python::walker::MAX_INTERPRETERS {
             if interp == 0 {
                 break;
@@ -155,6 +182,30 @@ impl AsyncReader {
             tasks.push(task);
         }
         Ok(tasks)
+    }
+
+    /// 3.11–3.13: the running task of each thread and every pending task, each with the thread
+    /// running its loop.
+    fn legacy_order(&mut self, mem: &dyn RemoteMemory, sample: &Sample, order: &mut Vec<(u64, Option<usize>)>, running: &mut HashMap<u64, usize>) -> ReadResult<()> {
+        for (i, thread) in sample.threads.iter().enumerate() {
+            let task = self.running_task(mem, thread.tstate)?;
+            if task != 0 {
+                running.insert(task, i);
+            }
+        }
+        let mut list = Vec::new();
+        self.legacy_list_tasks(mem, &mut list)?;
+        let legacy = self.legacy.as_ref().expect("legacy reader");
+        // The sets keep no order: list by address, then each gather's children in its order.
+        list.sort_unstable();
+        legacy.order_gathered(mem, &mut list)?;
+        for task in list {
+            let event_loop = mem.read_u64(task.wrapping_add(legacy.offsets.task_loop))?;
+            let ident = legacy.loop_thread(mem, event_loop)?;
+            let thread = sample.threads.iter().position(|t| ident != 0 && t.python_thread_id == ident);
+            order.push((task, thread));
+        }
+        Ok(())
     }
 
     /// A task's coroutine stack into `out` (outermost first). When the task is running,

@@ -45,6 +45,9 @@ impl AsyncReader {
 
     /// The task a thread is running, or 0 (no loop running, or between task steps).
     pub fn running_task(&self, mem: &dyn RemoteMemory, tstate: u64) -> ReadResult<u64> {
+        if let Some(legacy) = &self.legacy {
+            return legacy.running_task(mem, tstate);
+        }
         let l = &self.layout;
         if mem.read_u64(tstate.wrapping_add(l.tstate_running_loop))? == 0 {
             return Ok(0);
@@ -54,6 +57,9 @@ impl AsyncReader {
 
     /// Reads the task object at `addr`: its name, coroutine and awaiters.
     pub fn read_task(&mut self, mem: &dyn RemoteMemory, addr: u64) -> ReadResult<TaskRecord> {
+        if self.legacy.is_some() {
+            return self.legacy_read_task(mem, addr);
+        }
         let l = self.layout;
         if addr == 0 || addr % 8 != 0 {
             return Err(ReadError::Invalid("task pointer"));
@@ -84,8 +90,8 @@ impl AsyncReader {
         record
     }
 
-    /// A task's name: a str, or (3.14, until asked for) the int `n` of `Task-<n>`.
-    fn task_name(&mut self, mem: &dyn RemoteMemory, name: u64, task: u64) -> ReadResult<String> {
+    /// A task's name: a str, or (3.12+, until asked for) the int `n` of `Task-<n>`.
+    pub(super) fn task_name(&mut self, mem: &dyn RemoteMemory, name: u64, task: u64) -> ReadResult<String> {
         if name == 0 {
             return Ok(format!("task at {task:#x}"));
         }
@@ -99,7 +105,12 @@ impl AsyncReader {
             let s = read_str(mem, &self.py.offsets, self.py.string_format, name, None)?;
             s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
         } else if flags & TPFLAGS_LONG_SUBCLASS != 0 {
-            format!("Task-{}", self.read_small_int(mem, name)?)
+            // 3.12 and 3.13 name tasks lazily too; their ints are read by the object reader.
+            let number = match &self.legacy {
+                Some(legacy) => legacy.read_int(mem, name)?,
+                None => self.read_small_int(mem, name)?,
+            };
+            format!("Task-{number}")
         } else {
             return Err(ReadError::Invalid("task name is neither str nor int"));
         };
