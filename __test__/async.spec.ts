@@ -154,15 +154,16 @@ for (const python of readable) {
           .filter((m): m is RegExpExecArray => m !== null)
           .map((m) => ({ task: m[1], start: Number(m[2]) * 1000, end: Number(m[3]) * 1000, cpu: Number(m[4]) * 1000 }))
       while (slices().length < 10) await new Promise((r) => setTimeout(r, 50))
-      // Windows of samples until there are enough for the share's standard error to be small
-      // beside the 2 points judged (6000 samples: 0.56 points), however busy the machine is.
+      // Windows of samples until there are enough for the share's error to be small beside the
+      // 2 points judged, however busy the machine is: 12000 samples, a binomial standard error
+      // of 0.4 points (on a loaded machine runs spread about twice as wide as that).
       const windows: { from: number; to: number }[] = []
       const sampled = { heavy: 0, light: 0 } as Record<string, number>
       let samples = 0
       let errors = 0
       let missed = 0
-      while (sampled.heavy + sampled.light < 6000 && windows.length < 8) {
-        const profile = await sample({ pid: target.pid, seconds: 4, rate: 0.001, async: true })
+      while (sampled.heavy + sampled.light < 12000 && windows.length < 8) {
+        const profile = await sample({ pid: target.pid, seconds: 3, rate: 0.0005, async: true })
         windows.push({ from: profile.raw.startTimeMs, to: profile.raw.startTimeMs + profile.durationSecs * 1000 })
         samples += profile.samples
         errors += profile.errors
