@@ -154,15 +154,18 @@ for (const python of readable) {
           .filter((m): m is RegExpExecArray => m !== null)
           .map((m) => ({ task: m[1], start: Number(m[2]) * 1000, end: Number(m[3]) * 1000, cpu: Number(m[4]) * 1000 }))
       while (slices().length < 10) await new Promise((r) => setTimeout(r, 50))
-      // Windows of samples until there are enough for the share's error to be small beside the
-      // 2 points judged, however busy the machine is: 12000 samples, a binomial standard error
-      // of 0.4 points (on a loaded machine runs spread about twice as wide as that).
+      // Windows of samples until the share's error is small beside the 2 points judged, however
+      // busy the machine is: 12000 samples (a binomial standard error of 0.4 points) over 12 s
+      // at least. On a machine busier than its cores the target spends most of its time
+      // preempted, the split of that time between the tasks varies from run to run, and the
+      // sampler, waiting for a CPU too, sees less of it (ARCHITECTURE.md, "Sampling times"):
+      // runs of 8 s at load 10 spread twice as wide as the binomial error, longer ones less.
       const windows: { from: number; to: number }[] = []
       const sampled = { heavy: 0, light: 0 } as Record<string, number>
       let samples = 0
       let errors = 0
       let missed = 0
-      while (sampled.heavy + sampled.light < 12000 && windows.length < 8) {
+      while ((sampled.heavy + sampled.light < 12000 || windows.length < 4) && windows.length < 8) {
         const profile = await sample({ pid: target.pid, seconds: 3, rate: 0.0005, async: true })
         windows.push({ from: profile.raw.startTimeMs, to: profile.raw.startTimeMs + profile.durationSecs * 1000 })
         samples += profile.samples

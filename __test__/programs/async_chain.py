@@ -9,12 +9,10 @@
 #          seconds), so that a test can take exactly the part of each slice that falls in the
 #          window it sampled.
 #
-#          A slice is an amount of work (CPU time), not a wall-clock deadline: a loop spinning
-#          until a wall-clock time ends right when its thread is given a CPU again after being
-#          preempted, so on a busy machine the preempted time piles up at the end of the long
-#          slices (the heavy task's wall share rose 4-20 points above its CPU share), and a
-#          sampler that was waiting for a CPU too takes its late sample just after the switch,
-#          in the next task (issue 16).
+#          A slice is an amount of work (CPU time), not a spin to a wall-clock time: such a spin
+#          ends as soon as its thread runs again after being preempted, so on a busy machine the
+#          heavy task absorbed most of the preemption and its wall-clock share, the truth, was
+#          one that a sampler waiting for a CPU too under-samples (issue 16, ARCHITECTURE.md).
 import asyncio
 import random
 import sys
