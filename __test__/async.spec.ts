@@ -154,20 +154,38 @@ for (const python of readable) {
           .filter((m): m is RegExpExecArray => m !== null)
           .map((m) => ({ task: m[1], start: Number(m[2]) * 1000, end: Number(m[3]) * 1000, cpu: Number(m[4]) * 1000 }))
       while (slices().length < 10) await new Promise((r) => setTimeout(r, 50))
+      const heavyShare = (o: Record<string, number>) => o.heavy / (o.heavy + o.light)
+      // The program's own time in each task over exactly the windows sampled: the part of every
+      // slice that falls inside them. Wall-clock time is the truth: a task preempted by another
+      // process is still on its thread's stack, and sampled there, as py-spy and Pyflame do.
+      const windows: { from: number; to: number }[] = []
+      const measure = () => {
+        const wall = { heavy: 0, light: 0 } as Record<string, number>
+        const cpu = { heavy: 0, light: 0 } as Record<string, number>
+        for (const x of slices()) {
+          for (const { from, to } of windows) {
+            const part = Math.max(0, Math.min(x.end, to) - Math.max(x.start, from))
+            wall[x.task] += part
+            if (x.end > x.start) cpu[x.task] += (x.cpu * part) / (x.end - x.start)
+          }
+        }
+        return { wall: heavyShare(wall), cpu: heavyShare(cpu) }
+      }
       // Windows of samples until the share's error is small beside the 2 points judged, however
       // busy the machine is: 12000 samples (a binomial standard error of 0.4 points) over 12 s
-      // at least. On a machine busier than its cores the target spends most of its time
-      // preempted, the split of that time between the tasks varies from run to run, and the
-      // sampler, waiting for a CPU too, sees less of it (ARCHITECTURE.md, "Sampling times"):
-      // runs of 8 s at load 10 spread twice as wide as the binomial error, longer ones less.
-      const windows: { from: number; to: number }[] = []
+      // at least, and more while the program's wall-clock and CPU-time shares still part by more
+      // than 2 points. On a machine busier than its cores the target spends most of its time
+      // preempted, a few long preemptions can land in one task, and the sampler, waiting for a
+      // CPU too, sees less of them (ARCHITECTURE.md, "Sampling times"); longer runs even them out.
       const sampled = { heavy: 0, light: 0 } as Record<string, number>
       let samples = 0
       let errors = 0
       let missed = 0
-      while ((sampled.heavy + sampled.light < 12000 || windows.length < 4) && windows.length < 8) {
+      let measured = { wall: 0, cpu: 0 }
+      while (windows.length < 10) {
         const profile = await sample({ pid: target.pid, seconds: 3, rate: 0.0005, async: true })
-        windows.push({ from: profile.raw.startTimeMs, to: profile.raw.startTimeMs + profile.durationSecs * 1000 })
+        const to = profile.raw.startTimeMs + profile.durationSecs * 1000
+        windows.push({ from: profile.raw.startTimeMs, to })
         samples += profile.samples
         errors += profile.errors
         missed += profile.missed
@@ -181,32 +199,19 @@ for (const python of readable) {
           else if (frames[2] === '<task>:light') sampled.light += n
           else t.fail(`burn outside a worker task: ${stack}`)
         }
+        while (!slices().some((x) => x.start >= to)) await new Promise((r) => setTimeout(r, 50))
+        measured = measure()
+        if (sampled.heavy + sampled.light >= 12000 && windows.length >= 4 && Math.abs(measured.wall - measured.cpu) <= 0.02) break
       }
-      // The program's own time in each task over exactly the windows sampled: the part of every
-      // slice that falls inside them. Wall-clock time is the truth: a task preempted by another
-      // process is still on its thread's stack, and sampled there, as py-spy and Pyflame do.
-      // Its CPU time is logged beside it (on a busy machine the two part by a few points).
-      const last = windows[windows.length - 1].to
-      while (!slices().some((x) => x.start >= last)) await new Promise((r) => setTimeout(r, 50))
-      const wall = { heavy: 0, light: 0 } as Record<string, number>
-      const cpu = { heavy: 0, light: 0 } as Record<string, number>
-      for (const x of slices()) {
-        for (const { from, to } of windows) {
-          const part = Math.max(0, Math.min(x.end, to) - Math.max(x.start, from))
-          wall[x.task] += part
-          if (x.end > x.start) cpu[x.task] += (x.cpu * part) / (x.end - x.start)
-        }
-      }
-      const heavyShare = (o: Record<string, number>) => o.heavy / (o.heavy + o.light)
-      const [share, measured, measuredCpu] = [heavyShare(sampled), heavyShare(wall), heavyShare(cpu)]
+      const share = heavyShare(sampled)
       const pct = (x: number) => `${(100 * x).toFixed(1)} %`
       t.log(
         `${windows.length} windows, samples ${samples} (${missed} missed, ${errors} errors); heavy ${sampled.heavy}, light ${sampled.light}: ` +
-          `share ${pct(share)} vs measured ${pct(measured)} (CPU time ${pct(measuredCpu)}); load ${os.loadavg()[0].toFixed(1)}`,
+          `share ${pct(share)} vs measured ${pct(measured.wall)} (CPU time ${pct(measured.cpu)}); load ${os.loadavg()[0].toFixed(1)}`,
       )
       t.true(sampled.heavy + sampled.light >= samples * 0.5, `only ${sampled.heavy + sampled.light} of ${samples} samples in the workers`)
       t.true(errors <= samples * 0.1, `${errors} errors`)
-      t.true(Math.abs(share - measured) <= 0.02, `heavy share ${pct(share)} vs ${pct(measured)} measured`)
+      t.true(Math.abs(share - measured.wall) <= 0.02, `heavy share ${pct(share)} vs ${pct(measured.wall)} measured`)
     })
   })
 
