@@ -211,7 +211,13 @@ for (const python of readable) {
       )
       t.true(sampled.heavy + sampled.light >= samples * 0.5, `only ${sampled.heavy + sampled.light} of ${samples} samples in the workers`)
       t.true(errors <= samples * 0.1, `${errors} errors`)
-      t.true(Math.abs(share - measured.wall) <= 0.02, `heavy share ${pct(share)} vs ${pct(measured.wall)} measured`)
+      // Beyond 6 runnable tasks per core (the target running a sixth of the time or less, the
+      // sampler missing about half its deadlines) shares have been off by up to 4 points either
+      // way, in plain `record` too and with the sampler at nice -10 (issue 16, BENCHMARKS.md
+      // "asyncio task shares under load"): not judged there. Every run up to load 15.7 held.
+      const [load] = os.loadavg()
+      if (load > 6 * os.cpus().length) t.log(`share not judged: load ${load.toFixed(1)} on ${os.cpus().length} cores`)
+      else t.true(Math.abs(share - measured.wall) <= 0.02, `heavy share ${pct(share)} vs ${pct(measured.wall)} measured`)
     })
   })
 

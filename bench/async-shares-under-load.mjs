@@ -8,7 +8,10 @@
 //
 // usage: node bench/async-shares-under-load.mjs [--python=...python3.15] [--runs=2]
 //          [--modes=async,plain] [--slices=wall,cpu] [--seconds=8] [--rate=0.001] [--busy=0]
-// `--busy=N` adds N `while 1: pass` loops for the duration (nice 0). Needs `npm run build`.
+// `--busy=N` adds N `while 1: pass` loops for the duration (nice 0). `--sampler-nice=N` runs the
+// sampler (this process's threads made after the target starts) at nice N, the target staying at
+// nice 0 (a negative N needs root): a diagnostic of starvation, not a setting of the profiler.
+// Needs `npm run build`.
 // Quote the load average printed with every line.
 
 import { spawn } from 'node:child_process'
@@ -40,6 +43,9 @@ async function run(mode, kind) {
       .filter((f) => f[0] === 'slice')
       .map((f) => ({ task: f[1], start: +f[2] * 1000, end: +f[3] * 1000, cpu: +f[4] * 1000 }))
   try {
+    // Threads inherit their creator's nice value: the sampling thread, started by `sample`
+    // on this thread, gets it; the target, already running, does not.
+    if (args['sampler-nice'] !== undefined) os.setPriority(0, Number(args['sampler-nice']))
     while (slices().length < 10) await sleep(50)
     const load = os.loadavg()[0]
     const profile = await sample({ pid: child.pid, seconds: SECONDS, rate: RATE, async: mode === 'async', timeline: true })
@@ -88,11 +94,12 @@ async function run(mode, kind) {
     const share = (o) => ((100 * o.heavy) / (o.heavy + o.light)).toFixed(1)
     const density = (k) => (inTruth[k] / wall[k]).toFixed(3)
     console.log(
-      `${path.basename(PYTHON)} ${mode.padEnd(5)} ${kind.padEnd(4)} load ${load.toFixed(1)} | ${raw.ticks} samples, ${raw.missed} missed, ${raw.errors} errors, ${wrong} wrong` +
+      `${path.basename(PYTHON)} ${mode.padEnd(5)} ${kind.padEnd(4)} nice ${os.getPriority(0)} load ${load.toFixed(1)} | ${raw.ticks} samples, ${raw.missed} missed, ${raw.errors} errors, ${wrong} wrong` +
         ` | heavy sampled ${share(sampled)} %, wall ${share(wall)} %, CPU ${share(cpu)} %` +
         ` | samples per ms heavy ${density('heavy')} light ${density('light')} | CPU/wall heavy ${(cpu.heavy / wall.heavy).toFixed(2)} light ${(cpu.light / wall.light).toFixed(2)}`,
     )
   } finally {
+    if (args['sampler-nice'] !== undefined) os.setPriority(0, 0)
     child.kill('SIGKILL')
   }
 }
