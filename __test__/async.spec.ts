@@ -129,42 +129,74 @@ for (const python of readable) {
         target
           .stdout()
           .split('\n')
-          .map((l) => /^slice (heavy|light) ([\d.]+) ([\d.]+)$/.exec(l))
+          .map((l) => /^slice (heavy|light) ([\d.]+) ([\d.]+) ([\d.]+)$/.exec(l))
           .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => ({ task: m[1], start: Number(m[2]) * 1000, end: Number(m[3]) * 1000 }))
+          .map((m) => ({ task: m[1], start: Number(m[2]) * 1000, end: Number(m[3]) * 1000, cpu: Number(m[4]) * 1000 }))
       while (slices().length < 10) await new Promise((r) => setTimeout(r, 50))
-      const profile = await sample({ pid: target.pid, seconds: 6, rate: 0.002, async: true })
-      // The program's own time in each task, over exactly the window sampled: the part of
-      // every slice that falls inside it.
-      const from = profile.raw.startTimeMs
-      const to = from + profile.durationSecs * 1000
-      while (!slices().some((x) => x.start >= to)) await new Promise((r) => setTimeout(r, 50))
-      const within = { heavy: 0, light: 0 } as Record<string, number>
-      for (const x of slices()) within[x.task] += Math.max(0, Math.min(x.end, to) - Math.max(x.start, from))
-      const measured = within.heavy / (within.heavy + within.light)
-      const stacks = parseFolded(profile.toFolded({ excludeIdle: true }))
-      let heavy = 0
-      let light = 0
-      for (const [stack, n] of stacks) {
-        const frames = stack.split(';')
-        // Every task stack is rooted at the task running main, then the task's own part.
-        if (!frames.some((f) => f.endsWith(':burn:' + f.split(':').pop()))) continue
-        t.is(frames[0], '<task>:Task-*', stack)
-        t.regex(frames[1], /async_chain\.py:cpu:\d+$/)
-        if (frames[2] === '<task>:heavy') heavy += n
-        else if (frames[2] === '<task>:light') light += n
-        else t.fail(`burn outside a worker task: ${stack}`)
+      const heavyShare = (o: Record<string, number>) => o.heavy / (o.heavy + o.light)
+      // The program's own time in each task over exactly the windows sampled: the part of every
+      // slice that falls inside them. Wall-clock time is the truth: a task preempted by another
+      // process is still on its thread's stack, and sampled there, as py-spy and Pyflame do.
+      const windows: { from: number; to: number }[] = []
+      const measure = () => {
+        const wall = { heavy: 0, light: 0 } as Record<string, number>
+        const cpu = { heavy: 0, light: 0 } as Record<string, number>
+        for (const x of slices()) {
+          for (const { from, to } of windows) {
+            const part = Math.max(0, Math.min(x.end, to) - Math.max(x.start, from))
+            wall[x.task] += part
+            if (x.end > x.start) cpu[x.task] += (x.cpu * part) / (x.end - x.start)
+          }
+        }
+        return { wall: heavyShare(wall), cpu: heavyShare(cpu) }
       }
-      const share = heavy / (heavy + light)
-      t.log(`samples ${profile.samples}, errors ${profile.errors}; heavy ${heavy}, light ${light}: share ${(100 * share).toFixed(1)} % vs measured ${(100 * measured).toFixed(1)} %`)
-      t.true(heavy + light >= profile.samples * 0.5, `only ${heavy + light} of ${profile.samples} samples in the workers`)
-      t.true(profile.errors <= profile.samples * 0.1, `${profile.errors} errors`)
-      // On an oversubscribed machine the heavy share has been read low (2–5 pp, on 3.14 and 3.15,
-      // release and non-PIE builds) while quiet runs agree within 1.2 pp; the cause is not found
-      // yet (issue 16). The share is judged only on a machine not busier than its cores.
+      // Windows of samples until the share's error is small beside the 2 points judged, however
+      // busy the machine is: 12000 samples (a binomial standard error of 0.4 points) over 12 s
+      // at least, and more while the program's wall-clock and CPU-time shares still part by more
+      // than 2 points. On a machine busier than its cores the target spends most of its time
+      // preempted, a few long preemptions can land in one task, and the sampler, waiting for a
+      // CPU too, sees less of them (ARCHITECTURE.md, "Sampling times"); longer runs even them out.
+      const sampled = { heavy: 0, light: 0 } as Record<string, number>
+      let samples = 0
+      let errors = 0
+      let missed = 0
+      let measured = { wall: 0, cpu: 0 }
+      while (windows.length < 10) {
+        const profile = await sample({ pid: target.pid, seconds: 3, rate: 0.0005, async: true })
+        const to = profile.raw.startTimeMs + profile.durationSecs * 1000
+        windows.push({ from: profile.raw.startTimeMs, to })
+        samples += profile.samples
+        errors += profile.errors
+        missed += profile.missed
+        for (const [stack, n] of parseFolded(profile.toFolded({ excludeIdle: true }))) {
+          const frames = stack.split(';')
+          // Every task stack is rooted at the task running main, then the task's own part.
+          if (!frames.some((f) => f.endsWith(':burn:' + f.split(':').pop()))) continue
+          t.is(frames[0], '<task>:Task-*', stack)
+          t.regex(frames[1], /async_chain\.py:cpu:\d+$/)
+          if (frames[2] === '<task>:heavy') sampled.heavy += n
+          else if (frames[2] === '<task>:light') sampled.light += n
+          else t.fail(`burn outside a worker task: ${stack}`)
+        }
+        while (!slices().some((x) => x.start >= to)) await new Promise((r) => setTimeout(r, 50))
+        measured = measure()
+        if (sampled.heavy + sampled.light >= 12000 && windows.length >= 4 && Math.abs(measured.wall - measured.cpu) <= 0.02) break
+      }
+      const share = heavyShare(sampled)
+      const pct = (x: number) => `${(100 * x).toFixed(1)} %`
+      t.log(
+        `${windows.length} windows, samples ${samples} (${missed} missed, ${errors} errors); heavy ${sampled.heavy}, light ${sampled.light}: ` +
+          `share ${pct(share)} vs measured ${pct(measured.wall)} (CPU time ${pct(measured.cpu)}); load ${os.loadavg()[0].toFixed(1)}`,
+      )
+      t.true(sampled.heavy + sampled.light >= samples * 0.5, `only ${sampled.heavy + sampled.light} of ${samples} samples in the workers`)
+      t.true(errors <= samples * 0.1, `${errors} errors`)
+      // Beyond 6 runnable tasks per core (the target running a sixth of the time or less, the
+      // sampler missing about half its deadlines) shares have been off by up to 4 points either
+      // way, in plain `record` too and with the sampler at nice -10 (issue 16, BENCHMARKS.md
+      // "asyncio task shares under load"): not judged there. Every run up to load 15.7 held.
       const [load] = os.loadavg()
-      if (load > os.cpus().length) t.log(`share not judged, machine busy (load ${load.toFixed(1)})`)
-      else t.true(Math.abs(share - measured) <= 0.02, `heavy share ${(100 * share).toFixed(1)} % vs ${(100 * measured).toFixed(1)} % measured`)
+      if (load > 6 * os.cpus().length) t.log(`share not judged: load ${load.toFixed(1)} on ${os.cpus().length} cores`)
+      else t.true(Math.abs(share - measured.wall) <= 0.02, `heavy share ${pct(share)} vs ${pct(measured.wall)} measured`)
     })
   })
 

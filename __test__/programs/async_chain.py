@@ -2,11 +2,17 @@
 #
 #   chain: Task-1 runs main(), which gathers two named tasks, fetch_a and fetch_b; each awaits
 #          slow_io(), which sleeps. Nothing runs: every task waits.
-#   cpu:   two named tasks burn CPU in slices (heavy 3 ms, light 1 ms per step on average, of
-#          random length so that no sampling interval can lock onto the schedule's period) and
-#          time their own slices; every 20 ms the slices since the last report are printed, one
-#          line `slice <task> <start> <end>` (unix times) each, so that a test can take exactly
-#          the part of each slice that falls in the window it sampled.
+#   cpu:   two named tasks burn CPU in slices (heavy 3 ms, light 1 ms of the thread's CPU time
+#          per step on average, of random length so that no sampling interval can lock onto the
+#          schedule's period) and time their own slices; every 20 ms the slices since the last
+#          report are printed, one line `slice <task> <start> <end> <cpu>` each (unix times, CPU
+#          seconds), so that a test can take exactly the part of each slice that falls in the
+#          window it sampled.
+#
+#          A slice is an amount of work (CPU time), not a spin to a wall-clock time: such a spin
+#          ends as soon as its thread runs again after being preempted, so on a busy machine the
+#          heavy task absorbed most of the preemption and its wall-clock share, the truth, was
+#          one that a sampler waiting for a CPU too under-samples (issue 16, ARCHITECTURE.md).
 import asyncio
 import random
 import sys
@@ -45,27 +51,34 @@ async def chain():
 slices = []
 
 
+# The thread's CPU clock (3.7+); the process's on 3.6, the same for this one-thread program.
+cpu_clock = getattr(time, "thread_time", time.process_time)
+
+
 def burn(seconds):
-    end = time.perf_counter() + seconds
+    """Spins for `seconds` of this thread's CPU time."""
+    end = cpu_clock() + seconds
     x = 0
-    while time.perf_counter() < end:
+    while cpu_clock() < end:
         x += 1
     return x
 
 
+def work_slice(task, seconds):
+    start, cpu = time.time(), cpu_clock()
+    burn(seconds)
+    slices.append((task, start, time.time(), cpu_clock() - cpu))
+
+
 async def heavy_work():
     while True:
-        start = time.time()
-        burn(random.uniform(0.001, 0.005))
-        slices.append(("heavy", start, time.time()))
+        work_slice("heavy", random.uniform(0.001, 0.005))
         await asyncio.sleep(0)
 
 
 async def light_work():
     while True:
-        start = time.time()
-        burn(random.uniform(0.0002, 0.0018))
-        slices.append(("light", start, time.time()))
+        work_slice("light", random.uniform(0.0002, 0.0018))
         await asyncio.sleep(0)
 
 
@@ -74,7 +87,7 @@ async def report():
         await asyncio.sleep(0.02)
         done = slices[:]
         del slices[:]
-        sys.stdout.write("".join("slice %s %.6f %.6f\n" % s for s in done))
+        sys.stdout.write("".join("slice %s %.6f %.6f %.6f\n" % s for s in done))
         sys.stdout.flush()
 
 
