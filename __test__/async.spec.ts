@@ -33,12 +33,19 @@ function interpreters(): Interpreter[] {
 const all = interpreters()
 const minor = (p: Interpreter) => majorMinor(p.version)[1]
 const asyncCapable = all.filter((p) => p.version.startsWith('3.') && minor(p) >= 6)
-// 3.14+ publishes asyncio's debug offsets; 3.11–3.13 are read with generated tables of their
-// GIL builds (tools/gen-offsets/gen_asyncio.py), so a free-threaded 3.13 is refused.
-const readable = asyncCapable.filter((p) => minor(p) >= 14 || (minor(p) >= 11 && !p.freeThreaded))
+// 3.14+ publishes asyncio's debug offsets; 3.7–3.13 are read with generated tables of their
+// GIL builds (tools/gen-offsets/gen_asyncio.py), so a free-threaded 3.13 is refused, and so is
+// 3.6 (its tasks keep callbacks without contexts and live in a class attribute: no table).
+const readable = asyncCapable.filter((p) => minor(p) >= 14 || (minor(p) >= 7 && !p.freeThreaded))
 const refused = asyncCapable.filter((p) => !readable.includes(p))
 /** What the refusal names: every version whose tasks can be read. */
-const SUPPORTED = /supported: 3\.11, 3\.12, 3\.13, 3\.14, 3\.15[;)]/
+const SUPPORTED = /supported: 3\.7, 3\.8, 3\.9, 3\.10, 3\.11, 3\.12, 3\.13, 3\.14, 3\.15[;)]/
+/** 3.7's tasks have no names: each is `unnamed`, told apart by its coroutine. */
+const hasNames = (p: Interpreter) => minor(p) >= 8
+/** What a task is called in a dump: its name, or on 3.7 `unnamed`. */
+const taskName = (p: Interpreter, name: string) => (hasNames(p) ? name : 'unnamed')
+/** What heads a task's part of a profile stack (numbered default names merge into `Task-*`). */
+const taskLabel = (p: Interpreter, name: string) => `<task>:${hasNames(p) ? name : 'unnamed'}`
 
 test('an interpreter whose asyncio tasks can be read is present', (t) => {
   t.true(readable.length > 0, `interpreters found: ${all.map((p) => p.label).join(', ')}`)
@@ -61,10 +68,13 @@ async function dumpAsync(pid: number): Promise<{ result?: AsyncDumpResult; code?
 }
 
 /** The expected tree of the `chain` program, as text and as tasks. */
-function expectChainTree(t: import('ava').ExecutionContext, result: AsyncDumpResult) {
+function expectChainTree(t: import('ava').ExecutionContext, python: Interpreter, result: AsyncDumpResult) {
   t.true(result.asyncioLoaded)
   t.deepEqual(result.cycles, [])
-  const byName = new Map(result.tasks.map((task) => [task.name, task]))
+  t.deepEqual(result.tasks.map((task) => task.name).sort(), [taskName(python, 'Task-1'), taskName(python, 'fetch_a'), taskName(python, 'fetch_b')].sort())
+  // By name, or on 3.7 (no names) by the task's outermost coroutine.
+  const key = (task: AsyncDumpResult['tasks'][number]) => (hasNames(python) ? task.name : ({ chain: 'Task-1' } as Record<string, string>)[task.frames[0]?.name] ?? task.frames[0]?.name)
+  const byName = new Map(result.tasks.map((task) => [key(task), task]))
   t.deepEqual([...byName.keys()].sort(), ['Task-1', 'fetch_a', 'fetch_b'])
   const main = byName.get('Task-1')!
   const names = (frames: { name: string }[]) => frames.map((f) => f.name)
@@ -98,21 +108,21 @@ for (const python of readable) {
       const result = dumped.result!
       t.is(result.pid, target.pid)
       t.is(result.pythonVersion, python.version)
-      expectChainTree(t, result)
+      expectChainTree(t, python, result)
 
       const text = await pyflameTs(['dump', '--async', '-p', String(target.pid)])
       t.is(text.code, 0, text.stderr)
-      const sleepLine = result.tasks.find((x) => x.name === 'fetch_a')!.frames[2]
+      const sleepLine = result.tasks.find((x) => x.frames[0]?.name === 'fetch_a')!.frames[2]
       const tasksPy = `${sleepLine.filename}:${sleepLine.line}`
       const expected = [
         '',
-        '└── (T) Task-1 [waiting on _GatheringFuture]',
+        `└── (T) ${taskName(python, 'Task-1')} [waiting on _GatheringFuture]`,
         `    └── chain ${PROGRAM}:${lineOf('await asyncio.gather(a, b)')}`,
-        '        ├── (T) fetch_a [waiting on _asyncio.Future]',
+        `        ├── (T) ${taskName(python, 'fetch_a')} [waiting on _asyncio.Future]`,
         `        │   └── fetch_a ${PROGRAM}:${lineOf('return await slow_io("a")')}`,
         `        │       └── slow_io ${PROGRAM}:${lineOf('await asyncio.sleep(3600)')}`,
         `        │           └── sleep ${tasksPy}`,
-        '        └── (T) fetch_b [waiting on _asyncio.Future]',
+        `        └── (T) ${taskName(python, 'fetch_b')} [waiting on _asyncio.Future]`,
         `            └── fetch_b ${PROGRAM}:${lineOf('return await slow_io("b")')}`,
         `                └── slow_io ${PROGRAM}:${lineOf('await asyncio.sleep(3600)')}`,
         `                    └── sleep ${tasksPy}`,
@@ -170,12 +180,14 @@ for (const python of readable) {
         missed += profile.missed
         for (const [stack, n] of parseFolded(profile.toFolded({ excludeIdle: true }))) {
           const frames = stack.split(';')
-          // Every task stack is rooted at the task running main, then the task's own part.
+          // Every task stack is rooted at the task running main, then the task's own part
+          // (told by its name, or on 3.7 by its coroutine).
           if (!frames.some((f) => f.endsWith(':burn:' + f.split(':').pop()))) continue
-          t.is(frames[0], '<task>:Task-*', stack)
+          t.is(frames[0], taskLabel(python, 'Task-*'), stack)
           t.regex(frames[1], /async_chain\.py:cpu:\d+$/)
-          if (frames[2] === '<task>:heavy') sampled.heavy += n
-          else if (frames[2] === '<task>:light') sampled.light += n
+          const worker = hasNames(python) ? frames[2] : frames[2] === '<task>:unnamed' ? /:(heavy|light)_work:\d+$/.exec(frames[3] ?? '')?.[1] : undefined
+          if (worker === '<task>:heavy' || worker === 'heavy') sampled.heavy += n
+          else if (worker === '<task>:light' || worker === 'light') sampled.light += n
           else t.fail(`burn outside a worker task: ${stack}`)
         }
         while (!slices().some((x) => x.start >= to)) await new Promise((r) => setTimeout(r, 50))
@@ -207,9 +219,9 @@ for (const python of readable) {
       const stacks = parseFolded(run.stdout)
       const leaf = (name: string, call: string) =>
         [
-          '<task>:Task-*',
+          taskLabel(python, 'Task-*'),
           `${PROGRAM}:chain:${lineOf('await asyncio.gather(a, b)')}`,
-          `<task>:${name}`,
+          taskLabel(python, name),
           `${PROGRAM}:${name}:${lineOf(call)}`,
           `${PROGRAM}:slow_io:${lineOf('await asyncio.sleep(3600)')}`,
         ].join(';')
@@ -223,7 +235,7 @@ for (const python of readable) {
       t.true(a >= ticks * 0.95 && a <= ticks, `fetch_a waited in ${a} of ${ticks} samples`)
       t.true(b >= ticks * 0.95 && b <= ticks, `fetch_b waited in ${b} of ${ticks} samples`)
       // Task-1 waits through its children: it is never a leaf of its own.
-      t.false([...stacks.keys()].some((s) => s.split(';').length === 2 && s.startsWith('<task>:Task-*')), 'Task-1 counted on its own')
+      t.false([...stacks.keys()].some((s) => s.split(';').length === 2 && s.startsWith(taskLabel(python, 'Task-*'))), 'Task-1 counted on its own')
     })
   })
 

@@ -45,7 +45,7 @@ export interface SampleOptions {
   /** Stops the recording early; the profile collected so far is returned. */
   signal?: AbortSignal
   /**
-   * asyncio tasks instead of threads (CPython 3.11+; not free-threaded 3.13): `true` counts each sample under the
+   * asyncio tasks instead of threads (CPython 3.7+; not free-threaded 3.13): `true` counts each sample under the
    * running task's logical stack (the tasks awaiting it above it, each headed by its name);
    * `'wall'` also counts every waiting task once per sample, under the thread that created it.
    */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The aiohttp server the asyncio tests profile (__test__/async-server.spec.ts), from PyPI, for
-# the interpreters whose asyncio tasks pyflame-ts reads (CPython 3.11 to 3.15; aiohttp's
-# first release with cp315 wheels is 3.14). Installed once per ABI into
+# the interpreters whose asyncio tasks pyflame-ts reads (CPython 3.7 to 3.15; aiohttp's
+# first release with cp315 wheels is 3.14, its last for 3.8 is 3.10.11 and for 3.7 3.8.6). Installed once per ABI into
 # /var/cache/pyflame-ts/async-servers/aiohttp-<version>-<abi>/site with the pip of any local CPython 3.9+
 # (`--target` with the target's version and ABI: binary wheels only, nothing is compiled),
 # then reused: the tests copy it next to the program they start (the newest interpreters
@@ -10,6 +10,10 @@ set -euo pipefail
 
 # ABI, Python version, aiohttp version (pinned: the cache key carries it).
 TARGETS=(
+  "cp37m 3.7 3.8.6"
+  "cp38 3.8 3.10.11"
+  "cp39 3.9 3.13.5"
+  "cp310 3.10 3.13.5"
   "cp311 3.11 3.13.5"
   "cp312 3.12 3.13.5"
   "cp313 3.13 3.13.5"

@@ -1,4 +1,4 @@
-// `dumpAsync(pid)`: every asyncio task of a process at one moment (CPython 3.11+; not free-threaded 3.13).
+// `dumpAsync(pid)`: every asyncio task of a process at one moment (CPython 3.7+; not free-threaded 3.13).
 
 import { fromNative } from '../errors'
 import { native } from '../native'

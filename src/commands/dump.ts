@@ -18,7 +18,7 @@ export default class DumpCommand extends PyflameCommand {
       as Python prints them (cut at 80 characters), other values by their type name.
       \`--subprocesses\` dumps every Python process below PID too, each under its \`Process\` header.
 
-      \`--async\` (CPython 3.11 to 3.15; not free-threaded 3.13) prints the asyncio tasks instead: every task of every event loop,
+      \`--async\` (CPython 3.7 to 3.15; not free-threaded 3.13) prints the asyncio tasks instead: every task of every event loop,
       running or waiting, as a tree of who awaits whom, each with its coroutine stack (outermost
       first) and what it waits on. Tasks that await each other in a cycle are named in a note.
     `,

@@ -32,7 +32,7 @@ export default class RecordCommand extends PyflameCommand {
       \`.pb.gz\`, anything else: folded) unless \`-f\` says otherwise. Without \`-o\` the profile goes to
       stdout, or to \`pyflame-<pid>-<time>.<ext>\` when stdout is a terminal.
 
-      \`--async\` (CPython 3.11 to 3.15; not free-threaded 3.13) records asyncio tasks: a thread running a task counts under that
+      \`--async\` (CPython 3.7 to 3.15; not free-threaded 3.13) records asyncio tasks: a thread running a task counts under that
       task's stack, below the stacks of the tasks awaiting it, each part headed by its task's name.
       \`--async-wall\` also counts each waiting task once per sample, under the tasks awaiting it.
     `,
@@ -68,7 +68,7 @@ export default class RecordCommand extends PyflameCommand {
   native = Option.Boolean('--native', false, { description: 'Also unwind native (C/C++/Rust) frames and merge them with the Python frames (pauses the threads like --blocking)' })
   subprocesses = Option.Boolean('--subprocesses', false, { description: 'Also sample child processes (e.g. all workers of a master); every stack is rooted at its `process PID`' })
   subprocessWait = Option.String('--subprocess-wait', { description: 'With --subprocesses: seconds to wait for a first Python process to appear (default 2)' })
-  async = Option.Boolean('--async', false, { description: 'asyncio tasks: each sample under the running task, below the tasks awaiting it (CPython 3.11+)' })
+  async = Option.Boolean('--async', false, { description: 'asyncio tasks: each sample under the running task, below the tasks awaiting it (CPython 3.7+)' })
   asyncWall = Option.Boolean('--async-wall', false, { description: 'With --async: also count every waiting task (where tasks sit waiting); implies --threads' })
   pythonVersion = Option.String('--python-version,--abi', { description: 'Override version detection, e.g. 3.11 (for embedded interpreters)' })
   trace = Option.Boolean('-t,--trace', false, { description: 'Run the command that follows and sample it until it exits' })

@@ -47,7 +47,7 @@ export default class TopCommand extends PyflameCommand {
   native = Option.Boolean('--native', false, { description: 'Also unwind native (C/C++/Rust) frames and merge them with the Python frames (pauses the threads like --blocking)' })
   once = Option.Boolean('--once', false, { description: 'Print one snapshot after the first refresh and exit' })
   iterations = Option.String('--iterations', { description: 'Exit after this many refreshes' })
-  async = Option.Boolean('--async', false, { description: 'asyncio tasks (CPython 3.11+): count samples under the running task; tasks appear as <task> rows' })
+  async = Option.Boolean('--async', false, { description: 'asyncio tasks (CPython 3.7+): count samples under the running task; tasks appear as <task> rows' })
   pythonVersion = Option.String('--python-version', { description: 'Override version detection, e.g. 3.11' })
   positionalPid = Option.String({ required: false, name: 'pid' })
 

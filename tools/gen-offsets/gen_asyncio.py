@@ -2,18 +2,21 @@
 """Generate crates/pyflame-core/src/python/asyncio/legacy_layout_generated.rs.
 
 CPython 3.14+ describes its C task objects in the `_asyncio` module's `.AsyncioDebug` section;
-3.11-3.13 do not, and their `TaskObj` is private to Modules/_asynciomodule.c. For every 3.11-3.13
+3.7-3.13 do not, and their `TaskObj` is private to Modules/_asynciomodule.c. For every 3.7-3.13
 whose headers are installed (the same discovery as gen.py), this compiles a C probe of
 Python.h and the internal headers plus that version's task struct (tools/gen-offsets/asyncio/
 tasks-3.X.h, copied from the version's _asynciomodule.c) and prints offsetof()/sizeof() of
 every field `LegacyAsyncioOffsets` names (crates/pyflame-core/src/python/asyncio/
-legacy_layout.rs): the task's fields, the coroutine object and its embedded frame, the frame
-states and the RESUME opcode, and the generic objects on the way from a task set to a task.
+legacy_layout.rs): the task's fields, the coroutine object and its frame (embedded on 3.11+, a
+heap PyFrameObject on 3.7-3.10), the frame states and the RESUME / YIELD_FROM opcode, and the
+generic objects on the way from a task set to a task.
 
 The task offsets are then checked against a live task of the interpreter itself: a small
 asyncio program looks for the addresses of the task's loop, coroutine, name, first callback
 and awaited future among the words of the task object (ctypes), and compares the object's
-size with `_asyncio.Task.__basicsize__`. A struct copied wrongly fails here, not in a profile.
+size with `_asyncio.Task.__basicsize__`; a finished task's state, the task a wakeup callback
+holds, and (3.7-3.10) a coroutine's frame and that frame's code are located the same way. A
+struct copied wrongly fails here, not in a profile.
 
 Versions not installed keep their values from tools/gen-offsets/asyncio_offsets.json.
 
@@ -38,12 +41,15 @@ GENERATED_RS = os.path.join(REPO, "crates/pyflame-core/src/python/asyncio/legacy
 CACHE_JSON = os.path.join(HERE, "asyncio_offsets.json")
 STRUCTS = os.path.join(HERE, "asyncio")
 
-MINORS = [(3, 11), (3, 12), (3, 13)]
+MINORS = [(3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)]
 
 
 def field_exprs(v):
     """C expression for each `LegacyAsyncioOffsets` field (None: the version has no such thing)."""
-    frame = "_PyInterpreterFrame"
+    heap_frames = v <= (3, 10)
+    frame = "PyFrameObject" if heap_frames else "_PyInterpreterFrame"
+    embedded = lambda expr: None if heap_frames else expr
+    heap = lambda expr: expr if heap_frames else None
     e = {
         "task_size": "sizeof(TaskObj)",
         "task_loop": "offsetof(TaskObj, task_loop)",
@@ -52,28 +58,40 @@ def field_exprs(v):
         "task_state": "offsetof(TaskObj, task_state)",
         "task_fut_waiter": "offsetof(TaskObj, task_fut_waiter)",
         "task_coro": "offsetof(TaskObj, task_coro)",
-        "task_name": "offsetof(TaskObj, task_name)",
-        "gen_frame_state": "offsetof(PyGenObject, gi_frame_state)",
-        "gen_iframe": "offsetof(PyGenObject, gi_iframe)",
+        "task_name": "offsetof(TaskObj, task_name)" if v >= (3, 8) else None,
+        # 3.10 already wakes an awaiting task through a bound builtin method (`cfunction_self`).
+        "wakeup_task": "offsetof(TaskWakeupMethWrapper, ww_task)" if v <= (3, 9) else None,
+        "gen_frame_state": embedded("offsetof(PyGenObject, gi_frame_state)"),
+        "gen_iframe": embedded("offsetof(PyGenObject, gi_iframe)"),
         "frame_code": "offsetof(%s, %s)" % (frame, "f_executable" if v >= (3, 13) else "f_code"),
-        "frame_instr": "offsetof(%s, %s)" % (frame, "instr_ptr" if v >= (3, 13) else "prev_instr"),
-        "frame_stacktop": "offsetof(%s, stacktop)" % frame,
-        "frame_owner": "offsetof(%s, owner)" % frame,
-        "frame_localsplus": "offsetof(%s, localsplus)" % frame,
-        "frame_owned_by_generator": "FRAME_OWNED_BY_GENERATOR",
-        "state_created": "FRAME_CREATED",
-        "state_suspended": "FRAME_SUSPENDED",
+        "frame_instr": "offsetof(%s, %s)" % (frame, {True: "f_lasti", False: "instr_ptr" if v >= (3, 13) else "prev_instr"}[heap_frames]),
+        "frame_stacktop": embedded("offsetof(%s, stacktop)" % frame),
+        "frame_owner": embedded("offsetof(%s, owner)" % frame),
+        "frame_localsplus": embedded("offsetof(%s, localsplus)" % frame),
+        "frame_owned_by_generator": embedded("FRAME_OWNED_BY_GENERATOR"),
+        "gen_frame": heap("offsetof(PyGenObject, gi_frame)"),
+        "frame_valuestack": heap("offsetof(PyFrameObject, f_valuestack)"),
+        "frame_stack_pointer": "offsetof(PyFrameObject, f_stacktop)" if v <= (3, 9) else None,
+        "frame_stackdepth": "offsetof(PyFrameObject, f_stackdepth)" if v == (3, 10) else None,
+        "frame_state": "offsetof(PyFrameObject, f_state)" if v == (3, 10) else None,
+        "code_bytecode": heap("offsetof(PyCodeObject, co_code)"),
+        "bytes_data": heap("offsetof(PyBytesObject, ob_sval)"),
+        "yield_from_opcode": heap("YIELD_FROM"),
+        # 3.10's frame objects have states; 3.7-3.9 tell them by gi_frame and f_stacktop.
+        "state_created": "FRAME_CREATED" if v >= (3, 10) else None,
+        "state_suspended": "FRAME_SUSPENDED" if v >= (3, 10) else None,
         "state_suspended_yield_from": "FRAME_SUSPENDED_YIELD_FROM" if v >= (3, 13) else None,
-        "state_executing": "FRAME_EXECUTING",
-        "state_completed": "FRAME_COMPLETED",
+        "state_executing": "FRAME_EXECUTING" if v >= (3, 10) else None,
+        "state_completed": ("FRAME_RETURNED" if v == (3, 10) else "FRAME_COMPLETED") if v >= (3, 10) else None,
         # 3.11/3.12 have no "suspended in await" state: the instruction after the frame's last
         # one is then RESUME with an oparg of 2 or more (Objects/genobject.c, _PyGen_yf).
-        "resume_opcode": "RESUME" if v <= (3, 12) else None,
+        "resume_opcode": "RESUME" if (3, 11) <= v <= (3, 12) else None,
         # The other form RESUME takes: 3.11 quickens hot code to RESUME_QUICK, 3.12 swaps in
         # INSTRUMENTED_RESUME under sys.monitoring / settrace.
         "resume_variant_opcode": {(3, 11): "RESUME_QUICK", (3, 12): "INSTRUMENTED_RESUME"}.get(v),
         "object_type": "offsetof(PyObject, ob_type)",
         "type_name": "offsetof(PyTypeObject, tp_name)",
+        "type_basicsize": "offsetof(PyTypeObject, tp_basicsize)",
         "type_flags": "offsetof(PyTypeObject, tp_flags)",
         "type_base": "offsetof(PyTypeObject, tp_base)",
         "set_used": "offsetof(PySetObject, used)",
@@ -108,21 +126,46 @@ import asyncio, ctypes, json, sys
 async def child():
     await asyncio.sleep(3600)
 
+async def wait_for(task):
+    await task
+
+async def noop():
+    pass
+
+def raw(obj, size=None):
+    return ctypes.string_at(id(obj), size or type(obj).__basicsize__)
+
+def where(obj, inside, size=None):
+    data = raw(inside, size)
+    return [i for i in range(0, len(data) - 7, 8) if int.from_bytes(data[i:i + 8], "little") == id(obj)]
+
 async def main():
     loop = asyncio.get_running_loop()
-    task = loop.create_task(child(), name="gen-asyncio-probe")
+    task = loop.create_task(child())
+    if hasattr(task, "set_name"):
+        task.set_name("gen-asyncio-probe")
     def callback(_):
         pass
     task.add_done_callback(callback)
+    waiter = loop.create_task(wait_for(task))
+    done = loop.create_task(noop())
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     size = type(task).__basicsize__
-    raw = ctypes.string_at(id(task), size)
-    words = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, size - 7, 8)]
-    where = lambda obj: [8 * i for i, w in enumerate(words) if w == id(obj)]
-    out = {"task_size": size, "task_loop": where(loop), "task_coro": where(task.get_coro()),
-           "task_name": where(task.get_name()), "task_callback0": where(callback),
-           "task_fut_waiter": where(task._fut_waiter), "type": type(task).__module__ + "." + type(task).__name__}
+    pending, finished = raw(task), raw(done)
+    states = [i for i in range(0, size - 3, 4)
+              if int.from_bytes(pending[i:i + 4], "little") == 0 and int.from_bytes(finished[i:i + 4], "little") == 2]
+    wakeup = [cb for cb, _ in task._callbacks if cb is not callback][0]
+    coro = task.get_coro() if hasattr(task, "get_coro") else task._coro
+    out = {"task_size": size, "task_loop": where(loop, task), "task_coro": where(coro, task),
+           "task_name": where(task.get_name(), task) if hasattr(task, "get_name") else None,
+           "task_callback0": where(callback, task), "task_fut_waiter": where(task._fut_waiter, task),
+           "task_state": states, "type": type(task).__module__ + "." + type(task).__name__,
+           "wakeup_type": type(wakeup).__name__, "wakeup_task": where(waiter, wakeup)}
+    frame = getattr(coro, "cr_frame", None)
+    if sys.version_info < (3, 11):
+        out["gen_frame"] = where(frame, coro)
+        out["frame_code"] = where(frame.f_code, frame, 64)
     task.cancel()
     sys.stdout.write(json.dumps(out))
 
@@ -153,8 +196,19 @@ def live_check(inc, ver, values):
     if seen["task_size"] != values["task_size"]:
         raise SystemExit("%s: sizeof(TaskObj) %d from the copied struct, %d live" % (
             exe, values["task_size"], seen["task_size"]))
-    for field in ("task_loop", "task_coro", "task_name", "task_callback0", "task_fut_waiter"):
-        if values[field] not in seen[field]:
+    if (values["task_name"] is None) != (seen["task_name"] is None):
+        raise SystemExit("%s: task names %s live, %s in the copied struct" % (
+            exe, seen["task_name"] is not None, values["task_name"] is not None))
+    # The task a wakeup callback holds: a TaskWakeupMethWrapper's (<=3.9) or a bound builtin's.
+    wakeup_field, wakeup_type = (("wakeup_task", "TaskWakeupMethWrapper") if values["wakeup_task"] is not None
+                                 else ("cfunction_self", "builtin_function_or_method"))
+    if seen["wakeup_type"] != wakeup_type:
+        raise SystemExit("%s: a task wakes its awaiter with a %s, expected %s" % (exe, seen["wakeup_type"], wakeup_type))
+    seen[wakeup_field] = seen["wakeup_task"]
+    checked = ["task_loop", "task_coro", "task_name", "task_callback0", "task_fut_waiter", "task_state", wakeup_field]
+    checked += [f for f in ("gen_frame", "frame_code") if f in seen]
+    for field in checked:
+        if values[field] is not None and values[field] not in seen[field]:
             raise SystemExit("%s: %s at %d from the copied struct, live at %s" % (
                 exe, field, values[field], seen[field]))
     return shown(exe)

@@ -1,7 +1,8 @@
-//! The asyncio layouts of 3.11–3.13 (`legacy_layout_generated.rs`): what the generator writes
+//! The asyncio layouts of 3.7–3.13 (`legacy_layout_generated.rs`): what the generator writes
 //! on this machine (its C probe and its check against a live task of each interpreter), and
 //! the shape every table must have for the coroutine reader.
 
+use pyflame_core::python::asyncio::frame_objects::FrameObjectStack;
 use pyflame_core::python::asyncio::layout::{supported_versions, ValueStack, YieldFrom};
 use pyflame_core::python::asyncio::legacy_layout::{covered_minors, offsets_for};
 use pyflame_core::python::version::PythonVersion;
@@ -27,11 +28,35 @@ fn committed_tables_are_up_to_date_with_generator() {
 }
 
 #[test]
-fn tables_cover_311_to_313_and_the_message_names_them() {
-    assert_eq!(covered_minors().collect::<Vec<_>>(), vec![11, 12, 13]);
-    assert!(supported_versions().starts_with("3.11, 3.12, 3.13, 3.14"), "{}", supported_versions());
-    assert!(offsets_for(PythonVersion::new(3, 10, 0)).is_none());
+fn tables_cover_37_to_313_and_the_message_names_them() {
+    assert_eq!(covered_minors().collect::<Vec<_>>(), vec![7, 8, 9, 10, 11, 12, 13]);
+    assert_eq!(supported_versions(), "3.7, 3.8, 3.9, 3.10, 3.11, 3.12, 3.13, 3.14, 3.15");
+    assert!(offsets_for(PythonVersion::new(3, 6, 15)).is_none());
     assert!(offsets_for(PythonVersion::new(3, 14, 0)).is_none());
+}
+
+#[test]
+fn heap_frame_versions_read_their_stack_top_their_own_way() {
+    for minor in 7..=10u8 {
+        let o = offsets_for(PythonVersion::new(3, minor, 0)).expect("table");
+        let frames = o.asyncio_layout(PythonVersion::new(3, minor, 0)).frame_objects.expect("heap frames");
+        // The frame bytes read cover every field taken from them.
+        assert!(frames.frame_size >= frames.frame_code + 8 && frames.frame_size >= frames.frame_lasti + 4 && frames.frame_size >= frames.frame_valuestack + 8);
+        match frames.stack {
+            FrameObjectStack::StackTop { stacktop } => {
+                assert!(minor <= 9);
+                assert!(frames.frame_size >= stacktop + 8);
+            }
+            FrameObjectStack::Depth { stackdepth, state, executing, finished_from } => {
+                assert_eq!(minor, 10);
+                assert!(frames.frame_size >= stackdepth + 4 && frames.frame_size > state);
+                // 3.10's PyFrameState: EXECUTING 0, RETURNED 1 and on (finished).
+                assert_eq!((executing, finished_from), (0, 1));
+            }
+        }
+        assert_eq!(frames.lasti_in_code_units, minor == 10);
+        assert_eq!(o.task_name.is_some(), minor >= 8);
+    }
 }
 
 #[test]
@@ -54,6 +79,6 @@ fn each_version_reads_its_stack_top_and_await_state_its_own_way() {
             (_, other) => panic!("3.{minor}: {other:?}"),
         }
         // A task's fields sit after the future's (the same header for both).
-        assert!(o.task_fut_waiter > o.task_callbacks && o.task_coro > o.task_loop && o.task_name < o.task_size);
+        assert!(o.task_fut_waiter > o.task_callbacks && o.task_coro > o.task_loop && o.task_name.expect("named") < o.task_size);
     }
 }

@@ -30,6 +30,9 @@ impl AsyncReader {
     /// `out`, outermost first.
     pub fn coroutine_stack(&mut self, mem: &dyn RemoteMemory, codes: &mut CodeCache, coro: u64, out: &mut Vec<RawFrame>) -> ReadResult<ChainEnd> {
         let l = self.layout;
+        if let Some(frames) = l.frame_objects {
+            return self.frame_object_stack(mem, codes, coro, frames, out);
+        }
         let mut coro = coro;
         let mut first_type = None;
         for _ in 0..MAX_AWAIT_DEPTH {
@@ -111,7 +114,7 @@ impl AsyncReader {
     }
 
     /// What a coroutine waits on, seen through the iterator `await future` creates.
-    fn awaited_object(&mut self, mem: &dyn RemoteMemory, addr: u64, type_addr: u64) -> ReadResult<ChainEnd> {
+    pub(super) fn awaited_object(&mut self, mem: &dyn RemoteMemory, addr: u64, type_addr: u64) -> ReadResult<ChainEnd> {
         let name = self.type_name(mem, type_addr)?;
         if name == "_asyncio.FutureIter" {
             // `{PyObject_HEAD; FutureObj *future;}`: the future right after the header.

@@ -3,7 +3,7 @@
 //! CPython 3.14+ publishes the offsets in the `_asyncio` module's `.AsyncioDebug` ELF section
 //! (`_Py_AsyncioModuleDebugOffsets`: 13 little-endian u64 in three groups). Coroutine and frame
 //! fields come from the interpreter's `_Py_DebugOffsets` (`gen_object`, `interpreter_frame`).
-//! 3.11–3.13 have no such section: `legacy_layout` gives their layout from a generated table.
+//! 3.7–3.13 have no such section: `legacy_layout` gives their layout from a generated table.
 //! Other versions are refused with the versions that work.
 
 use crate::error::{Error, Result};
@@ -101,6 +101,9 @@ pub struct AsyncioLayout {
     pub frame_states: FrameStates,
     /// How a suspended frame shows that it is suspended in `await`.
     pub yield_from: YieldFrom,
+    /// ≤3.10: coroutines keep heap frames, read by `frame_objects` (the embedded-frame fields
+    /// above are then unused).
+    pub frame_objects: Option<super::frame_objects::FrameObjectLayout>,
     // Generic objects.
     pub object_type: u64,
     pub type_name: u64,
@@ -200,6 +203,7 @@ impl AsyncioLayout {
             frame_size: debug.interpreter_frame.size,
             frame_states: frame_states_for(debug.version),
             yield_from: YieldFrom::State,
+            frame_objects: None,
             object_type: debug.pyobject.ob_type,
             type_name: debug.type_object.tp_name,
             type_flags: debug.type_object.tp_flags,
@@ -264,6 +268,6 @@ mod tests {
         for minor in (FIRST_SUPPORTED_MINOR..=LAST_SUPPORTED_MINOR).chain(super::super::legacy_layout::covered_minors()) {
             assert!(supported_versions().contains(&format!("3.{minor}")), "3.{minor} missing from {}", supported_versions());
         }
-        assert!(supported_versions().starts_with("3.11, 3.12, 3.13, 3.14"), "{}", supported_versions());
+        assert!(supported_versions().starts_with("3.7, 3.8, 3.9, 3.10, 3.11, 3.12, 3.13, 3.14"), "{}", supported_versions());
     }
 }

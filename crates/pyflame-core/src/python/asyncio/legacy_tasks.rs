@@ -1,10 +1,11 @@
-//! Finding tasks on 3.11–3.13, which keep no task list in the thread state. `asyncio.tasks` holds
-//! every task: 3.11 in the WeakSet `_all_tasks`, 3.12+ in the WeakSet `_scheduled_tasks` plus the
+//! Finding tasks on 3.7–3.13, which keep no task list in the thread state. `asyncio.tasks` holds
+//! every task: 3.7–3.11 in the WeakSet `_all_tasks`, 3.12+ in the WeakSet `_scheduled_tasks` plus the
 //! set `_eager_tasks` (all three are the `_asyncio` module's own objects), and the task each loop
 //! runs right now in the dict `_current_tasks` (loop → task). A loop's thread is its `_thread_id`.
 //!
 //! Who awaits a task is read from its done-callbacks, as asyncio wires them: a task awaiting
-//! another adds its bound `task_wakeup` (a builtin method whose `self` is the awaiting task);
+//! another adds its bound `task_wakeup` (3.10+: a builtin method whose `self` is the awaiting
+//! task; ≤3.9: a `TaskWakeupMethWrapper` holding it);
 //! `gather` adds a closure over its `_GatheringFuture`, whose own callbacks lead to the task
 //! awaiting the gather.
 
@@ -28,6 +29,8 @@ const MAX_CALLBACKS: u64 = 4096;
 const MAX_CLOSURE: u64 = 64;
 /// `tp_base` links followed to tell a Task subclass.
 const MAX_BASES: usize = 8;
+/// What a task of a version without task names (3.7) is called.
+pub const UNNAMED_TASK: &str = "unnamed";
 
 pub struct LegacyTasks {
     pub offsets: &'static LegacyAsyncioOffsets,
@@ -71,6 +74,17 @@ impl LegacyTasks {
             return Err(Error::unsupported(format!(
                 "process {} runs asyncio's pure-Python tasks (the _asyncio C module is not in use); their stacks cannot be read from outside",
                 target.pid
+            )));
+        }
+        // The table is of one patch release per minor; another whose task differs in size
+        // (a field added in a patch release) would be read at the wrong offsets: refused.
+        let size = mem.read_u64(task_type.wrapping_add(offsets.type_basicsize)).map_err(failed)?;
+        if size != offsets.task_size {
+            return Err(Error::unsupported(format!(
+                "asyncio task stacks of Python {v} are not supported: its C task object is {size} bytes, the layout known for 3.{} has {} (supported: {}); drop --async to sample its thread stacks",
+                v.minor,
+                offsets.task_size,
+                super::layout::supported_versions()
             )));
         }
         objects.expect_kind(mem, current_tasks, TPFLAGS_DICT_SUBCLASS, "not a dict").map_err(failed)?;
@@ -249,7 +263,7 @@ impl Lookup<'_> {
 }
 
 impl AsyncReader {
-    /// 3.11–3.13: every pending task of the task sets (done ones stay in them while referenced).
+    /// 3.7–3.13: every pending task of the task sets (done ones stay in them while referenced).
     pub(super) fn legacy_list_tasks(&mut self, mem: &dyn RemoteMemory, out: &mut Vec<u64>) -> ReadResult<()> {
         let Some(legacy) = self.legacy.as_ref() else { return Ok(()) };
         let o = legacy.offsets;
@@ -284,7 +298,7 @@ impl AsyncReader {
         Ok(())
     }
 
-    /// 3.11–3.13: the task object at `addr`, with the tasks awaiting it read from its callbacks.
+    /// 3.7–3.13: the task object at `addr`, with the tasks awaiting it read from its callbacks.
     pub(super) fn legacy_read_task(&mut self, mem: &dyn RemoteMemory, addr: u64) -> ReadResult<TaskRecord> {
         let Some(legacy) = self.legacy.as_ref() else { return Err(ReadError::Invalid("no task reader")) };
         if !legacy.is_task(mem, addr)? {
@@ -296,8 +310,11 @@ impl AsyncReader {
         let read = mem.read(addr, &mut buf);
         let record = read.and_then(|()| {
             let coro = super::coroutines::word(&buf, o.task_coro);
-            let name_ptr = super::coroutines::word(&buf, o.task_name);
-            let name = self.task_name(mem, name_ptr, addr)?;
+            // 3.7 tasks have no names.
+            let name = match o.task_name {
+                Some(at) => self.task_name(mem, super::coroutines::word(&buf, at), addr)?,
+                None => UNNAMED_TASK.to_string(),
+            };
             let mut awaited_by = Vec::new();
             self.awaiters(mem, addr, 0, &mut awaited_by)?;
             Ok(TaskRecord { addr, name, coro, awaited_by })
@@ -337,6 +354,15 @@ impl AsyncReader {
                 // A task's bound `task_wakeup`: `self` is the awaiting task.
                 "builtin_function_or_method" => {
                     let awaiting = mem.read_u64(callback.wrapping_add(o.cfunction_self))?;
+                    let legacy = self.legacy.as_ref().expect("legacy reader");
+                    if legacy.is_task(mem, awaiting)? && !out.contains(&awaiting) {
+                        out.push(awaiting);
+                    }
+                }
+                // ≤3.9: `Task._wakeup` bound to the awaiting task.
+                "TaskWakeupMethWrapper" => {
+                    let Some(at) = o.wakeup_task else { continue };
+                    let awaiting = mem.read_u64(callback.wrapping_add(at))?;
                     let legacy = self.legacy.as_ref().expect("legacy reader");
                     if legacy.is_task(mem, awaiting)? && !out.contains(&awaiting) {
                         out.push(awaiting);

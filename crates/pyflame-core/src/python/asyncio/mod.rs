@@ -4,11 +4,13 @@
 //!
 //! Split by what is read: `layout` (where the fields are), `tasks` (task lists, task objects,
 //! names, awaiter sets), `coroutines` (await chains and their frames), `logical` (stitching
-//! tasks' stacks into one stack per sample). 3.11–3.13 publish no asyncio offsets and keep no
+//! tasks' stacks into one stack per sample). 3.7–3.13 publish no asyncio offsets and keep no
 //! task lists in thread states: `legacy_layout` (generated offsets) and `legacy_tasks` (tasks
-//! found through `asyncio.tasks`, awaiters through callbacks) stand in for them.
+//! found through `asyncio.tasks`, awaiters through callbacks) stand in for them; 3.7–3.10
+//! coroutines keep heap frames (`frame_objects`).
 
 pub mod coroutines;
+pub mod frame_objects;
 pub mod layout;
 pub mod legacy_layout;
 mod legacy_layout_generated;
@@ -42,7 +44,7 @@ pub struct AsyncReader {
     type_names: HashMap<u64, String>,
     /// Task names by the address of the name object (names are immutable).
     names: HashMap<u64, String>,
-    /// 3.11–3.13: where the tasks are (3.14+ read the thread states' task lists).
+    /// 3.7–3.13: where the tasks are (3.14+ read the thread states' task lists).
     legacy: Option<LegacyTasks>,
 }
 
@@ -184,7 +186,7 @@ impl AsyncReader {
         Ok(tasks)
     }
 
-    /// 3.11–3.13: the running task of each thread and every pending task, each with the thread
+    /// 3.7–3.13: the running task of each thread and every pending task, each with the thread
     /// running its loop.
     fn legacy_order(&mut self, mem: &dyn RemoteMemory, sample: &Sample, order: &mut Vec<(u64, Option<usize>)>, running: &mut HashMap<u64, usize>) -> ReadResult<()> {
         for (i, thread) in sample.threads.iter().enumerate() {
