@@ -8,9 +8,11 @@
 # run chrooted and see /tmp, not /var/cache). Idempotent; a no-op when already cached.
 set -euo pipefail
 
-# ABI, Python version, aiohttp version (pinned: the cache key carries it).
+# ABI, Python version, aiohttp version (pinned: the cache key carries it), then what the target
+# needs beyond that: pip evaluates environment markers with its own interpreter, not the
+# --python-version given, so dependencies only older Pythons need are named here.
 TARGETS=(
-  "cp37m 3.7 3.8.6"
+  "cp37m 3.7 3.8.6 typing_extensions>=3.7.4"
   "cp38 3.8 3.10.11"
   "cp39 3.9 3.13.5"
   "cp310 3.10 3.13.5"
@@ -31,7 +33,7 @@ for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[0-9]*/bin/python3 "$
 done
 
 for target in "${TARGETS[@]}"; do
-  read -r abi py_version aiohttp_version <<<"$target"
+  read -r abi py_version aiohttp_version extra <<<"$target"
   key="aiohttp-${aiohttp_version}-${abi}"
   dest="$CACHE/$key"
   if [ -f "$dest/.complete" ]; then
@@ -47,7 +49,7 @@ for target in "${TARGETS[@]}"; do
   "$pip_python" -m pip install --quiet --disable-pip-version-check --no-cache-dir --root-user-action=ignore \
     --target "$dest.tmp/site" --python-version "$py_version" --implementation cp --abi "$abi" \
     --platform "manylinux_2_17_$(uname -m)" --platform "manylinux2014_$(uname -m)" --only-binary=:all: \
-    "aiohttp==$aiohttp_version"
+    "aiohttp==$aiohttp_version" ${extra:+"$extra"}
   touch "$dest.tmp/.complete"
   rm -rf "$dest"
   mv "$dest.tmp" "$dest"
