@@ -80,6 +80,14 @@ fn processes_join_a_running_recording_and_leave_after_their_last_window() {
     std::thread::sleep(Duration::from_millis(100));
     let third = control.stats.request_drain(Duration::from_secs(5)).expect("a window");
     assert_eq!(third.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![a.pid()]);
+    // Each window has its own tables: nothing of the process that left, nothing unused (the
+    // agent's memory stays one window's however long it runs).
+    assert!(third.threads.iter().all(|t| t.pid == a.pid()), "threads of the window: {:?}", third.threads.iter().map(|t| t.pid).collect::<Vec<_>>());
+    let used_stacks: std::collections::HashSet<u32> = third.entries.iter().map(|e| e.stack).collect();
+    assert_eq!(used_stacks.len(), third.stacks.len(), "every stack of the window is counted in it");
+    let used_frames: std::collections::HashSet<u32> = third.stacks.iter().flatten().copied().collect();
+    assert_eq!(used_frames.len(), third.frames.len(), "every frame of the window is on one of its stacks");
+    assert!(third.entries.iter().all(|e| (e.thread as usize) < third.threads.len()));
 
     control.stop.store(true, Ordering::SeqCst);
     let last = recording.join().unwrap().expect("the last window");
