@@ -10,7 +10,8 @@
 //
 // --baseline runs a second agent (another build) beside the first, on the same workers, load
 // and server over the same seconds, so the two CPU figures are a paired comparison.
-// --cpu-prof writes the Node side's CPU profile (node --cpu-prof) of the agent into DIR.
+// --cpu-prof writes the Node side's CPU profile (node --cpu-prof) of each agent into DIR/this
+// (and DIR/baseline).
 //
 // Needs scripts/pyroscope/build.sh and scripts/ci/gunicorn.sh to have run, and `npm run build`.
 import { spawn, execFileSync } from 'node:child_process';
@@ -126,12 +127,15 @@ function startAgent(name, cli, nodeArgs = []) {
   proc.stderr.setEncoding('utf8').on('data', (d) => (agent.log += d));
   return agent;
 }
-const agents = [startAgent('this', path.join(root, 'dist/cli/pyflame-ts.js'), cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir)] : [])];
-if (baselineCli) agents.push(startAgent('baseline', path.resolve(baselineCli)));
+// With --baseline, both agents are profiled alike, so the pair stays comparable.
+const profiling = (name) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir, name)] : []);
+const agents = [startAgent('this', path.join(root, 'dist/cli/pyflame-ts.js'), profiling('this'))];
+if (baselineCli) agents.push(startAgent('baseline', path.resolve(baselineCli), profiling('baseline')));
 
 const rssTimer = setInterval(() => agents.forEach((a) => (a.peakRss = Math.max(a.peakRss, rssBytes(a.pid)))), 1000);
 await sleep(warmup * 1000);
 for (const a of agents) [a.cpu0, a.sampler0] = [cpuSeconds(a.pid), samplerThreadCpuSeconds(a.pid)];
+const loadavgStart = os.loadavg().map((l) => Number(l.toFixed(2)));
 const t0 = Date.now();
 const half = (seconds - warmup - outage) / 2;
 await sleep(half * 1000);
@@ -184,6 +188,7 @@ const result = {
   serverDownSeconds: Number(downSecs.toFixed(1)),
   ...figures(agents[0]),
   ...(agents[1] ? { baseline: figures(agents[1]), ratioToBaseline: Number(((agents[0].cpu1 - agents[0].cpu0) / (agents[1].cpu1 - agents[1].cpu0)).toFixed(3)) } : {}),
+  loadavgStart,
   loadavg,
 };
 console.log(JSON.stringify(result, null, 2));

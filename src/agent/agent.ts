@@ -206,7 +206,10 @@ class Agent implements AgentHandle {
     }
     if (raw) this.queueWindows(raw)
     // Exited processes leave after the window that holds their last samples.
-    for (const pid of this.fleet.takeExited()) this.targets.delete(pid)
+    for (const pid of this.fleet.takeExited()) {
+      this.targets.delete(pid)
+      this.finder.forget(pid)
+    }
   }
 
   private queueWindows(raw: RawProfile): void {
