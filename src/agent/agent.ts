@@ -80,7 +80,9 @@ class Agent implements AgentHandle {
       onFatal: (error) => this.fail(error),
     })
     try {
-      this.fleet = new native.FleetRecording({ interval: options.interval, discover: { pythonVersion: options.pythonVersion } })
+      // Python's thread names cost tens of reads per process every few seconds: only read
+      // when the windows carry them.
+      this.fleet = new native.FleetRecording({ interval: options.interval, discover: { pythonVersion: options.pythonVersion }, threadNames: options.threadLabels })
       this.running = this.fleet.run() as Promise<RawProfile>
     } catch (error) {
       throw fromNative(error)

@@ -78,7 +78,8 @@ fn window_header(options: &RecordOptions, start_ms: f64, start: Instant, end_rea
 }
 
 /// The options of a fleet recording: no root process, no end, never pausing the targets
-/// (every process attached later is read the same way).
+/// (every process attached later is read the same way). Python's thread names are read (a
+/// caller that does not show them turns `thread_names` off).
 pub fn fleet_options(interval: Duration, discover: DiscoverOptions) -> RecordOptions {
     RecordOptions {
         pid: 0,
@@ -94,6 +95,7 @@ pub fn fleet_options(interval: Duration, discover: DiscoverOptions) -> RecordOpt
         discover,
         require_gil: false,
         asyncio: None,
+        thread_names: true,
     }
 }
 

@@ -39,8 +39,10 @@ struct Tracked {
     stats: HashMap<i32, TaskStat>,
     /// Kernel thread names (`comm`), read when the thread list is refreshed, not per sample.
     names: HashMap<i32, String>,
-    /// Python's thread names (`threading`), read when new threads appear and every few seconds.
+    /// Python's thread names (`threading`), read when new threads appear and every few seconds
+    /// (never when `read_python_names` is off).
     python_names: ThreadNames,
+    read_python_names: bool,
     /// Per-sample scratch, kept to avoid allocating on every tick.
     idle_buf: Vec<bool>,
     host_tids: Vec<Option<i32>>,
@@ -97,6 +99,7 @@ impl Tracked {
             pid,
             index,
             python_names: ThreadNames::new(&target, &ProcessMemory::new(pid)),
+            read_python_names: options.thread_names,
             walker: Walker::new(target),
             mem,
             lock,
@@ -297,7 +300,9 @@ impl Tracked {
             self.summary.native_failures += failed;
             stats.native_failures.fetch_add(failed, Ordering::Relaxed);
         }
-        self.python_names.refresh(&self.mem, sample.threads.iter().map(|t| t.python_thread_id));
+        if self.read_python_names {
+            self.python_names.refresh(&self.mem, sample.threads.iter().map(|t| t.python_thread_id));
+        }
         let (names, host_tids, python_names) = (&self.names, &self.host_tids, &self.python_names);
         // Python's name for the thread, else the kernel's.
         let name_of = |i: usize| {
