@@ -225,6 +225,8 @@ export interface FleetOptions {
   /** Seconds between samples. */
   interval: number
   discover?: DiscoverOptions
+  /** Read Python's thread names (default true); without them threads carry the kernel's name. */
+  threadNames?: boolean
 }
 
 export interface FoldedLayoutOptions {

@@ -5,7 +5,7 @@
 
 import test from 'ava'
 import * as fs from 'node:fs'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import * as os from 'node:os'
@@ -13,7 +13,7 @@ import * as path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { Profile as PprofProfile } from 'pprof-format'
 import { startAgent } from '../src'
-import { cgroupMatches, containerIdOf } from '../src/agent/discovery'
+import { cgroupMatches, containerIdOf, ProcessFinder } from '../src/agent/discovery'
 import { ingestName, labelValue, serviceFromCgroup, serviceFromCommandLine } from '../src/agent/labels'
 import { ROOT } from './helpers/cli'
 import { spawnPython, type SpawnedPython } from './helpers/pythons'
@@ -64,6 +64,44 @@ test('startAgent: invalid options throw at once with a stable code', (t) => {
   t.throws(() => startAgent({ server: 'http://127.0.0.1:1', pids: [1], basicAuth: 'a:b', bearerToken: 't' }), { code: 'ERR_INVALID_ARGUMENT' } as never)
   t.throws(() => startAgent({ server: 'http://127.0.0.1:1', pids: [4_000_000] }), { code: 'ERR_NO_PROCESS' } as never)
 })
+
+if (fs.existsSync(PYTHON)) {
+  test('ProcessFinder: a PID tree is followed without re-reading known processes; one reaped, or exited and forgotten, leaves it', async (t) => {
+    // The parent forks two sleepers and reaps only the second: the first stays a zombie when killed.
+    const code = [
+      'import os, time',
+      'a = os.fork()',
+      'if a == 0:\n    time.sleep(120)\n    os._exit(0)',
+      'b = os.fork()',
+      'if b == 0:\n    time.sleep(120)\n    os._exit(0)',
+      'print(a, b, flush=True)',
+      'os.waitpid(b, 0)',
+      'time.sleep(120)',
+    ].join('\n')
+    const parent = spawn(PYTHON, ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const [a, b] = await new Promise<number[]>((resolve) => parent.stdout!.setEncoding('utf8').once('data', (line: string) => resolve(line.trim().split(' ').map(Number))))
+    t.teardown(() => {
+      for (const pid of [a, b, parent.pid!]) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {}
+      }
+    })
+    const finder = new ProcessFinder({ pids: [parent.pid!], match: undefined, cgroup: undefined })
+    const first = finder.find()
+    t.deepEqual([...first.keys()].sort(), [parent.pid!, a, b].sort())
+    t.is(first.get(a)!.service, serviceFromCommandLine([PYTHON, '-c', code]))
+    // Known processes keep what was read of them (the same objects, not read again).
+    t.is(finder.find().get(a), first.get(a))
+    process.kill(b, 'SIGKILL')
+    await until('the reaped child to leave the tree', () => !finder.find().has(b))
+    process.kill(a, 'SIGKILL')
+    await until('the killed child to be a zombie', () => / Z /.test(fs.readFileSync(`/proc/${a}/stat`, 'utf8').replace(/^.*\)/, ')')))
+    // The agent forgets a process it saw exit: read afresh, a zombie has no command line.
+    finder.forget(a)
+    t.deepEqual([...finder.find().keys()], [parent.pid!])
+  })
+}
 
 if (fs.existsSync(PYTHON)) {
   test('startAgent: windows are gzipped pprof posted to /ingest with labels and auth, and late windows keep the time they were recorded', async (t) => {

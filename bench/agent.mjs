@@ -6,6 +6,12 @@
 // Not part of the test suite (timing goals are measured here, never asserted in tests).
 //
 //   node bench/agent.mjs [--seconds=600] [--workers=20] [--outage=30] [--hz=100]
+//                        [--baseline=OTHER/dist/cli/pyflame-ts.js] [--cpu-prof=DIR]
+//
+// --baseline runs a second agent (another build) beside the first, on the same workers, load
+// and server over the same seconds, so the two CPU figures are a paired comparison.
+// --cpu-prof writes the Node side's CPU profile (node --cpu-prof) of each agent into DIR/this
+// (and DIR/baseline).
 //
 // Needs scripts/pyroscope/build.sh and scripts/ci/gunicorn.sh to have run, and `npm run build`.
 import { spawn, execFileSync } from 'node:child_process';
@@ -23,6 +29,9 @@ const workers = option('workers', 20);
 const outage = option('outage', 30);
 const hz = option('hz', 100);
 const warmup = Math.min(60, seconds / 5);
+const textOption = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const baselineCli = textOption('baseline');
+const cpuProfDir = textOption('cpu-prof');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const freePort = () =>
@@ -108,17 +117,25 @@ const load = (async () => {
   }
 })();
 
-const metrics = path.join(data, 'metrics.jsonl');
-const agent = spawn(process.execPath, [path.join(root, 'dist/cli/pyflame-ts.js'), 'agent', '--server', `http://127.0.0.1:${ports[0]}`, '--service', 'bench', '-p', String(gunicorn.pid), '--hz', String(hz), '--report-interval', '30', '--metrics-file', metrics], { stdio: ['ignore', 'ignore', 'pipe'] });
-children.push(agent);
-let agentLog = '';
-agent.stderr.setEncoding('utf8').on('data', (d) => (agentLog += d));
+/** One agent under measurement: `cli` is the pyflame-ts.js to run. */
+function startAgent(name, cli, nodeArgs = []) {
+  const metrics = path.join(data, `metrics-${name}.jsonl`);
+  const args = [...nodeArgs, cli, 'agent', '--server', `http://127.0.0.1:${ports[0]}`, '--service', `bench-${name}`, '-p', String(gunicorn.pid), '--hz', String(hz), '--report-interval', '30', '--metrics-file', metrics];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(proc);
+  const agent = { name, proc, pid: proc.pid, metrics, log: '', peakRss: 0 };
+  proc.stderr.setEncoding('utf8').on('data', (d) => (agent.log += d));
+  return agent;
+}
+// With --baseline, both agents are profiled alike, so the pair stays comparable.
+const profiling = (name) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir, name)] : []);
+const agents = [startAgent('this', path.join(root, 'dist/cli/pyflame-ts.js'), profiling('this'))];
+if (baselineCli) agents.push(startAgent('baseline', path.resolve(baselineCli), profiling('baseline')));
 
-let peakRss = 0;
-const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(agent.pid))), 1000);
+const rssTimer = setInterval(() => agents.forEach((a) => (a.peakRss = Math.max(a.peakRss, rssBytes(a.pid)))), 1000);
 await sleep(warmup * 1000);
-const cpu0 = cpuSeconds(agent.pid);
-const sampler0 = samplerThreadCpuSeconds(agent.pid);
+for (const a of agents) [a.cpu0, a.sampler0] = [cpuSeconds(a.pid), samplerThreadCpuSeconds(a.pid)];
+const loadavgStart = os.loadavg().map((l) => Number(l.toFixed(2)));
 const t0 = Date.now();
 const half = (seconds - warmup - outage) / 2;
 await sleep(half * 1000);
@@ -128,22 +145,40 @@ await sleep(outage * 1000);
 await startServer();
 const downSecs = (Date.now() - downAt) / 1000;
 await sleep(Math.max(0, seconds * 1000 - (Date.now() - t0) - warmup * 1000));
-const cpu1 = cpuSeconds(agent.pid);
-const sampler1 = samplerThreadCpuSeconds(agent.pid);
+for (const a of agents) [a.cpu1, a.sampler1, a.rssEnd] = [cpuSeconds(a.pid), samplerThreadCpuSeconds(a.pid), rssBytes(a.pid)];
 const elapsed = (Date.now() - t0) / 1000;
-const rssEnd = rssBytes(agent.pid);
+const loadavg = os.loadavg().map((l) => Number(l.toFixed(2)));
 clearInterval(rssTimer);
 loading = false;
 await load;
-const exited = new Promise((r) => agent.once('exit', r));
-agent.kill('SIGTERM');
-await exited;
-const lines = fs.readFileSync(metrics, 'utf8').trim().split('\n');
-const final = JSON.parse(lines[lines.length - 1]);
+for (const a of agents) {
+  const exited = new Promise((r) => a.proc.once('exit', r));
+  a.proc.kill('SIGTERM');
+  await exited;
+  const lines = fs.readFileSync(a.metrics, 'utf8').trim().split('\n');
+  a.final = JSON.parse(lines[lines.length - 1]);
+}
 gunicorn.kill('SIGTERM');
 await stopServer();
 fs.rmSync(data, { recursive: true, force: true });
 
+const percent = (secs) => Number(((100 * secs) / elapsed).toFixed(3));
+const figures = (a) => ({
+  agentCpuPercentOfOneCore: percent(a.cpu1 - a.cpu0),
+  samplerThreadCpuPercentOfOneCore: percent(a.sampler1 - a.sampler0),
+  nodeCpuPercentOfOneCore: percent(a.cpu1 - a.cpu0 - (a.sampler1 - a.sampler0)),
+  agentRssMbEnd: Number((a.rssEnd / 1048576).toFixed(1)),
+  agentRssMbPeak: Number((a.peakRss / 1048576).toFixed(1)),
+  processesProfiled: a.final.processesSeen,
+  ticks: a.final.ticks,
+  lateTicks: a.final.lateTicks,
+  windows: a.final.windows,
+  sent: a.final.sent,
+  dropped: a.final.dropped,
+  rejected: a.final.rejected,
+  retried: a.final.retried,
+  lostAcrossRestart: a.final.windows - a.final.sent,
+});
 const result = {
   date: new Date().toISOString(),
   workers,
@@ -151,20 +186,10 @@ const result = {
   measuredSeconds: Number(elapsed.toFixed(0)),
   warmupSeconds: warmup,
   serverDownSeconds: Number(downSecs.toFixed(1)),
-  agentCpuPercentOfOneCore: Number(((100 * (cpu1 - cpu0)) / elapsed).toFixed(3)),
-  samplerThreadCpuPercentOfOneCore: Number(((100 * (sampler1 - sampler0)) / elapsed).toFixed(3)),
-  agentRssMbEnd: Number((rssEnd / 1048576).toFixed(1)),
-  agentRssMbPeak: Number((peakRss / 1048576).toFixed(1)),
-  processesProfiled: final.processesSeen,
-  ticks: final.ticks,
-  lateTicks: final.lateTicks,
-  windows: final.windows,
-  sent: final.sent,
-  dropped: final.dropped,
-  rejected: final.rejected,
-  retried: final.retried,
-  lostAcrossRestart: final.windows - final.sent,
-  loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+  ...figures(agents[0]),
+  ...(agents[1] ? { baseline: figures(agents[1]), ratioToBaseline: Number(((agents[0].cpu1 - agents[0].cpu0) / (agents[1].cpu1 - agents[1].cpu0)).toFixed(3)) } : {}),
+  loadavgStart,
+  loadavg,
 };
 console.log(JSON.stringify(result, null, 2));
-if (final.windows !== final.sent) console.error(agentLog.slice(-3000));
+for (const a of agents) if (a.final.windows !== a.final.sent) console.error(`${a.name}:\n${a.log.slice(-3000)}`);

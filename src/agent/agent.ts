@@ -80,7 +80,9 @@ class Agent implements AgentHandle {
       onFatal: (error) => this.fail(error),
     })
     try {
-      this.fleet = new native.FleetRecording({ interval: options.interval, discover: { pythonVersion: options.pythonVersion } })
+      // Python's thread names cost tens of reads per process every few seconds: only read
+      // when the windows carry them.
+      this.fleet = new native.FleetRecording({ interval: options.interval, discover: { pythonVersion: options.pythonVersion }, threadNames: options.threadLabels })
       this.running = this.fleet.run() as Promise<RawProfile>
     } catch (error) {
       throw fromNative(error)
@@ -206,7 +208,10 @@ class Agent implements AgentHandle {
     }
     if (raw) this.queueWindows(raw)
     // Exited processes leave after the window that holds their last samples.
-    for (const pid of this.fleet.takeExited()) this.targets.delete(pid)
+    for (const pid of this.fleet.takeExited()) {
+      this.targets.delete(pid)
+      this.finder.forget(pid)
+    }
   }
 
   private queueWindows(raw: RawProfile): void {

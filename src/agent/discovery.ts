@@ -1,8 +1,9 @@
 // Which processes the agent profiles, looked up in /proc at every scan: a PID list (with
 // each PID's descendants, so a gunicorn master's recycled workers are followed), a regular
 // expression over command lines, or a cgroup (path, systemd unit or container scope).
-// A scan reads the command line or cgroup of PIDs it has not seen before only; a PID that
-// disappears from /proc is forgotten, so a reused PID is looked at afresh.
+// A scan reads the command line or cgroup of PIDs it has not seen before only (and again
+// every RELOOK_MS); a PID that disappears from /proc, or that the agent saw exit, is
+// forgotten, so a reused PID is looked at afresh.
 
 import * as fs from 'node:fs'
 import { serviceFromCgroup, serviceFromCommandLine } from './labels'
@@ -82,13 +83,13 @@ export function containerIdOf(paths: string[]): string | undefined {
   return undefined
 }
 
-/** Children of a process, from each of its threads' `children` file. */
-export function childrenOf(pid: number): number[] {
+/** Children of a process, from each of its threads' `children` file (undefined: no such process). */
+export function childrenOf(pid: number): number[] | undefined {
   let tids: string[]
   try {
     tids = fs.readdirSync(`/proc/${pid}/task`)
   } catch {
-    return []
+    return undefined
   }
   const children: number[] = []
   for (const tid of tids) {
@@ -120,16 +121,40 @@ export class ProcessFinder {
   private findTrees(): Map<number, Found> {
     const found = new Map<number, Found>()
     const frontier = [...this.selection.pids]
+    const now = Date.now()
     while (frontier.length > 0) {
       const pid = frontier.pop()!
       if (found.has(pid) || pid === this.selfPid) continue
-      const argv = commandLine(pid)
-      // Kernel threads and zombies have no command line.
-      if (argv === undefined) continue
-      found.set(pid, { pid, service: serviceFromCommandLine(argv), containerId: containerIdOf(cgroupPaths(pid)) })
-      frontier.push(...childrenOf(pid))
+      // A process already in the tree is not read again (its command line and cgroup stay
+      // what they were) until RELOOK_MS have passed or the agent saw it exit (`forget`):
+      // only its children are listed, to find new workers.
+      let seen = this.seen.get(pid)
+      if (seen === undefined || !seen.found || now - seen.at > RELOOK_MS) {
+        const argv = commandLine(pid)
+        // Kernel threads and zombies have no command line.
+        if (argv === undefined) {
+          this.seen.delete(pid)
+          continue
+        }
+        seen = { selected: true, at: now, found: { pid, service: serviceFromCommandLine(argv), containerId: containerIdOf(cgroupPaths(pid)) } }
+        this.seen.set(pid, seen)
+      }
+      const children = childrenOf(pid)
+      // Gone since it was last read (its task list cannot be listed any more).
+      if (children === undefined) {
+        this.seen.delete(pid)
+        continue
+      }
+      found.set(pid, seen.found!)
+      frontier.push(...children)
     }
+    for (const pid of this.seen.keys()) if (!found.has(pid)) this.seen.delete(pid)
     return found
+  }
+
+  /** A process the agent saw exit: read afresh if its PID shows up again (reused). */
+  forget(pid: number): void {
+    this.seen.delete(pid)
   }
 
   private findByScan(): Map<number, Found> {

@@ -26,6 +26,7 @@ fn main() {
         timeline: false,
         discover: Default::default(),
         require_gil: false,
+        thread_names: true,
     };
     let stop = AtomicBool::new(false);
     let stats = RecordStats::default();

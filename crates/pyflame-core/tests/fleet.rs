@@ -80,6 +80,14 @@ fn processes_join_a_running_recording_and_leave_after_their_last_window() {
     std::thread::sleep(Duration::from_millis(100));
     let third = control.stats.request_drain(Duration::from_secs(5)).expect("a window");
     assert_eq!(third.processes.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![a.pid()]);
+    // Each window has its own tables: nothing of the process that left, nothing unused (the
+    // agent's memory stays one window's however long it runs).
+    assert!(third.threads.iter().all(|t| t.pid == a.pid()), "threads of the window: {:?}", third.threads.iter().map(|t| t.pid).collect::<Vec<_>>());
+    let used_stacks: std::collections::HashSet<u32> = third.entries.iter().map(|e| e.stack).collect();
+    assert_eq!(used_stacks.len(), third.stacks.len(), "every stack of the window is counted in it");
+    let used_frames: std::collections::HashSet<u32> = third.stacks.iter().flatten().copied().collect();
+    assert_eq!(used_frames.len(), third.frames.len(), "every frame of the window is on one of its stacks");
+    assert!(third.entries.iter().all(|e| (e.thread as usize) < third.threads.len()));
 
     control.stop.store(true, Ordering::SeqCst);
     let last = recording.join().unwrap().expect("the last window");
@@ -151,4 +159,43 @@ fn oversubscribed() -> bool {
     let load: f64 = std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
     load > cores
+}
+
+/// Python's thread names are read only when asked (`thread_names`): the agent without
+/// thread labels leaves them unread (tens of remote reads per process every few seconds),
+/// and its threads carry the kernel's names.
+#[test]
+fn python_thread_names_are_read_only_when_asked() {
+    let Some(python) = interpreters().into_iter().find(|i| i.version.starts_with("3.12")) else {
+        eprintln!("note: no Python 3.12 here; thread-names test checks nothing");
+        return;
+    };
+    let mut command = Command::new(&python.path);
+    command.arg(repo_root().join("__test__/programs/named_threads.py"));
+    let named = spawn_ready(command);
+    for read in [true, false] {
+        let mut options = options();
+        options.thread_names = read;
+        let control = Arc::new(FleetControl::default());
+        let recording = {
+            let (control, options) = (control.clone(), options.clone());
+            std::thread::spawn(move || record_fleet(&options, &control))
+        };
+        let attached = (0..100).find_map(|_| Attached::attach(named.pid(), &options).ok().or_else(|| {
+            std::thread::sleep(Duration::from_millis(20));
+            None
+        }));
+        control.join(attached.expect("attached"));
+        std::thread::sleep(Duration::from_millis(400));
+        let window = control.stats.request_drain(Duration::from_secs(5)).expect("a window");
+        control.stop.store(true, Ordering::SeqCst);
+        recording.join().unwrap().expect("the last window");
+        let names: Vec<String> = window.threads.iter().filter_map(|t| t.name.clone()).collect();
+        assert_eq!(window.threads.len(), 4, "{names:?}");
+        assert_eq!(names.iter().any(|n| n == "worker-a"), read, "thread_names {read}: {names:?}");
+        if !read {
+            // The kernel's names stand in (the process's comm for threads it did not rename).
+            assert_eq!(names.len(), 4, "{names:?}");
+        }
+    }
 }

@@ -18,6 +18,8 @@ pub struct FleetOptions {
     /// Seconds between samples.
     pub interval: f64,
     pub discover: Option<DiscoverOptions>,
+    /// Read Python's thread names (default true); without them threads carry the kernel's name.
+    pub thread_names: Option<bool>,
 }
 
 #[napi(object)]
@@ -42,7 +44,8 @@ impl FleetRecording {
         if !options.interval.is_finite() || options.interval <= 0.0 {
             return Err(to_js_error(pyflame_core::Error::invalid("the interval between samples must be a positive number of seconds")));
         }
-        let core_options = fleet_options(Duration::from_secs_f64(options.interval), discover_options(&options.discover.unwrap_or_default())?);
+        let mut core_options = fleet_options(Duration::from_secs_f64(options.interval), discover_options(&options.discover.unwrap_or_default())?);
+        core_options.thread_names = options.thread_names.unwrap_or(true);
         core_options.validate().map_err(to_js_error)?;
         Ok(FleetRecording { options: core_options, control: Arc::new(FleetControl::default()), started: AtomicBool::new(false) })
     }

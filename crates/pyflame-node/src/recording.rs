@@ -94,6 +94,7 @@ impl Recording {
             timeline: options.timeline.unwrap_or(false),
             discover: discover_options(&options.discover.unwrap_or_default())?,
             require_gil: options.require_gil.unwrap_or(false),
+            thread_names: true,
             asyncio: match options.asyncio.as_deref() {
                 None => None,
                 Some("running") => Some(pyflame_core::AsyncMode::Running),

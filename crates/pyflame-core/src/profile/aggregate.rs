@@ -260,6 +260,15 @@ impl Aggregator {
         header
     }
 
+    /// The counts gathered since the last call, with only the frames, stacks and threads they
+    /// use, and starts again with empty tables: a long recording's memory stays one window's,
+    /// and a window carries no tables of processes long gone. Ids restart, so what was kept
+    /// from an earlier `add` (`last_counted`) no longer applies.
+    pub fn take_window(&mut self, header: Profile, processes: Vec<ProcessSummary>) -> Profile {
+        let fresh = Aggregator::new(self.timeline.is_some());
+        std::mem::replace(self, fresh).finish(header, processes)
+    }
+
     /// A profile of the counts gathered since the last drain, with every table interned so
     /// far, then resets the counts (the tables are kept so ids stay stable across drains).
     pub fn drain(&mut self, mut header: Profile, processes: Vec<ProcessSummary>) -> Profile {

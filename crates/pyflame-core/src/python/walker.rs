@@ -180,10 +180,19 @@ impl Walker {
     /// Takes one sample into `out` (cleared first). Errors here mean the whole process could
     /// not be read (e.g. it exited); per-thread failures are in `ThreadSnapshot::error`.
     pub fn sample(&mut self, mem: &dyn RemoteMemory, out: &mut Sample) -> ReadResult<()> {
+        self.sample_asking(mem, out, None)
+    }
+
+    /// Like `sample`, but between a thread's first reads and their check it asks `still`
+    /// (with the thread's kernel tid, for threads not holding the GIL) whether the thread was
+    /// off the CPU from before the sample began until now. A thread that was is read at one
+    /// moment, as if paused: its first reads stand without the re-reads that check them
+    /// (one `process_vm_readv` fewer when every thread is still).
+    pub fn sample_asking(&mut self, mem: &dyn RemoteMemory, out: &mut Sample, still: Option<&mut dyn FnMut(i32) -> bool>) -> ReadResult<()> {
         out.clear();
         self.tick += 1;
         let mut prefetch = std::mem::take(&mut self.prefetch);
-        let result = prefetch.fetch(mem).and_then(|()| self.sample_with(&FirstReads::new(mem, &mut prefetch), mem, out));
+        let result = prefetch.fetch(mem).and_then(|()| self.sample_with(&FirstReads::new(mem, &mut prefetch), mem, out, still));
         prefetch.finish();
         self.prefetch = prefetch;
         result
@@ -191,7 +200,7 @@ impl Walker {
 
     /// `first` serves the reads that start a sample (batched); `mem` the re-reads that check
     /// them, which must see the target as it is now.
-    fn sample_with(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, out: &mut Sample) -> ReadResult<()> {
+    fn sample_with(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, out: &mut Sample, mut still: Option<&mut dyn FnMut(i32) -> bool>) -> ReadResult<()> {
         let o = self.target.layout.offsets;
         let holder_global = match self.target.layout.gil_model {
             GilModel::InterpreterGil => None,
@@ -220,7 +229,7 @@ impl Walker {
                 None => self.interpreter_gil_holder(first, interp)?,
             };
             let fields = read_interpreter_fields(first, interp, &o)?;
-            self.sample_interpreter(first, mem, interp, fields.id, fields.tstate_head, holder, out)?;
+            self.sample_interpreter(first, mem, interp, fields.id, fields.tstate_head, holder, out, &mut still)?;
             interp = fields.next;
         }
         out.gil_held = out.threads.iter().any(|t| t.holds_gil);
@@ -262,14 +271,21 @@ impl Walker {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sample_interpreter(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, tstate_head: u64, holder: u64, out: &mut Sample) -> ReadResult<()> {
+    fn sample_interpreter(&mut self, first: &dyn RemoteMemory, mem: &dyn RemoteMemory, interp: u64, interp_id: i64, tstate_head: u64, holder: u64, out: &mut Sample, still: &mut Option<&mut dyn FnMut(i32) -> bool>) -> ReadResult<()> {
         // Three passes, so that the reads checking every thread's stack go in one batch
         // (one syscall for 16 threads instead of 16): first reads of each thread, the batched
         // re-reads, then each thread's verdict (and its retries, one by one).
         let mut pending = std::mem::take(&mut self.pending);
         pending.clear();
         self.batched_copy_bytes = 0;
-        let result = self.first_reads(first, mem, interp, tstate_head, &mut pending).and_then(|()| self.read_again_all(mem, &mut pending));
+        let result = self.first_reads(first, mem, interp, tstate_head, &mut pending).and_then(|()| {
+            if let Some(still) = still.as_mut() {
+                for thread in pending.iter_mut().filter(|t| t.error.is_none() && t.top.is_some() && t.tstate != holder) {
+                    thread.still = thread.native_tid.is_some_and(|tid| still(tid));
+                }
+            }
+            self.read_again_all(mem, &mut pending)
+        });
         if result.is_ok() {
             for (slot, thread) in pending.iter_mut().enumerate() {
                 self.swap_buffers(slot);
@@ -346,7 +362,7 @@ impl Walker {
         };
         let paused = self.is_paused(native_tid);
         self.target_paused = paused;
-        let mut thread = PendingThread { tstate, python_thread_id, native_tid, paused, error: None, top: None, walked: None, checks: 0..0 };
+        let mut thread = PendingThread { tstate, python_thread_id, native_tid, paused, still: false, error: None, top: None, walked: None, checks: 0..0 };
         self.stash.clear();
         match layout.frame_model {
             FrameModel::FrameObjects => {
@@ -402,7 +418,7 @@ impl Walker {
         let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(7 * pending.len());
         for (thread, bufs) in pending.iter_mut().zip(self.pool.iter_mut()) {
             let begin = parts.len();
-            if thread.error.is_none() && thread.top.is_some() {
+            if thread.error.is_none() && thread.top.is_some() && !thread.still {
                 push_check_reads(&mut parts, &o, through_cframe, thread.tstate, bufs.into());
             }
             thread.checks = begin..parts.len();
@@ -432,7 +448,13 @@ impl Walker {
                 // a frame was not live, read again.
                 let start = frames.len();
                 let (mut top, mut walked) = (thread.top.unwrap_or(0), thread.walked.unwrap_or(Ok(false)));
-                let mut now = if checked { u64::from_le_bytes(self.again[0]) } else { mem.read_u64(tstate.wrapping_add(o.tstate_frame))? };
+                let mut now = if thread.still {
+                    top
+                } else if checked {
+                    u64::from_le_bytes(self.again[0])
+                } else {
+                    mem.read_u64(tstate.wrapping_add(o.tstate_frame))?
+                };
                 frames.extend_from_slice(&self.stash);
                 for attempt in 0..3 {
                     if attempt > 0 {
@@ -456,8 +478,15 @@ impl Walker {
             }
             FrameModel::CFrame | FrameModel::CurrentFrame => {
                 let Some(top) = thread.top else { return Ok(()) };
-                let sighted = if checked { self.sighting(mem)? } else { None };
-                if self.accept_data_stack(first, mem, top, sighted, frames)? {
+                let sighted = if thread.still {
+                    // Read at one moment: the first reads are their own check.
+                    Some(Sighting { top, data_top: o.tstate_datastack_top.map(|off| word(&self.tstate_buf, off)) })
+                } else if checked {
+                    self.sighting(mem)?
+                } else {
+                    None
+                };
+                if self.accept_data_stack(first, mem, top, sighted, thread.still, frames)? {
                     return Ok(());
                 }
                 // The data stack is copied after the thread state was read: if the thread
@@ -467,7 +496,7 @@ impl Walker {
                     let Some(top) = self.current_top(mem)? else { return Ok(()) };
                     self.copy_datastack(mem);
                     let sighted = self.read_again(mem, tstate)?;
-                    if self.accept_data_stack(mem, mem, top, sighted, frames)? {
+                    if self.accept_data_stack(mem, mem, top, sighted, false, frames)? {
                         return Ok(());
                     }
                 }
@@ -478,9 +507,10 @@ impl Walker {
 
     /// 3.11+: walks the first copy from `top` into `frames` and keeps it when the re-reads
     /// sighted the same innermost frame and data-stack top as the first reads, the two copies
-    /// agree on every frame used and the frames tile the data stack. `outside` serves frames
+    /// agree on every frame used and the frames tile the data stack (`one_moment`: the thread
+    /// did not run while it was read, so there is no second copy). `outside` serves frames
     /// outside the copy. False: read again.
-    fn accept_data_stack(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, sighted: Option<Sighting>, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
+    fn accept_data_stack(&mut self, outside: &dyn RemoteMemory, mem: &dyn RemoteMemory, top: u64, sighted: Option<Sighting>, one_moment: bool, frames: &mut Vec<RawFrame>) -> ReadResult<bool> {
         let o = self.target.layout.offsets;
         let start = frames.len();
         self.chunk_frames.clear();
@@ -488,7 +518,7 @@ impl Walker {
         let walked = self.walk_interpreter_frames(outside, mem, top, data_top, frames);
         let unmoved = sighted == Some(Sighting { top, data_top });
         match walked {
-            Ok(true) if unmoved && self.chunk_frames_agree() => Ok(true),
+            Ok(true) if unmoved && (one_moment || self.chunk_frames_agree()) => Ok(true),
             // Garbage met in a copy of a stack that did not move is a real error; in one that
             // moved (a code pointer read mid-change), read again.
             Err(e) if unmoved => Err(e),
@@ -897,6 +927,8 @@ struct PendingThread {
     native_tid: Option<i32>,
     /// The thread is stopped for this sample (blocking mode).
     paused: bool,
+    /// The thread did not run during its first reads (`sample_asking`): no re-reads.
+    still: bool,
     /// The first reads already failed.
     error: Option<ReadError>,
     /// The innermost frame the first reads named (3.11+: None means no frames; ≤3.10: the

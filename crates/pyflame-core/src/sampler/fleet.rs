@@ -1,8 +1,9 @@
 //! The agent's recording: one sampler thread for a set of processes that changes while it
 //! runs. Processes are attached on other threads and join between ticks; one that exits
-//! leaves the set after the drain that carries its last samples. Each drain is a window
-//! whose header says when it started and how long it lasted, so a window sent late still
-//! lands at the time it was recorded. It records until stopped, even with nothing to sample.
+//! leaves the set after the drain that carries its last samples. Each drain is a window with
+//! its own tables (memory stays one window's however long it runs), whose header says when it
+//! started and how long it lasted, so a window sent late still lands at the time it was
+//! recorded. It records until stopped, even with nothing to sample.
 //!
 //! One thread for every target matters for cost: a wake-up costs this kind of VM 15-27 us,
 //! so twenty recordings with a thread each would pay twenty wake-ups per tick.
@@ -77,7 +78,8 @@ fn window_header(options: &RecordOptions, start_ms: f64, start: Instant, end_rea
 }
 
 /// The options of a fleet recording: no root process, no end, never pausing the targets
-/// (every process attached later is read the same way).
+/// (every process attached later is read the same way). Python's thread names are read (a
+/// caller that does not show them turns `thread_names` off).
 pub fn fleet_options(interval: Duration, discover: DiscoverOptions) -> RecordOptions {
     RecordOptions {
         pid: 0,
@@ -93,6 +95,7 @@ pub fn fleet_options(interval: Duration, discover: DiscoverOptions) -> RecordOpt
         discover,
         require_gil: false,
         asyncio: None,
+        thread_names: true,
     }
 }
 
@@ -127,7 +130,7 @@ fn record_until_stopped(options: &RecordOptions, control: &FleetControl) -> Resu
         taken += 1;
         stats.ticks.store(taken, Ordering::Relaxed);
         if stats.drain_requested.swap(false, Ordering::SeqCst) {
-            let window = set.drain(window_header(options, window_start_ms, window_start, EndReason::Duration));
+            let window = set.drain_window(window_header(options, window_start_ms, window_start, EndReason::Duration));
             lock(&control.exited).extend(set.remove_exited());
             window_start = Instant::now();
             window_start_ms = unix_ms();

@@ -47,6 +47,10 @@ pub struct RecordOptions {
     pub require_gil: bool,
     /// `record --async`: stacks of asyncio tasks instead of threads (None: plain threads).
     pub asyncio: Option<AsyncMode>,
+    /// Read Python's thread names (`threading`) to name threads; otherwise threads carry the
+    /// kernel's name only. The agent reads them only when its windows label threads: a read
+    /// walks each `Thread` object's attributes, tens of remote reads per process every 5 s.
+    pub thread_names: bool,
 }
 
 /// What `record --async` counts.

@@ -39,8 +39,10 @@ struct Tracked {
     stats: HashMap<i32, TaskStat>,
     /// Kernel thread names (`comm`), read when the thread list is refreshed, not per sample.
     names: HashMap<i32, String>,
-    /// Python's thread names (`threading`), read when new threads appear and every few seconds.
+    /// Python's thread names (`threading`), read when new threads appear and every few seconds
+    /// (never when `read_python_names` is off).
     python_names: ThreadNames,
+    read_python_names: bool,
     /// Per-sample scratch, kept to avoid allocating on every tick.
     idle_buf: Vec<bool>,
     host_tids: Vec<Option<i32>>,
@@ -97,6 +99,7 @@ impl Tracked {
             pid,
             index,
             python_names: ThreadNames::new(&target, &ProcessMemory::new(pid)),
+            read_python_names: options.thread_names,
             walker: Walker::new(target),
             mem,
             lock,
@@ -159,10 +162,9 @@ impl Tracked {
 
     /// One sample of this process. Returns false when the process is gone.
     fn sample(&mut self, sample: &mut Sample, aggregator: &mut Aggregator, time_us: u64, stats: &RecordStats) -> bool {
-        if self.tasks_read_at.is_none_or(|t| t.elapsed() >= self.task_refresh) {
-            self.refresh_tasks();
-        }
         if let Some(quiet) = self.quiet.as_mut() {
+            // Before the thread list is refreshed: while no thread runs, none can start or end,
+            // so the list of the last full sample is still the list.
             if quiet.unchanged(self.pid, &self.tids) {
                 // Nothing ran: the last sample (all threads idle, no GIL holder) holds.
                 self.summary.ticks += 1;
@@ -173,6 +175,9 @@ impl Tracked {
                 aggregator.repeat(quiet.counted(), time_us);
                 return true;
             }
+        }
+        if self.tasks_read_at.is_none_or(|t| t.elapsed() >= self.task_refresh) {
+            self.refresh_tasks();
         }
         // Thread states are read before pausing: a paused thread would show as traced.
         let blocking = self.lock.is_some();
@@ -193,6 +198,17 @@ impl Tracked {
                 self.states_before.retain(|tid, _| self.tids.binary_search(tid).is_ok());
             }
         }
+        // The agent's: a thread off the CPU that has not run since the quiet check read its
+        // counters is read at one moment (no re-reads); its state is kept for the idle verdict.
+        let (stats_files, quiet, ns_to_host, states) = (&mut self.stats, &self.quiet, &self.ns_to_host, &mut self.states_before);
+        let mut still = |tid: i32| -> bool {
+            let Some(quiet) = quiet.as_ref() else { return false };
+            let host = ns_to_host.get(&tid).copied().unwrap_or(tid);
+            let Some(state) = stats_files.get_mut(&host).and_then(|s| s.state()) else { return false };
+            states.insert(host, state);
+            state != b'R' && quiet.still_since_read(host)
+        };
+        let mut still: Option<&mut dyn FnMut(i32) -> bool> = if blocking || self.quiet.is_none() { None } else { Some(&mut still) };
         // The tasks are read in the same pause as the stacks (right after them when not pausing).
         let (walker, mem, asyncio, native) = (&mut self.walker, &self.mem, &mut self.asyncio, &mut self.native);
         // `stopped`: the threads a pause really stopped (None when not pausing).
@@ -202,7 +218,7 @@ impl Tracked {
             }
             let result = match stopped {
                 Some(stopped) => walker.sample_paused(mem, sample, stopped),
-                None => walker.sample(mem, sample),
+                None => walker.sample_asking(mem, sample, still.take()),
             };
             if let (Ok(()), Some(a)) = (&result, asyncio.as_mut()) {
                 a.read(mem, walker, sample);
@@ -256,12 +272,11 @@ impl Tracked {
                 self.idle_buf.push(false);
                 continue;
             }
-            let state = host.and_then(|tid| {
-                if blocking {
-                    self.states_before.get(&tid).copied()
-                } else {
-                    self.stats.get_mut(&tid).and_then(|s| s.state())
-                }
+            // Blocking: read before the pause; the agent's: read during the walk (`still`).
+            let state = host.and_then(|tid| match self.states_before.get(&tid) {
+                Some(&state) => Some(state),
+                None if blocking => None,
+                None => self.stats.get_mut(&tid).and_then(|s| s.state()),
             });
             // Unknown state counts as running: never hide a stack we could not classify.
             self.idle_buf.push(state.is_some_and(|s| s != b'R'));
@@ -285,7 +300,9 @@ impl Tracked {
             self.summary.native_failures += failed;
             stats.native_failures.fetch_add(failed, Ordering::Relaxed);
         }
-        self.python_names.refresh(&self.mem, sample.threads.iter().map(|t| t.python_thread_id));
+        if self.read_python_names {
+            self.python_names.refresh(&self.mem, sample.threads.iter().map(|t| t.python_thread_id));
+        }
         let (names, host_tids, python_names) = (&self.names, &self.host_tids, &self.python_names);
         // Python's name for the thread, else the kernel's.
         let name_of = |i: usize| {
@@ -519,6 +536,27 @@ impl ProcessSet {
 
     /// The samples gathered since the last drain; per-process counters restart too.
     pub fn drain(&mut self, mut header: Profile) -> Profile {
+        let processes = self.take_summaries();
+        Self::fill_totals(&mut header, &processes);
+        self.aggregator.drain(header, processes)
+    }
+
+    /// The agent's drain: the window since the last one with its own tables (the aggregator
+    /// starts empty, so memory stays bounded however long the agent runs). What the quiet
+    /// checks would count again named the old tables' ids: each process is walked afresh.
+    pub fn drain_window(&mut self, mut header: Profile) -> Profile {
+        let processes = self.take_summaries();
+        for p in &mut self.processes {
+            if let Some(quiet) = p.quiet.as_mut() {
+                quiet.reset();
+            }
+        }
+        Self::fill_totals(&mut header, &processes);
+        self.aggregator.take_window(header, processes)
+    }
+
+    /// Each process's summary since the last drain; the counters restart.
+    fn take_summaries(&mut self) -> Vec<ProcessSummary> {
         let processes: Vec<ProcessSummary> = self.processes.iter().map(|p| p.summary.clone()).collect();
         for p in &mut self.processes {
             p.summary.ticks = 0;
@@ -527,8 +565,7 @@ impl ProcessSet {
             p.summary.error_kinds.clear();
             p.summary.native_failures = 0;
         }
-        Self::fill_totals(&mut header, &processes);
-        self.aggregator.drain(header, processes)
+        processes
     }
 
     fn fill_totals(header: &mut Profile, processes: &[ProcessSummary]) {

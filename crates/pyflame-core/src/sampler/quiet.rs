@@ -59,6 +59,14 @@ impl QuietCheck {
         self.reusable && !self.now.is_empty() && self.now == self.baseline
     }
 
+    /// Whether thread `tid` has not run since this tick's `unchanged` read its counters (read
+    /// again now). With the thread found off the CPU in between (its state, read by the
+    /// caller), it was off the CPU all along, so what was read of it meanwhile is one moment.
+    pub fn still_since_read(&self, tid: i32) -> bool {
+        let Ok(i) = self.now.binary_search_by_key(&tid, |&(t, _)| t) else { return false };
+        self.files.get(&tid).and_then(RunCountersFile::read) == Some(self.now[i].1)
+    }
+
     /// After a full sample that counted `counted`: whether it may be counted again while
     /// nothing runs (every thread off the CPU, none holding the GIL, no read error), against
     /// this tick's counters.
