@@ -311,8 +311,17 @@ export interface ProfileEntry {
   count: number
   /** The thread held the GIL in these samples. */
   gil: boolean
-  /** The kernel did not report the thread as running (R) in these samples. */
+  /**
+   * The kernel did not report the thread as running (R) in these samples; without a GIL,
+   * the thread was not on a CPU.
+   */
   idle: boolean
+  /**
+   * Without a GIL: the CPU time of these samples' thread that they stand for, in samples
+   * (a thread's total is its CPU time over the mean time between samples). The default
+   * view counts this instead of `count`.
+   */
+  cpuCount?: number
 }
 
 export interface ProfileFrame {

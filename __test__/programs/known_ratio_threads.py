@@ -31,11 +31,12 @@ def worker(index):
     totals[threading.current_thread().name] = mine
     clock = time.thread_time
     while True:
-        # Jittered sizes: no fixed period for a periodic sampler to alias with.
+        # Jittered sizes: no fixed period for a periodic sampler to alias with. Each thread
+        # has its own split (light grows with the index), so a mix-up between threads shows.
         t0 = clock()
         heavy(rng.randint(20000, 40000))
         t1 = clock()
-        light(rng.randint(5000, 15000))
+        light(rng.randint(5000, 15000) * (index + 1))
         t2 = clock()
         mine["heavy"] += t1 - t0
         mine["light"] += t2 - t1

@@ -24,7 +24,7 @@ export interface WriteOptions {
 export function profileSubtitle(profile: Profile): string {
   const raw = profile.raw
   const errors = raw.errors > 0 ? `, ${raw.errors} errors (${errorKindsText(profile)})` : ''
-  const noGil = raw.processes.some((p) => p.gilDisabled) ? ' · free-threaded, no GIL: every running thread counted' : ''
+  const noGil = raw.processes.some((p) => p.gilDisabled) ? ' · free-threaded, no GIL: threads on a CPU counted, by CPU time' : ''
   return `Python ${raw.pythonVersion} · PID ${raw.pid} · ${raw.ticks} samples every ${raw.intervalSecs * 1000} ms over ${raw.durationSecs.toFixed(1)} s${errors}${noGil}`
 }
 

@@ -22,7 +22,7 @@ type Sample = Pick<ProfileEntry, 'gil' | 'idle'>
 /**
  * The one rule deciding whether a sample of one thread counts in the view. `noGil`: the
  * thread's process is free-threaded and runs without a GIL, so the default view (no GIL holder
- * to follow) counts every thread the kernel saw running; idle ones go to `(idle)`.
+ * to follow) counts every thread found on a CPU; the others go to `(idle)`.
  */
 export function sampleInView(sample: Sample, opts: ViewOptions = {}, noGil = false): boolean {
   if (noGil && !opts.threads && !opts.gil) return !sample.idle
@@ -41,7 +41,18 @@ export function noGilProcesses(profile: RawProfile): Set<number> {
 export function selectEntries(profile: RawProfile, opts: ViewOptions = {}): ProfileView {
   const noGil = noGilProcesses(profile)
   const threadHasNoGil = (entry: ProfileEntry) => noGil.size > 0 && noGil.has(profile.threads[entry.thread]?.pid)
-  const entries = profile.entries.filter((entry) => sampleInView(entry, opts, threadHasNoGil(entry)))
+  const defaultView = !opts.threads && !opts.gil
+  const entries: ProfileEntry[] = []
+  for (const entry of profile.entries) {
+    if (!sampleInView(entry, opts, threadHasNoGil(entry))) continue
+    // Without a GIL the default view counts CPU time, in samples: samples that found a thread
+    // on a CPU share its CPU time (crates/pyflame-core/src/sampler/on_cpu.rs).
+    if (defaultView && entry.cpuCount !== undefined && entry.cpuCount !== null && threadHasNoGil(entry)) {
+      if (entry.cpuCount > 0) entries.push({ ...entry, count: entry.cpuCount })
+      continue
+    }
+    entries.push(entry)
+  }
   const idleByProcess = new Map<number, number>()
   if (!opts.threads && !opts.gil && !opts.excludeIdle && noGil.size > 0) {
     // Without a GIL, `(idle)` counts the samples of threads that were not running.

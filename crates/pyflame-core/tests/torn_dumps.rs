@@ -46,18 +46,6 @@ fn spawn_recursing(python: &std::path::Path) -> (support::Spawned, i32) {
     (support::Spawned { child: shell }, pid)
 }
 
-fn newest_interpreters() -> Vec<support::Interpreter> {
-    let dir = std::path::Path::new("/var/cache/pyflame-ts/pythons/bin");
-    ["python3.14", "python3.14d", "python3.14-nopie"]
-        .iter()
-        .filter_map(|name| {
-            let path = dir.join(name);
-            let version = support::reported_version(&path)?;
-            Some(support::Interpreter { label: format!("newest-{name}"), path, version })
-        })
-        .collect()
-}
-
 /// Sends `signal` and, for SIGSTOP, waits until the kernel shows the process stopped.
 fn signal(pid: i32, signal: i32) {
     assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill {pid}");
@@ -76,7 +64,7 @@ fn hundreds_of_dumps_of_a_recursing_program_read_every_stack_on_every_interprete
     let mut failures = Vec::new();
     // TORN_ONLY=3.9 runs the interpreters whose label contains it.
     let only = std::env::var("TORN_ONLY").unwrap_or_default();
-    for py in support::interpreters().into_iter().chain(newest_interpreters()).filter(|p| p.label.contains(&only)) {
+    for py in support::interpreters().into_iter().chain(support::newest_interpreters().into_iter().map(|(py, _, _)| py)).filter(|p| p.label.contains(&only)) {
         let (_shell, pid) = spawn_recursing(&py.path);
         let options = DumpOptions { blocking: true, ..Default::default() };
         let started = Instant::now();

@@ -46,8 +46,13 @@ pub struct ProfileEntry {
     pub count: f64,
     /// The thread held the GIL in these samples.
     pub gil: bool,
-    /// The kernel did not report the thread as running (R) in these samples.
+    /// The kernel did not report the thread as running (R) in these samples; without a GIL,
+    /// the thread was not on a CPU.
     pub idle: bool,
+    /// Without a GIL: the CPU time of these samples' thread that they stand for, in samples
+    /// (a thread's total is its CPU time over the mean time between samples). The default
+    /// view counts this instead of `count`.
+    pub cpu_count: Option<f64>,
 }
 
 #[napi(object)]
@@ -170,7 +175,7 @@ pub fn profile(p: core::Profile) -> RawProfile {
         entries: p
             .entries
             .into_iter()
-            .map(|e| ProfileEntry { stack: e.stack, thread: e.thread, count: e.count as f64, gil: e.gil, idle: e.idle })
+            .map(|e| ProfileEntry { stack: e.stack, thread: e.thread, count: e.count as f64, gil: e.gil, idle: e.idle, cpu_count: e.cpu_count.map(|c| c as f64) })
             .collect(),
         processes: p
             .processes

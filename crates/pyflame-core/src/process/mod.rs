@@ -4,6 +4,7 @@
 pub mod lock;
 pub mod maps;
 pub mod memory;
+pub mod on_cpu;
 pub mod run_counters;
 pub mod stop_timer;
 pub mod tasks;

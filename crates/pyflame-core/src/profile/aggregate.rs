@@ -31,6 +31,10 @@ pub struct Aggregator {
     stack_buf: Vec<u32>,
     /// What the last `add` counted, for `repeat`.
     last_counted: Vec<EntryKey>,
+    /// Without a GIL: the CPU time each entry stands for, in samples (`add_cpu`).
+    cpu: HashMap<EntryKey, f64>,
+    /// Samples of the last `add` that wait for a CPU weight: (thread's position, key).
+    to_weigh: Vec<(usize, EntryKey)>,
 }
 
 /// The file name of the frames that head a task's part of an async stack; writers label
@@ -58,8 +62,12 @@ pub enum ThreadAsync {
 
 /// Per-thread facts the sampler adds to a walker's snapshot.
 pub struct ThreadExtras<'a> {
-    /// Kernel says the thread was not running (state other than R).
+    /// Kernel says the thread was not running (state other than R), or without a GIL that it
+    /// was not on a CPU.
     pub idle: &'a [bool],
+    /// Without a GIL: the thread was on a CPU; the sampler gives the sample a CPU weight later
+    /// (`sampler/on_cpu.rs`; see `take_to_weigh`).
+    pub weigh: &'a [bool],
     /// The thread's name, asked for when a thread is first seen and when `names_generation`
     /// changed since it was last asked.
     pub name_of: &'a dyn Fn(usize) -> Option<String>,
@@ -88,6 +96,7 @@ impl Aggregator {
     #[allow(clippy::too_many_arguments)]
     fn add_with(&mut self, walker_index: u32, pid: i32, walker: &Walker, sample: &Sample, native: Option<&NativeSampler>, extras: &ThreadExtras, time_us: u64, logical: Option<&AsyncStacks>) {
         self.last_counted.clear();
+        self.to_weigh.clear();
         for (i, thread) in sample.threads.iter().enumerate() {
             if thread.error.is_some() {
                 continue;
@@ -116,6 +125,9 @@ impl Aggregator {
             let thread_index = self.thread_index(pid, sample, i, extras);
             let idle = extras.idle.get(i).copied().unwrap_or(false) && !thread.holds_gil;
             self.count(stack, thread_index, thread.holds_gil, idle, time_us);
+            if extras.weigh.get(i).copied().unwrap_or(false) {
+                self.to_weigh.push((i, (stack, thread_index, thread.holds_gil, idle)));
+            }
         }
         let Some(logical) = logical else { return };
         for (thread, items) in &logical.waiting {
@@ -207,6 +219,16 @@ impl Aggregator {
         }
     }
 
+    /// The samples of the last `add` that wait for a CPU weight, by thread position.
+    pub fn take_to_weigh(&mut self) -> std::vec::Drain<'_, (usize, EntryKey)> {
+        self.to_weigh.drain(..)
+    }
+
+    /// Adds CPU time, in samples, to an entry counted earlier.
+    pub fn add_cpu(&mut self, key: EntryKey, samples: f64) {
+        *self.cpu.entry(key).or_insert(0.0) += samples;
+    }
+
     fn count(&mut self, stack: u32, thread: u32, gil: bool, idle: bool, time_us: u64) {
         self.last_counted.push((stack, thread, gil, idle));
         *self.counts.entry((stack, thread, gil, idle)).or_insert(0) += 1;
@@ -251,7 +273,8 @@ impl Aggregator {
 
     /// Builds the final profile. Process summaries and the top-level fields come from the sampler.
     pub fn finish(self, mut header: Profile, processes: Vec<ProcessSummary>) -> Profile {
-        header.entries = sorted_entries(self.counts.into_iter());
+        let cpu = whole_samples(self.cpu);
+        header.entries = sorted_entries(self.counts.into_iter(), &cpu);
         header.frames = self.frames;
         header.stacks = self.stacks.into_iter().map(|s| s.into_vec()).collect();
         header.threads = self.threads;
@@ -272,7 +295,8 @@ impl Aggregator {
     /// A profile of the counts gathered since the last drain, with every table interned so
     /// far, then resets the counts (the tables are kept so ids stay stable across drains).
     pub fn drain(&mut self, mut header: Profile, processes: Vec<ProcessSummary>) -> Profile {
-        header.entries = sorted_entries(self.counts.drain());
+        let cpu = whole_samples(std::mem::take(&mut self.cpu));
+        header.entries = sorted_entries(self.counts.drain(), &cpu);
         header.frames = self.frames.clone();
         header.stacks = self.stacks.iter().map(|s| s.to_vec()).collect();
         header.threads = self.threads.clone();
@@ -282,9 +306,41 @@ impl Aggregator {
     }
 }
 
+/// CPU weights rounded to whole samples, each thread's total kept (its sum rounded): largest
+/// remainders first, ties by key so the result does not depend on hash order.
+fn whole_samples(cpu: HashMap<EntryKey, f64>) -> HashMap<EntryKey, u64> {
+    let mut by_thread: HashMap<u32, Vec<(EntryKey, f64)>> = HashMap::default();
+    for (key, samples) in cpu {
+        by_thread.entry(key.1).or_default().push((key, samples.max(0.0)));
+    }
+    let mut out = HashMap::default();
+    for (_, mut weights) in by_thread {
+        let total = weights.iter().map(|(_, w)| w).sum::<f64>().round() as u64;
+        let floor: u64 = weights.iter().map(|(_, w)| w.floor() as u64).sum();
+        weights.sort_by(|a, b| (b.1 - b.1.floor()).total_cmp(&(a.1 - a.1.floor())).then(a.0.cmp(&b.0)));
+        let mut extra = total.saturating_sub(floor);
+        for (key, w) in weights {
+            let mut n = w.floor() as u64;
+            if extra > 0 {
+                n += 1;
+                extra -= 1;
+            }
+            // Kept at 0 too: such an entry's samples stand for no CPU time (the default view
+            // leaves them out) rather than for one sample each.
+            out.insert(key, n);
+        }
+    }
+    out
+}
+
 /// Entries in a deterministic order: most samples first, then by ids.
-fn sorted_entries(counts: impl Iterator<Item = (EntryKey, u64)>) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = counts.map(|((stack, thread, gil, idle), count)| Entry { stack, thread, count, gil, idle }).collect();
+fn sorted_entries(counts: impl Iterator<Item = (EntryKey, u64)>, cpu: &HashMap<EntryKey, u64>) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = counts
+        .map(|(key, count)| {
+            let (stack, thread, gil, idle) = key;
+            Entry { stack, thread, count, gil, idle, cpu_count: cpu.get(&key).copied() }
+        })
+        .collect();
     entries.sort_by(|a, b| b.count.cmp(&a.count).then(a.stack.cmp(&b.stack)).then(a.thread.cmp(&b.thread)).then(a.gil.cmp(&b.gil)));
     entries
 }

@@ -34,6 +34,9 @@ pub struct Entry {
     pub count: u64,
     pub gil: bool,
     pub idle: bool,
+    /// Without a GIL, the samples that entry's CPU time is worth (`sampler/on_cpu.rs`): what
+    /// the default view counts instead of `count`. None with a GIL (or no CPU weight).
+    pub cpu_count: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,10 +37,22 @@ impl Threading {
         Threading { free_threaded: true, gil_disabled: enabled.unwrap_or(0) == 0 }
     }
 
-    /// The line said once on stderr and kept in the profile when there is no GIL to follow.
-    pub fn notice(&self, version: &str) -> Option<String> {
-        self.gil_disabled.then(|| {
-            format!("free-threaded Python {version} runs without a GIL: each sample counts every thread the kernel reports running or runnable, the others as (idle)")
-        })
+    /// The line said once on stderr and kept in the profile when there is no GIL to follow:
+    /// what the default view counts, given how the sampler tells a thread on a CPU.
+    pub fn notice(&self, version: &str, by: OnCpuBy) -> Option<String> {
+        let how = match by {
+            OnCpuBy::SwitchCounts => "the samples that found a thread on a CPU, together worth its CPU time (schedstat); threads asleep or waiting for a CPU count as (idle)",
+            OnCpuBy::RunState => "every thread the kernel reports running or waiting for a CPU (it keeps no scheduler statistics to tell them apart), the others as (idle)",
+        };
+        self.gil_disabled.then(|| format!("free-threaded Python {version} runs without a GIL: the default view counts {how}"))
     }
+}
+
+/// How the sampler tells, without a GIL, which threads are on a CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnCpuBy {
+    /// Its switches onto and off a CPU (`process/on_cpu.rs`, `sampler/on_cpu.rs`).
+    SwitchCounts,
+    /// The kernel's R state alone.
+    RunState,
 }

@@ -5,6 +5,7 @@
 pub mod async_sampling;
 pub mod clock;
 pub mod fleet;
+pub mod on_cpu;
 pub mod process_set;
 pub mod quiet;
 

@@ -3,15 +3,17 @@
 //! (in blocking mode) its own ptrace lock.
 
 use super::async_sampling::AsyncSampling;
+use super::on_cpu::OnCpuCheck;
 use super::quiet::QuietCheck;
 use super::{RecordOptions, RecordStats};
 use crate::error::{Error, ErrorCode, Result};
 use crate::process::lock::ProcessLock;
 use crate::process::memory::{ProcessMemory, ReadError};
+use crate::process::on_cpu::OwnSwitch;
 use crate::process::tasks::{self, TaskStat};
-use crate::profile::aggregate::ThreadExtras;
+use crate::profile::aggregate::{EntryKey, ThreadExtras};
 use crate::profile::{Aggregator, Profile, ProcessSummary};
-use crate::python::free_threaded::Threading;
+use crate::python::free_threaded::{OnCpuBy, Threading};
 use crate::python::thread_names::ThreadNames;
 use crate::native::NativeSampler;
 use crate::python::{PythonTarget, Sample, Walker};
@@ -23,6 +25,10 @@ use std::time::{Duration, Instant};
 const TASK_REFRESH: Duration = Duration::from_millis(200);
 /// The agent's: its windows last seconds, and each re-read costs a directory listing.
 const FLEET_TASK_REFRESH: Duration = Duration::from_secs(1);
+/// A sampler that waited longer than this on a run queue before a tick got its CPU when the
+/// scheduler chose, not when its timer fired: the thread it replaced is not counted as
+/// displaced at that tick (`on_cpu.rs`). A wake-up that preempts at once takes microseconds.
+const SAMPLER_MAX_WAIT: Duration = Duration::from_micros(50);
 /// How often `--subprocesses` looks for new children.
 const CHILD_REFRESH: Duration = Duration::from_millis(250);
 /// How often `--subprocesses` looks again while it waits for a first Python process.
@@ -43,10 +49,19 @@ struct Tracked {
     /// (never when `read_python_names` is off).
     python_names: ThreadNames,
     read_python_names: bool,
+    /// Without a GIL: tells the threads on a CPU from those waiting for one (`on_cpu.rs`);
+    /// None with a GIL, or when the kernel keeps no scheduler statistics.
+    on_cpu: Option<OnCpuCheck>,
     /// Per-sample scratch, kept to avoid allocating on every tick.
     idle_buf: Vec<bool>,
+    weigh_buf: Vec<bool>,
+    /// Per thread: found on a CPU and still where it was found after its stack was read.
+    stayed_buf: Vec<bool>,
+    weighed_buf: Vec<(usize, EntryKey)>,
     host_tids: Vec<Option<i32>>,
     states_before: HashMap<i32, u8>,
+    /// Threads seen on a CPU (`on_cpu`) next to `states_before`.
+    on_cpu_before: HashMap<i32, bool>,
     /// Target-namespace tid → host tid, when the target lives in another PID namespace.
     ns_to_host: HashMap<i32, i32>,
     /// Host tid → tid in the target's namespace, read once per thread (it never changes).
@@ -81,7 +96,9 @@ impl Tracked {
         };
         let lock = if options.blocking || options.native { Some(ProcessLock::seize(pid)?) } else { None };
         let native = options.native.then(|| NativeSampler::new(&target));
-        let notices = target.layout.notice().into_iter().chain(threading.notice(&version)).collect();
+        let on_cpu = if threading.gil_disabled { OnCpuCheck::new(pid) } else { None };
+        let by = if on_cpu.is_some() { OnCpuBy::SwitchCounts } else { OnCpuBy::RunState };
+        let notices = target.layout.notice().into_iter().chain(threading.notice(&version, by)).collect();
         let summary = ProcessSummary {
             pid,
             python_version: version,
@@ -106,9 +123,14 @@ impl Tracked {
             native,
             stats: HashMap::new(),
             names: HashMap::new(),
+            on_cpu,
             idle_buf: Vec::new(),
+            weigh_buf: Vec::new(),
+            stayed_buf: Vec::new(),
+            weighed_buf: Vec::new(),
             host_tids: Vec::new(),
             states_before: HashMap::new(),
+            on_cpu_before: HashMap::new(),
             ns_to_host: HashMap::new(),
             ns_tids: HashMap::new(),
             tasks_read_at: None,
@@ -119,12 +141,20 @@ impl Tracked {
             quiet: None,
             tids: Vec::new(),
         };
-        tracked.refresh_tasks();
+        tracked.refresh_tasks(None);
         Ok(tracked)
     }
 
-    fn refresh_tasks(&mut self) {
+    /// `aggregator`: where the last samples of threads that are gone get their CPU weights
+    /// (None before the first sample, when there are none).
+    fn refresh_tasks(&mut self, aggregator: Option<&mut Aggregator>) {
         let Ok(tids) = tasks::list_tasks(self.pid) else { return };
+        if let Some(on_cpu) = self.on_cpu.as_mut() {
+            match aggregator {
+                Some(aggregator) => on_cpu.refresh(&tids, |key, samples| aggregator.add_cpu(key, samples)),
+                None => on_cpu.refresh(&tids, |_, _| {}),
+            }
+        }
         self.stats.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.names.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.ns_tids.retain(|tid, _| tids.binary_search(tid).is_ok());
@@ -161,7 +191,8 @@ impl Tracked {
     }
 
     /// One sample of this process. Returns false when the process is gone.
-    fn sample(&mut self, sample: &mut Sample, aggregator: &mut Aggregator, time_us: u64, stats: &RecordStats) -> bool {
+    /// `sampler_on`: when the sampler thread got its CPU for this tick (`OwnSwitch`).
+    fn sample(&mut self, sample: &mut Sample, aggregator: &mut Aggregator, time_us: u64, stats: &RecordStats, sampler_on: Option<u64>) -> bool {
         if let Some(quiet) = self.quiet.as_mut() {
             // Before the thread list is refreshed: while no thread runs, none can start or end,
             // so the list of the last full sample is still the list.
@@ -177,24 +208,31 @@ impl Tracked {
             }
         }
         if self.tasks_read_at.is_none_or(|t| t.elapsed() >= self.task_refresh) {
-            self.refresh_tasks();
+            self.refresh_tasks(Some(&mut *aggregator));
         }
         // Thread states are read before pausing: a paused thread would show as traced.
         let blocking = self.lock.is_some();
+        // Without a GIL too: who was on a CPU is judged at the tick's instant, when the
+        // sampler got its CPU (`on_cpu.rs`), not after the stacks.
+        let states_first = blocking || self.on_cpu.is_some();
         self.states_before.clear();
-        if blocking {
+        self.on_cpu_before.clear();
+        if states_first {
             // The same read gives the thread count: a thread started or ended since the last
-            // listing makes the pause list the threads again (new ones are seized at once);
+            // listing makes a pause list the threads again (new ones are seized at once);
             // otherwise the pause uses this list and saves listing `/proc/PID/task` per sample.
             let mut count_changed = false;
             for (&tid, stat) in self.stats.iter_mut() {
                 if let Some((state, threads)) = stat.state_and_threads() {
                     self.states_before.insert(tid, state);
                     count_changed |= threads.is_some_and(|n| n != self.tids.len());
+                    if let (b'R', Some(on_cpu)) = (state, self.on_cpu.as_mut().and_then(|c| c.on_cpu(tid, sampler_on))) {
+                        self.on_cpu_before.insert(tid, on_cpu);
+                    }
                 }
             }
             if count_changed {
-                self.refresh_tasks();
+                self.refresh_tasks(Some(&mut *aggregator));
                 self.states_before.retain(|tid, _| self.tids.binary_search(tid).is_ok());
             }
         }
@@ -263,6 +301,8 @@ impl Tracked {
             }
         }
         self.idle_buf.clear();
+        self.weigh_buf.clear();
+        self.stayed_buf.clear();
         self.host_tids.clear();
         for thread in &sample.threads {
             let host = thread.native_tid.map(|t| self.host_tid(t));
@@ -270,6 +310,8 @@ impl Tracked {
             if thread.holds_gil {
                 // The GIL holder is running Python: no need to ask the kernel.
                 self.idle_buf.push(false);
+                self.weigh_buf.push(false);
+                self.stayed_buf.push(false);
                 continue;
             }
             // Blocking: read before the pause; the agent's: read during the walk (`still`).
@@ -278,8 +320,20 @@ impl Tracked {
                 None if blocking => None,
                 None => self.stats.get_mut(&tid).and_then(|s| s.state()),
             });
-            // Unknown state counts as running: never hide a stack we could not classify.
-            self.idle_buf.push(state.is_some_and(|s| s != b'R'));
+            // Without a GIL, a thread in R state runs only if it is on a CPU, not waiting for
+            // one (`on_cpu.rs`). Unknown counts as running: never hide a stack we could not classify.
+            let on_cpu = match (state, host) {
+                (Some(b'R'), Some(tid)) if states_first => self.on_cpu_before.get(&tid).copied(),
+                (Some(b'R'), Some(tid)) => self.on_cpu.as_mut().and_then(|c| c.on_cpu(tid, sampler_on)),
+                _ => None,
+            };
+            self.idle_buf.push(state.is_some_and(|s| s != b'R') || on_cpu == Some(false));
+            // An on-CPU sample stands for its share of the thread's CPU time (`on_cpu.rs`),
+            // if the stack read is the one at the look: the thread did not move meanwhile.
+            let weighs = |tid: i32| self.on_cpu.as_ref().is_some_and(|c| c.weighs(tid));
+            let weigh = on_cpu == Some(true) && host.is_some_and(weighs);
+            self.weigh_buf.push(weigh);
+            self.stayed_buf.push(weigh && host.is_some_and(|tid| self.on_cpu.as_ref().is_some_and(|c| c.stayed(tid))));
         }
         let failed = sample.threads.iter().find_map(|t| t.error.as_ref());
         let holder_failed = failed.is_some();
@@ -309,7 +363,7 @@ impl Tracked {
             let python = sample.threads.get(i).and_then(|t| python_names.get(t.python_thread_id)).map(str::to_string);
             python.or_else(|| host_tids.get(i).copied().flatten().and_then(|tid| names.get(&tid).cloned()))
         };
-        let extras = ThreadExtras { idle: &self.idle_buf, name_of: &name_of, names_generation: self.python_names.generation };
+        let extras = ThreadExtras { idle: &self.idle_buf, weigh: &self.weigh_buf, name_of: &name_of, names_generation: self.python_names.generation };
         match &self.asyncio {
             Some(a) => {
                 if a.torn > 0 {
@@ -319,6 +373,22 @@ impl Tracked {
                 aggregator.add_async(self.index, self.pid, &self.walker, sample, &extras, time_us, &a.stacks)
             }
             None => aggregator.add(self.index, self.pid, &self.walker, sample, self.native.as_ref(), &extras, time_us),
+        }
+        if let Some(on_cpu) = self.on_cpu.as_mut() {
+            self.weighed_buf.clear();
+            self.weighed_buf.extend(aggregator.take_to_weigh());
+            for &(i, key) in &self.weighed_buf {
+                match self.host_tids.get(i).copied().flatten() {
+                    Some(tid) if self.stayed_buf.get(i).copied().unwrap_or(false) => on_cpu.seen(tid, key),
+                    // Read elsewhere than found: no weight, and out of the default view.
+                    _ => aggregator.add_cpu(key, 0.0),
+                }
+            }
+            on_cpu.tick();
+            let now = Instant::now();
+            if on_cpu.due(now) {
+                on_cpu.close(now, false, |key, samples| aggregator.add_cpu(key, samples));
+            }
         }
         if let Some(quiet) = self.quiet.as_mut() {
             let all_idle = self.idle_buf.len() == sample.threads.len() && self.idle_buf.iter().all(|&idle| idle);
@@ -344,6 +414,8 @@ pub struct ProcessSet {
     root_pid: i32,
     /// Walker index of the next process: never reused, since caches are keyed by it.
     next_index: u32,
+    /// The sampler thread's own scheduler files (`sampler_switched_on`).
+    own_switch: Option<OwnSwitch>,
 }
 
 /// A process made ready for sampling away from the sampler thread (discovery reads ELF
@@ -392,6 +464,7 @@ impl ProcessSet {
             subprocesses: options.subprocesses,
             root_pid: options.pid,
             next_index: 1,
+            own_switch: None,
         };
         set.attach_root(options)?;
         if !options.subprocesses {
@@ -444,6 +517,7 @@ impl ProcessSet {
             subprocesses: false,
             root_pid: 0,
             next_index: 1,
+            own_switch: None,
         }
     }
 
@@ -481,9 +555,10 @@ impl ProcessSet {
 
     /// Samples every live process once. Returns false when nothing is left to sample.
     pub fn sample_all(&mut self, time_us: u64, stats: &RecordStats) -> Result<bool> {
+        let sampler_on = self.sampler_switched_on();
         let mut any_alive = false;
         for tracked in self.processes.iter_mut().filter(|p| p.alive) {
-            if tracked.sample(&mut self.sample, &mut self.aggregator, time_us, stats) {
+            if tracked.sample(&mut self.sample, &mut self.aggregator, time_us, stats, sampler_on) {
                 any_alive = true;
             } else {
                 // Release ptrace at once so the exiting process is not held.
@@ -496,6 +571,20 @@ impl ProcessSet {
             return Ok(any_alive || process_alive(self.root_pid));
         }
         Ok(any_alive)
+    }
+
+    /// When this (sampler) thread was put on its CPU for this tick, if it got it at once;
+    /// only asked when a process runs without a GIL (`on_cpu.rs`).
+    fn sampler_switched_on(&mut self) -> Option<u64> {
+        if !self.processes.iter().any(|p| p.on_cpu.is_some()) {
+            return None;
+        }
+        // SAFETY: gettid has no preconditions.
+        let me = unsafe { libc::gettid() };
+        if self.own_switch.as_ref().is_none_or(|o| o.tid() != me) {
+            self.own_switch = OwnSwitch::open().ok();
+        }
+        self.own_switch.as_mut()?.switched_on(SAMPLER_MAX_WAIT.as_nanos() as u64)
     }
 
     /// Finds new descendants of the root and starts sampling the Python ones.
@@ -534,8 +623,17 @@ impl ProcessSet {
         }
     }
 
+    /// Weighs the on-CPU samples of the open windows (before a drain or the end).
+    fn close_windows(&mut self) {
+        let (aggregator, now) = (&mut self.aggregator, Instant::now());
+        for on_cpu in self.processes.iter_mut().filter_map(|p| p.on_cpu.as_mut()) {
+            on_cpu.close(now, true, |key, samples| aggregator.add_cpu(key, samples));
+        }
+    }
+
     /// The samples gathered since the last drain; per-process counters restart too.
     pub fn drain(&mut self, mut header: Profile) -> Profile {
+        self.close_windows();
         let processes = self.take_summaries();
         Self::fill_totals(&mut header, &processes);
         self.aggregator.drain(header, processes)
@@ -545,6 +643,7 @@ impl ProcessSet {
     /// starts empty, so memory stays bounded however long the agent runs). What the quiet
     /// checks would count again named the old tables' ids: each process is walked afresh.
     pub fn drain_window(&mut self, mut header: Profile) -> Profile {
+        self.close_windows();
         let processes = self.take_summaries();
         for p in &mut self.processes {
             if let Some(quiet) = p.quiet.as_mut() {
@@ -591,7 +690,8 @@ impl ProcessSet {
         }
     }
 
-    pub fn finish(self, mut header: Profile) -> Profile {
+    pub fn finish(mut self, mut header: Profile) -> Profile {
+        self.close_windows();
         let processes: Vec<ProcessSummary> = self.processes.iter().map(|p| p.summary.clone()).collect();
         Self::fill_totals(&mut header, &processes);
         self.aggregator.finish(header, processes)
