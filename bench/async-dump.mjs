@@ -13,7 +13,9 @@
 //
 // usage: node bench/async-dump.mjs [--pythons=PATH,PATH,...] [--reps=7] [--requests=100]
 // Needs `npm run build`, `cargo build --release --example async_dump -p pyflame-core` and
-// scripts/ci/async-servers.sh. Prints a Markdown table (ms: median, min–max) and the load average.
+// scripts/ci/async-servers.sh. Prints a Markdown table (ms: median, min–max) and the load average:
+// wall time of each (fork to exit for whole processes), and the user+sys CPU of `node -e 0` and of
+// the CLI (less sensitive to a busy machine than their wall time).
 
 import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -48,12 +50,13 @@ const env = { ...process.env }
 delete env.NODE_OPTIONS
 delete env.NODE_EXTRA_CA_CERTS
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const wallMs = (argv) => {
-  const t0 = performance.now()
-  const run = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8' })
-  const ms = performance.now() - t0
-  if (run.status !== 0) throw new Error(`${argv.join(' ')}: exit ${run.status}: ${run.stderr.slice(-400)}`)
-  return { ms, stdout: run.stdout }
+const RUSAGE = path.join(ROOT, 'bench', 'targets', 'rusage.py')
+/** Wall time (fork to exit) and user+sys CPU of a command, in ms, through bench/targets/rusage.py. */
+const timed = (argv) => {
+  const run = spawnSync('python3', [RUSAGE, ...argv], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+  const usage = JSON.parse(run.output[3] || '{}')
+  if (run.status !== 0 || usage.status !== 0) throw new Error(`${argv.join(' ')}: exit ${usage.status}: ${run.stderr.slice(-400)}`)
+  return { ms: usage.wall * 1000, cpu: (usage.user + usage.sys) * 1000, stdout: run.stdout }
 }
 
 async function measure(python) {
@@ -78,18 +81,26 @@ async function measure(python) {
       await sleep(200)
       holding = (await dumpAsync(pid)).tasks.filter((t) => t.frames.some((f) => f.name === 'handle_hold')).length
     }
-    const results = { node: [], cli: [], api: [], core: [], discover: [], open: [], seize: [], walk: [] }
+    const results = { node: [], nodeCpu: [], cli: [], cliCpu: [], api: [], core: [], discover: [], open: [], seize: [], walk: [] }
     let tasks = 0
     const steps = {
-      node: () => results.node.push(wallMs([process.execPath, '-e', '0']).ms),
-      cli: () => results.cli.push(wallMs([process.execPath, CLI, 'dump', '--async', '-p', String(pid)]).ms),
+      node: () => {
+        const run = timed([process.execPath, '-e', '0'])
+        results.node.push(run.ms)
+        results.nodeCpu.push(run.cpu)
+      },
+      cli: () => {
+        const run = timed([process.execPath, CLI, 'dump', '--async', '-p', String(pid)])
+        results.cli.push(run.ms)
+        results.cliCpu.push(run.cpu)
+      },
       api: async () => {
         const t0 = performance.now()
         tasks = (await dumpAsync(pid)).tasks.length
         results.api.push(performance.now() - t0)
       },
       core: () => {
-        const run = wallMs([CORE, String(pid), '--time', '1'])
+        const run = timed([CORE, String(pid), '--time', '1'])
         const times = JSON.parse(run.stdout)
         results.core.push(run.ms)
         for (const k of ['discover', 'open', 'seize', 'walk']) results[k].push(times[k])
@@ -120,9 +131,9 @@ const label = (python, version) => {
 const rows = []
 for (const python of PYTHONS) rows.push(await measure(python))
 console.log(`\`dump --async\` with ${REQUESTS} requests held open, ms: median (min–max of ${REPS}), wall time; ${new Date().toISOString()}, ${os.cpus().length} cores\n`)
-console.log('| Python | tasks | load avg | `node -e 0` | whole CLI | Node API `dumpAsync` | Rust core, whole process | discover | open asyncio | seize | walk |')
-console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+console.log('| Python | tasks | load avg | `node -e 0` | whole CLI | CPU: `node -e 0` | CPU: whole CLI | Node API `dumpAsync` | Rust core, whole process | discover | open asyncio | seize | walk |')
+console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
 for (const { python, version, tasks, results: r, load } of rows) {
-  const cells = ['node', 'cli', 'api', 'core', 'discover', 'open', 'seize', 'walk'].map((k) => fmt(r[k]))
+  const cells = ['node', 'cli', 'nodeCpu', 'cliCpu', 'api', 'core', 'discover', 'open', 'seize', 'walk'].map((k) => fmt(r[k]))
   console.log(`| ${label(python, version)} | ${tasks} | ${load.map((l) => l.toFixed(1)).join('→')} | ${cells.join(' | ')} |`)
 }
