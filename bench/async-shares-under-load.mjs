@@ -8,7 +8,8 @@
 //
 // usage: node bench/async-shares-under-load.mjs [--python=...python3.15] [--runs=2]
 //          [--modes=async,plain] [--slices=wall,cpu] [--seconds=8] [--rate=0.001] [--busy=0]
-// `--busy=N` adds N `while 1: pass` loops for the duration (nice 0). `--sampler-nice=N` runs the
+// `--busy=N` adds N `while 1: pass` loops for the duration (at this process's nice value: run
+// the whole bench under `nice -n 19` to load the machine without slowing anyone else's work). `--sampler-nice=N` runs the
 // sampler (this process's threads made after the target starts) at nice N, the target staying at
 // nice 0 (a negative N needs root): a diagnostic of starvation, not a setting of the profiler.
 // Needs `npm run build`.
@@ -68,35 +69,62 @@ async function run(mode, kind) {
       if (!names.includes('burn')) return 'other'
       return names.includes('heavy_work') ? 'heavy' : names.includes('light_work') ? 'light' : 'other'
     }
-    const truthAt = (t) => {
+    const sliceAt = (t) => {
       let lo = 0
       let hi = all.length - 1
       while (lo <= hi) {
         const m = (lo + hi) >> 1
         if (all[m].end < t) lo = m + 1
         else if (all[m].start > t) hi = m - 1
-        else return all[m].task
+        else return m
       }
-      return 'gap'
+      return -1
     }
     const inTruth = { heavy: 0, light: 0, gap: 0 }
     const sampled = { heavy: 0, light: 0 }
+    const inSlice = new Array(all.length).fill(0)
     let wrong = 0
     for (const s of raw.timeline) {
       if (s.idle) continue
-      const truth = truthAt(from + s.timeUs / 1000)
+      const at = sliceAt(from + s.timeUs / 1000)
+      const truth = at < 0 ? 'gap' : all[at].task
+      if (at >= 0) inSlice[at]++
       inTruth[truth]++
       const seen = taskOf(s.stack)
       if (seen === 'other') continue
       sampled[seen]++
       if (truth !== 'gap' && seen !== truth) wrong++
     }
+    // Samples per ms of a slice's running time (its CPU time) and of its preempted time (wall
+    // minus CPU), least squares over the slices wholly inside the window: a sampler uniform in
+    // wall time has the two equal; one that waits for a CPU when the target does samples
+    // preempted time less. `explained`: the heavy share those two densities predict.
+    let [cc, cp, pp, nc, np] = [0, 0, 0, 0, 0]
+    const parts = { heavy: { run: 0, pre: 0 }, light: { run: 0, pre: 0 } }
+    all.forEach((x, i) => {
+      if (x.start < from || x.end > to) return
+      const run = Math.min(x.cpu, x.end - x.start)
+      const pre = x.end - x.start - run
+      parts[x.task].run += run
+      parts[x.task].pre += pre
+      cc += run * run
+      cp += run * pre
+      pp += pre * pre
+      nc += inSlice[i] * run
+      np += inSlice[i] * pre
+    })
+    const det = cc * pp - cp * cp
+    const perRun = (nc * pp - np * cp) / det
+    const perPre = (np * cc - nc * cp) / det
+    const weight = (k) => perRun * parts[k].run + perPre * parts[k].pre
+    const explained = ((100 * weight('heavy')) / (weight('heavy') + weight('light'))).toFixed(1)
     const share = (o) => ((100 * o.heavy) / (o.heavy + o.light)).toFixed(1)
     const density = (k) => (inTruth[k] / wall[k]).toFixed(3)
     console.log(
       `${path.basename(PYTHON)} ${mode.padEnd(5)} ${kind.padEnd(4)} nice ${os.getPriority(0)} load ${load.toFixed(1)} | ${raw.ticks} samples, ${raw.missed} missed, ${raw.errors} errors, ${wrong} wrong` +
         ` | heavy sampled ${share(sampled)} %, wall ${share(wall)} %, CPU ${share(cpu)} %` +
-        ` | samples per ms heavy ${density('heavy')} light ${density('light')} | CPU/wall heavy ${(cpu.heavy / wall.heavy).toFixed(2)} light ${(cpu.light / wall.light).toFixed(2)}`,
+        ` | samples per ms heavy ${density('heavy')} light ${density('light')} | CPU/wall heavy ${(cpu.heavy / wall.heavy).toFixed(2)} light ${(cpu.light / wall.light).toFixed(2)}` +
+        ` | samples per ms running ${perRun.toFixed(3)} preempted ${perPre.toFixed(3)}, explained heavy ${explained} %`,
     )
   } finally {
     if (args['sampler-nice'] !== undefined) os.setPriority(0, 0)

@@ -9,6 +9,7 @@ use crate::process::tasks;
 use crate::profile::Frame;
 use crate::python::asyncio::{AsyncReader, Awaited};
 use crate::python::{PythonTarget, Sample, Walker};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct AsyncDumpTask {
@@ -35,21 +36,46 @@ pub struct AsyncDump {
     /// False when the process has not imported asyncio (then `tasks` is empty).
     pub asyncio_loaded: bool,
     pub tasks: Vec<AsyncDumpTask>,
+    /// Where the dump's time went (bench/async-dump.mjs splits a whole command with it).
+    pub times: AsyncDumpTimes,
+}
+
+/// Wall time of each phase of one `dump_async`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsyncDumpTimes {
+    /// Finding the interpreter: maps, ELF symbols, the runtime and its version.
+    pub discover: Duration,
+    /// Finding asyncio's layout (3.14+: its debug section; 3.11–3.13: the task sets).
+    pub open: Duration,
+    /// Seizing every thread with ptrace (blocking mode).
+    pub seize: Duration,
+    /// Pausing, walking the threads and reading every task, then naming the frames.
+    pub walk: Duration,
 }
 
 const ATTEMPTS: usize = 5;
 
 pub fn dump_async(pid: i32, options: &DumpOptions) -> Result<AsyncDump> {
+    let mut times = AsyncDumpTimes::default();
+    let mut phase = Instant::now();
+    let mut lap = || {
+        let now = Instant::now();
+        now - std::mem::replace(&mut phase, now)
+    };
     let target = PythonTarget::discover(pid, &options.discover)?;
+    times.discover = lap();
     let mem = ProcessMemory::new(pid);
     let python_version = target.layout.version.to_string();
     let executable = target.executable.clone();
-    let Some(mut reader) = AsyncReader::open(&target, &mem)? else {
-        return Ok(AsyncDump { pid, python_version, executable, asyncio_loaded: false, tasks: Vec::new() });
+    let opened = AsyncReader::open(&target, &mem)?;
+    times.open = lap();
+    let Some(mut reader) = opened else {
+        return Ok(AsyncDump { pid, python_version, executable, asyncio_loaded: false, tasks: Vec::new(), times });
     };
     let mut walker = Walker::new(target);
     walker.known_tids = tasks::list_tasks(pid).unwrap_or_default();
     let mut lock = if options.blocking { Some(ProcessLock::seize(pid)?) } else { None };
+    times.seize = lap();
     let paused = lock.is_some();
     let mut sample = Sample::default();
     let mut last_error = String::new();
@@ -109,5 +135,6 @@ pub fn dump_async(pid: i32, options: &DumpOptions) -> Result<AsyncDump> {
             error: t.error.map(|e| e.to_string()),
         })
         .collect();
-    Ok(AsyncDump { pid, python_version, executable, asyncio_loaded: true, tasks })
+    times.walk = lap();
+    Ok(AsyncDump { pid, python_version, executable, asyncio_loaded: true, tasks, times })
 }
