@@ -1,34 +1,54 @@
-// --native cost, side by side with py-spy --native on the same target in one run:
-// 1. CPU per sample of each profiler: the slope between a short and a long recording (so
-//    start-up, attaching and reading symbols are left out), profilers in turn, every round.
-// 2. The target's slowdown at the same rate: its own throughput counter while a profiler
-//    records, against the no-profiler windows right before and after (B P1 B P2 B P3 B ...,
-//    the order rotated per repetition), so a change in machine load hits both sides alike.
+// --native cost, side by side with py-spy --native on the same target in one run.
 //
-//   node bench/native.mjs [--hz 100] [--seconds 5] [--rounds 3] [--slowdown-seconds 10] [--slowdown-reps 5] [--python PATH]
+// 1. CPU per sample: each profiler's CPU time (children's rusage) for a short and a long
+//    recording; the slope (CPU difference ÷ sample difference) leaves out start-up, attaching
+//    and reading symbols. At 500 Hz, 2 s against 12 s differ by ~5,000 samples, whose CPU
+//    (0.3–2 s) dwarfs the start-up's run-to-run noise (30–90 ms measured on this VM); at 100 Hz
+//    and 1 s against 5 s the ~400 extra samples did not. Every repetition runs every profiler,
+//    in an order rotated per repetition (short and long swapped every other one), and the
+//    ratio py-spy ÷ pyflame-ts is taken within each repetition (paired), so a change of the
+//    machine's load during the run moves both sides of a ratio alike.
+// 2. Target slowdown at 100 Hz: the target's own throughput counter while a profiler records,
+//    against the no-profiler windows right before and after it (B P1 B P2 B P3 B, order
+//    rotated per repetition); the difference py-spy − pyflame-ts is again taken per repetition.
+//
+// Every figure is the median and the interquartile range (Q1–Q3) of the repetitions.
+//
+//   node bench/native.mjs [--hz 500] [--short 2] [--long 12] [--reps 7]
+//                         [--profilers core,cli,blocking,py-spy] [--baseline PATH]
+//                         [--slowdown-hz 100] [--slowdown-seconds 10] [--slowdown-reps 7]
+//                         [--no-cpu] [--no-slowdown] [--python PATH] [--json FILE]
+// --baseline PATH adds another build of examples/record (e.g. the previous commit's, copied
+// aside) as profiler "baseline": the paired ratio baseline ÷ core then measures a change.
 // Needs: npm run build, cargo build --release --example record, bench/.venv with py-spy
 // (node bench/run.mjs sets it up, or: python3 -m venv bench/.venv && bench/.venv/bin/pip install py-spy).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quartiles } from './lib/stats.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
-const hz = Number(arg('hz', 100));
-const seconds = Number(arg('seconds', 5));
-const rounds = Number(arg('rounds', 3));
+const flag = (name) => process.argv.includes(`--${name}`);
+const hz = Number(arg('hz', 500));
+const shortSeconds = Number(arg('short', 2));
+const longSeconds = Number(arg('long', 12));
+const reps = Number(arg('reps', 7));
+const slowdownHz = Number(arg('slowdown-hz', 100));
 const slowdownSeconds = Number(arg('slowdown-seconds', 10));
-const slowdownReps = Number(arg('slowdown-reps', 5));
+const slowdownReps = Number(arg('slowdown-reps', 7));
+const baseline = arg('baseline', null);
+const jsonOut = arg('json', null);
 const python = arg('python', path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'versions', '3.12.1', 'bin', 'python3'));
 const example = path.join(repo, 'target', 'release', 'examples', 'record');
 const cli = path.join(repo, 'dist', 'cli', 'pyflame-ts.js');
 const pyspy = path.join(repo, 'bench', '.venv', 'bin', 'py-spy');
-for (const need of [example, cli, pyspy, python]) if (!existsSync(need)) throw new Error(`missing ${need}`);
+for (const need of [example, cli, pyspy, python, ...(baseline ? [baseline] : [])]) if (!existsSync(need)) throw new Error(`missing ${need}`);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pyflame-native-bench-'));
 const counter = path.join(dir, 'counter');
@@ -57,37 +77,57 @@ const target = spawn(python, [path.join(repo, 'bench', 'targets', 'native_zlib.p
 await new Promise((resolve) => target.stdout.once('data', resolve));
 await sleep(1000);
 const pid = String(target.pid);
-// The CLI and the example refuse to pause their own parent's child: start the target detached
-// from this process's child handling by going through setsid? Not needed: the profilers are
-// separate processes, the target is this script's child, not theirs.
 
-const SHORT = 1;
-const runners = {
-  'pyflame-ts core --native': async (secs) => {
-    const r = await runMeasured(example, [pid, String(secs), String(1 / hz), '--native', '--threads']);
-    return { samples: Number(/ticks (\d+)/.exec(r.err)?.[1] ?? NaN), cpu: r.cpu };
-  },
-  'pyflame-ts CLI --native': async (secs, out) => {
-    const r = await runMeasured(process.execPath, [cli, 'record', '-p', pid, '--native', '--threads', '--hz', String(hz), '-s', String(secs), '-f', 'folded', '-o', out]);
-    return { samples: sumFolded(readFileSync(out, 'utf8')), cpu: r.cpu };
-  },
-  'pyflame-ts core --blocking (no --native)': async (secs) => {
-    const r = await runMeasured(example, [pid, String(secs), String(1 / hz), '--blocking', '--threads']);
-    return { samples: Number(/ticks (\d+)/.exec(r.err)?.[1] ?? NaN), cpu: r.cpu };
-  },
-  'py-spy --native': async (secs, out) => {
-    const r = await runMeasured(pyspy, ['record', '--native', '-r', String(hz), '-d', String(secs), '-f', 'raw', '-o', out, '-p', pid]);
-    return { samples: existsSync(out) ? sumFolded(readFileSync(out, 'utf8')) : NaN, cpu: r.cpu };
-  },
+const coreRunner = (binary, mode) => async (secs, rate) => {
+  const r = await runMeasured(binary, [pid, String(secs), String(1 / rate), mode, '--threads']);
+  return { samples: Number(/ticks (\d+)/.exec(r.err)?.[1] ?? NaN), cpu: r.cpu };
 };
-// Part 1, CPU per sample: a short and a long recording of each profiler in turn, every round.
-const cpuResults = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
-// Part 2, target slowdown: the target's own throughput while each --native profiler records,
-// against the no-profiler windows just before and just after it (B P1 B P2 B P3 B ...), so a
-// drift in the machine's load moves both sides of each ratio alike.
-const slowdownNames = ['pyflame-ts core --native', 'pyflame-ts CLI --native', 'py-spy --native'];
-const slowdown = Object.fromEntries(slowdownNames.map((k) => [k, []]));
-const loads = [os.loadavg()];
+const allRunners = {
+  core: { label: 'pyflame-ts core --native', run: coreRunner(example, '--native') },
+  cli: {
+    label: 'pyflame-ts CLI --native',
+    run: async (secs, rate, out) => {
+      const r = await runMeasured(process.execPath, [cli, 'record', '-p', pid, '--native', '--threads', '--hz', String(rate), '-s', String(secs), '-f', 'folded', '-o', out]);
+      return { samples: existsSync(out) ? sumFolded(readFileSync(out, 'utf8')) : NaN, cpu: r.cpu };
+    },
+  },
+  blocking: { label: 'pyflame-ts core --blocking (no --native)', run: coreRunner(example, '--blocking') },
+  'py-spy': {
+    label: 'py-spy --native',
+    run: async (secs, rate, out) => {
+      const r = await runMeasured(pyspy, ['record', '--native', '-r', String(rate), '-d', String(secs), '-f', 'raw', '-o', out, '-p', pid]);
+      return { samples: existsSync(out) ? sumFolded(readFileSync(out, 'utf8')) : NaN, cpu: r.cpu };
+    },
+  },
+  ...(baseline ? { baseline: { label: `baseline build --native (${baseline})`, run: coreRunner(baseline, '--native') } } : {}),
+};
+const chosen = arg('profilers', ['core', 'cli', 'blocking', 'py-spy', ...(baseline ? ['baseline'] : [])].join(',')).split(',');
+for (const name of chosen) if (!allRunners[name]) throw new Error(`unknown profiler ${name} (known: ${Object.keys(allRunners).join(', ')})`);
+const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
+const loads = { start: os.loadavg() };
+
+// Part 1: CPU per sample.
+const cpu = Object.fromEntries(chosen.map((k) => [k, []]));
+if (!flag('no-cpu')) {
+  for (let rep = 0; rep < reps; rep++) {
+    const lengths = rep % 2 ? [longSeconds, shortSeconds] : [shortSeconds, longSeconds];
+    const runs = Object.fromEntries(chosen.map((k) => [k, {}]));
+    for (const name of rotate(chosen, rep)) {
+      for (const secs of lengths) {
+        const out = path.join(dir, `cpu-${rep}-${name}-${secs}.txt`);
+        runs[name][secs === shortSeconds ? 'short' : 'long'] = await allRunners[name].run(secs, hz, out);
+        rmSync(out, { force: true });
+      }
+    }
+    for (const name of chosen) {
+      const { short, long } = runs[name];
+      const perSample = (long.cpu - short.cpu) / (long.samples - short.samples);
+      cpu[name].push({ perSample, short, long, rate: long.samples / longSeconds });
+      process.stderr.write(`cpu rep ${rep} ${allRunners[name].label}: ${short.samples}/${long.samples} samples, ${short.cpu.toFixed(3)}/${long.cpu.toFixed(3)} s CPU, ${(1e6 * perSample).toFixed(1)} µs/sample\n`);
+    }
+  }
+  loads.afterCpu = os.loadavg();
+}
 
 /**
  * Throughput of the target from `skip` s after now to `span` s later: iterations per second of
@@ -104,63 +144,74 @@ async function throughputOver(skip, span) {
   const had = wall - (after.wait - before.wait) / 1e9;
   return { wall: (after.n - before.n) / wall, had: (after.n - before.n) / had };
 }
-// Measured window of a slowdown phase: past the profiler's start-up (attaching, reading
-// symbols), ending before it stops.
+// Part 2: target slowdown. Measured window: past the profiler's start-up, ending before it stops.
 const SKIP = 1.5;
 const span = slowdownSeconds - SKIP - 1;
+const slowdownNames = chosen.filter((k) => k !== 'blocking');
+const slowdown = Object.fromEntries(slowdownNames.map((k) => [k, []]));
 try {
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, run] of Object.entries(runners)) {
-      const out = path.join(dir, `${round}-${name.replace(/\W+/g, '_')}.txt`);
-      const short = await run(SHORT, out);
-      const long = await run(seconds, out);
-      const perSample = (long.cpu - short.cpu) / (long.samples - short.samples);
-      cpuResults[name].push({ samples: long.samples, perSample });
-      process.stderr.write(`cpu round ${round} ${name}: ${long.samples} samples, ${long.cpu.toFixed(3)} s CPU, ${(1e6 * perSample).toFixed(0)} µs/sample (slope)\n`);
+  if (!flag('no-slowdown')) {
+    for (let rep = 0; rep < slowdownReps; rep++) {
+      let before = await throughputOver(SKIP, span);
+      for (const name of rotate(slowdownNames, rep)) {
+        const out = path.join(dir, `slow-${rep}-${name}.txt`);
+        const [, during] = await Promise.all([allRunners[name].run(slowdownSeconds, slowdownHz, out), throughputOver(SKIP, span)]);
+        rmSync(out, { force: true });
+        const after = await throughputOver(SKIP, span);
+        const pct = (key) => 100 * (1 - during[key] / ((before[key] + after[key]) / 2));
+        slowdown[name].push({ wall: pct('wall'), had: pct('had') });
+        process.stderr.write(`slowdown rep ${rep} ${allRunners[name].label}: ${during.had.toFixed(2)} it/s-had between ${before.had.toFixed(2)} and ${after.had.toFixed(2)} without (${pct('had').toFixed(1)} %); wall ${pct('wall').toFixed(1)} %\n`);
+        before = after;
+      }
     }
+    loads.end = os.loadavg();
   }
-  loads.push(os.loadavg());
-  for (let rep = 0; rep < slowdownReps; rep++) {
-    let before = await throughputOver(SKIP, span);
-    // A rotated order per repetition: no profiler always follows the same one.
-    const order = slowdownNames.map((_, i) => slowdownNames[(i + rep) % slowdownNames.length]);
-    for (const name of order) {
-      const out = path.join(dir, `slow-${rep}-${name.replace(/\W+/g, '_')}.txt`);
-      const [, during] = await Promise.all([runners[name](slowdownSeconds, out), throughputOver(SKIP, span)]);
-      const after = await throughputOver(SKIP, span);
-      const pct = (key) => 100 * (1 - during[key] / ((before[key] + after[key]) / 2));
-      slowdown[name].push({ wall: pct('wall'), had: pct('had') });
-      process.stderr.write(`slowdown rep ${rep} ${name}: ${during.wall.toFixed(2)} it/s between ${before.wall.toFixed(2)} and ${after.wall.toFixed(2)} without (${pct('wall').toFixed(1)} %); per second it had: ${during.had.toFixed(2)} between ${before.had.toFixed(2)} and ${after.had.toFixed(2)} (${pct('had').toFixed(1)} %)\n`);
-      before = after;
-    }
-  }
-  loads.push(os.loadavg());
 } finally {
   process.kill(-target.pid, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmtQ = (q, digits = 0, unit = '') => `${q.median.toFixed(digits)}${unit} (${q.q1.toFixed(digits)}–${q.q3.toFixed(digits)})`;
 const fmtLoad = (l) => l.map((x) => x.toFixed(2)).join(' ');
-console.log(`# --native cost at ${hz} Hz, ${python} (${spawnSync(python, ['-V'], { encoding: 'utf8' }).stdout.trim()}), target bench/targets/native_zlib.py, ${new Date().toISOString()}`);
-console.log(`load average (1, 5, 15 min): start ${fmtLoad(loads[0])}; after the CPU part ${fmtLoad(loads[1])}; end ${fmtLoad(loads[2])}; ${os.cpus().length} CPUs`);
-console.log('');
-console.log(`CPU per sample: ${rounds} rounds, median of slopes ${SHORT} s → ${seconds} s`);
-console.log('| profiler | CPU per sample (µs) | per-round slopes | samples in the long run |');
-console.log('|---|---:|---|---:|');
-for (const [name, runs] of Object.entries(cpuResults)) {
-  const slopes = runs.map((r) => 1e6 * r.perSample);
-  console.log(`| ${name} | ${median(slopes).toFixed(0)} | ${slopes.map((x) => x.toFixed(0)).join(', ')} | ${median(runs.map((r) => r.samples))} |`);
+const pyV = spawnSync(python, ['-V'], { encoding: 'utf8' }).stdout.trim();
+const pyspyV = spawnSync(pyspy, ['--version'], { encoding: 'utf8' }).stdout.trim();
+console.log(`# --native cost, ${python} (${pyV}), target bench/targets/native_zlib.py, ${pyspyV}, ${new Date().toISOString()}`);
+console.log(`load average (1, 5, 15 min): start ${fmtLoad(loads.start)}${loads.afterCpu ? `; after the CPU part ${fmtLoad(loads.afterCpu)}` : ''}${loads.end ? `; end ${fmtLoad(loads.end)}` : ''}; ${os.cpus().length} CPUs`);
+const ratios = {};
+if (!flag('no-cpu')) {
+  console.log('');
+  console.log(`CPU per sample at ${hz} Hz: ${reps} repetitions, slope ${shortSeconds} s → ${longSeconds} s; median (Q1–Q3)`);
+  console.log('| profiler | CPU per sample (µs) | per repetition | samples/s kept in the long run |');
+  console.log('|---|---:|---|---:|');
+  for (const name of chosen) {
+    const slopes = cpu[name].map((r) => 1e6 * r.perSample);
+    console.log(`| ${allRunners[name].label} | ${fmtQ(quartiles(slopes), 1)} | ${slopes.map((x) => x.toFixed(0)).join(', ')} | ${quartiles(cpu[name].map((r) => r.rate)).median.toFixed(0)} |`);
+  }
+  const pairs = [['py-spy', 'core'], ['py-spy', 'cli'], ['baseline', 'core']].filter(([a, b]) => cpu[a]?.length && cpu[b]?.length);
+  for (const [a, b] of pairs) {
+    const per = cpu[a].map((r, i) => r.perSample / cpu[b][i].perSample);
+    ratios[`${a}/${b}`] = per;
+    console.log(`${allRunners[a].label} ÷ ${allRunners[b].label}, CPU per sample, paired per repetition: ${fmtQ(quartiles(per), 2, '×')}; per repetition ${per.map((x) => x.toFixed(2)).join(', ')}`);
+  }
 }
-const core = median(cpuResults['pyflame-ts core --native'].map((r) => r.perSample));
-const spy = median(cpuResults['py-spy --native'].map((r) => r.perSample));
-console.log(`py-spy --native ÷ pyflame-ts core --native, CPU per sample: ${(spy / core).toFixed(2)}×`);
-console.log('');
-console.log(`Target slowdown: ${slowdownReps} repetitions of ${slowdownSeconds} s recordings (throughput measured over ${span.toFixed(1)} s of each, from ${SKIP} s in), each against the no-profiler windows before and after it`);
-console.log('| profiler | slowdown per second it had (median) | per repetition | wall-clock slowdown (median) | per repetition |');
-console.log('|---|---:|---|---:|---|');
-for (const [name, runs] of Object.entries(slowdown)) {
-  const had = runs.map((r) => r.had);
-  const wall = runs.map((r) => r.wall);
-  console.log(`| ${name} | ${median(had).toFixed(1)} % | ${had.map((x) => x.toFixed(1)).join(', ')} | ${median(wall).toFixed(1)} % | ${wall.map((x) => x.toFixed(1)).join(', ')} |`);
+if (!flag('no-slowdown')) {
+  console.log('');
+  console.log(`Target slowdown at ${slowdownHz} Hz: ${slowdownReps} repetitions of ${slowdownSeconds} s recordings (throughput over ${span.toFixed(1)} s of each, from ${SKIP} s in), each against the no-profiler windows before and after it; median (Q1–Q3)`);
+  console.log('| profiler | slowdown per second it had | per repetition | wall-clock slowdown | per repetition |');
+  console.log('|---|---:|---|---:|---|');
+  for (const name of slowdownNames) {
+    const had = slowdown[name].map((r) => r.had);
+    const wall = slowdown[name].map((r) => r.wall);
+    console.log(`| ${allRunners[name].label} | ${fmtQ(quartiles(had), 1, ' %')} | ${had.map((x) => x.toFixed(1)).join(', ')} | ${fmtQ(quartiles(wall), 1, ' %')} | ${wall.map((x) => x.toFixed(1)).join(', ')} |`);
+  }
+  for (const ours of ['core', 'cli', 'baseline']) {
+    if (!slowdown['py-spy']?.length || !slowdown[ours]?.length || ours === 'baseline') continue;
+    const diff = slowdown[ours].map((r, i) => r.had - slowdown['py-spy'][i].had);
+    console.log(`${allRunners[ours].label} − py-spy --native, slowdown per second it had, paired per repetition: ${fmtQ(quartiles(diff), 1, ' pp')}`);
+  }
+  if (slowdown.baseline?.length && slowdown.core?.length) {
+    const diff = slowdown.core.map((r, i) => r.had - slowdown.baseline[i].had);
+    console.log(`core − baseline, slowdown per second it had, paired per repetition: ${fmtQ(quartiles(diff), 1, ' pp')}`);
+  }
 }
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ python: pyV, pyspy: pyspyV, hz, shortSeconds, longSeconds, reps, slowdownHz, slowdownSeconds, slowdownReps, loads, cpu, ratios, slowdown }, null, 1));

@@ -32,3 +32,15 @@ export function slope(points) {
   }
   return den === 0 ? NaN : num / den;
 }
+
+/** Median and interquartile range (linear interpolation between order statistics). */
+export function quartiles(values) {
+  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const at = (p) => {
+    if (xs.length === 0) return NaN;
+    const i = p * (xs.length - 1);
+    const lo = Math.floor(i);
+    return xs[lo] + (xs[Math.min(lo + 1, xs.length - 1)] - xs[lo]) * (i - lo);
+  };
+  return { q1: at(0.25), median: at(0.5), q3: at(0.75), n: xs.length };
+}

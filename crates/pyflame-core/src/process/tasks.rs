@@ -29,9 +29,10 @@ pub fn parse_stat_comm(stat: &[u8]) -> Option<String> {
 /// The process's thread count (`num_threads`, the same in every thread's stat line).
 pub fn parse_stat_num_threads(stat: &[u8]) -> Option<usize> {
     let close = memchr::memrchr(b')', stat)?;
-    let rest = std::str::from_utf8(stat.get(close + 2..)?).ok()?;
-    // Fields from the state (3rd) on: num_threads is the 20th.
-    rest.split(' ').nth(17)?.parse().ok()
+    // Fields from the state (3rd) on: num_threads is the 20th. Split as bytes: this runs per
+    // thread and sample in blocking mode.
+    let field = stat.get(close + 2..)?.split(|&b| b == b' ').nth(17)?;
+    std::str::from_utf8(field).ok()?.trim_end().parse().ok()
 }
 
 /// Parent PID and process state from a stat line.
