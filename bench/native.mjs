@@ -11,6 +11,9 @@
 // 2. Target slowdown at 100 Hz: the target's own throughput counter while a profiler records,
 //    against the no-profiler windows right before and after it (B P1 B P2 B P3 B, order
 //    rotated per repetition); the difference py-spy − pyflame-ts is again taken per repetition.
+//    Throughput moves ±15 % between windows on a shared machine, more than any profiler moves
+//    it, so the time the target was held stopped (neither running nor waiting for a CPU, from
+//    its schedstat; it is CPU-bound) is reported as well: the pauses' direct cost, with little noise.
 //
 // Every figure is the median and the interquartile range (Q1–Q3) of the repetitions.
 //
@@ -142,7 +145,10 @@ async function throughputOver(skip, span) {
   const after = readCounter();
   const wall = after.t - before.t;
   const had = wall - (after.wait - before.wait) / 1e9;
-  return { wall: (after.n - before.n) / wall, had: (after.n - before.n) / had };
+  // The target is CPU-bound: time it neither ran nor waited for a CPU is time it was held
+  // stopped (by a profiler's pause; a few µs per 0.1 s for its own counter file otherwise).
+  const off = 1 - ((after.run - before.run) + (after.wait - before.wait)) / 1e9 / wall;
+  return { wall: (after.n - before.n) / wall, had: (after.n - before.n) / had, off };
 }
 // Part 2: target slowdown. Measured window: past the profiler's start-up, ending before it stops.
 const SKIP = 1.5;
@@ -159,8 +165,9 @@ try {
         rmSync(out, { force: true });
         const after = await throughputOver(SKIP, span);
         const pct = (key) => 100 * (1 - during[key] / ((before[key] + after[key]) / 2));
-        slowdown[name].push({ wall: pct('wall'), had: pct('had') });
-        process.stderr.write(`slowdown rep ${rep} ${allRunners[name].label}: ${during.had.toFixed(2)} it/s-had between ${before.had.toFixed(2)} and ${after.had.toFixed(2)} without (${pct('had').toFixed(1)} %); wall ${pct('wall').toFixed(1)} %\n`);
+        const stopped = 100 * (during.off - (before.off + after.off) / 2);
+        slowdown[name].push({ wall: pct('wall'), had: pct('had'), stopped });
+        process.stderr.write(`slowdown rep ${rep} ${allRunners[name].label}: ${during.had.toFixed(2)} it/s-had between ${before.had.toFixed(2)} and ${after.had.toFixed(2)} without (${pct('had').toFixed(1)} %); wall ${pct('wall').toFixed(1)} %; held stopped ${stopped.toFixed(2)} % of the time\n`);
         before = after;
       }
     }
@@ -197,21 +204,18 @@ if (!flag('no-cpu')) {
 if (!flag('no-slowdown')) {
   console.log('');
   console.log(`Target slowdown at ${slowdownHz} Hz: ${slowdownReps} repetitions of ${slowdownSeconds} s recordings (throughput over ${span.toFixed(1)} s of each, from ${SKIP} s in), each against the no-profiler windows before and after it; median (Q1–Q3)`);
-  console.log('| profiler | slowdown per second it had | per repetition | wall-clock slowdown | per repetition |');
-  console.log('|---|---:|---|---:|---|');
+  console.log('"Held stopped": share of the time the target was neither running nor waiting for a CPU (schedstat), less the same in the windows without a profiler: the time its pauses took from it.');
+  console.log('| profiler | held stopped | per repetition | slowdown per second it had | per repetition | wall-clock slowdown | per repetition |');
+  console.log('|---|---:|---|---:|---|---:|---|');
+  const cell = (xs, digits) => `${fmtQ(quartiles(xs), digits, ' %')} | ${xs.map((x) => x.toFixed(digits)).join(', ')}`;
   for (const name of slowdownNames) {
-    const had = slowdown[name].map((r) => r.had);
-    const wall = slowdown[name].map((r) => r.wall);
-    console.log(`| ${allRunners[name].label} | ${fmtQ(quartiles(had), 1, ' %')} | ${had.map((x) => x.toFixed(1)).join(', ')} | ${fmtQ(quartiles(wall), 1, ' %')} | ${wall.map((x) => x.toFixed(1)).join(', ')} |`);
+    const of = (key) => slowdown[name].map((r) => r[key]);
+    console.log(`| ${allRunners[name].label} | ${cell(of('stopped'), 2)} | ${cell(of('had'), 1)} | ${cell(of('wall'), 1)} |`);
   }
-  for (const ours of ['core', 'cli', 'baseline']) {
-    if (!slowdown['py-spy']?.length || !slowdown[ours]?.length || ours === 'baseline') continue;
-    const diff = slowdown[ours].map((r, i) => r.had - slowdown['py-spy'][i].had);
-    console.log(`${allRunners[ours].label} − py-spy --native, slowdown per second it had, paired per repetition: ${fmtQ(quartiles(diff), 1, ' pp')}`);
-  }
-  if (slowdown.baseline?.length && slowdown.core?.length) {
-    const diff = slowdown.core.map((r, i) => r.had - slowdown.baseline[i].had);
-    console.log(`core − baseline, slowdown per second it had, paired per repetition: ${fmtQ(quartiles(diff), 1, ' pp')}`);
+  const pairs = [['core', 'py-spy'], ['cli', 'py-spy'], ['core', 'baseline']].filter(([a, b]) => slowdown[a]?.length && slowdown[b]?.length);
+  for (const [a, b] of pairs) {
+    const diff = (key) => slowdown[a].map((r, i) => r[key] - slowdown[b][i][key]);
+    console.log(`${allRunners[a].label} − ${allRunners[b].label}, paired per repetition: held stopped ${fmtQ(quartiles(diff('stopped')), 2, ' pp')}; slowdown per second it had ${fmtQ(quartiles(diff('had')), 1, ' pp')}`);
   }
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ python: pyV, pyspy: pyspyV, hz, shortSeconds, longSeconds, reps, slowdownHz, slowdownSeconds, slowdownReps, loads, cpu, ratios, slowdown }, null, 1));
