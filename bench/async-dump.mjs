@@ -23,6 +23,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
+import { aiohttpSite } from './lib/aiohttp-site.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
@@ -63,7 +64,7 @@ async function measure(python) {
   const version = spawnSync(python, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim()
   const minor = Number(version.split('.')[1])
   const site = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-bench-async-dump-'))
-  fs.cpSync(`/var/cache/pyflame-ts/async-servers/${minor >= 15 ? 'aiohttp-3.14.5' : 'aiohttp-3.13.5'}-cp3${minor}/site`, site, { recursive: true })
+  fs.cpSync(aiohttpSite(minor), site, { recursive: true })
   const log = path.join(site, 'server.out')
   // Through a shell that exits at once: blocking mode cannot pause a child of its own process.
   const pid = Number(spawnSync('sh', ['-c', `PYTHONPATH="$1" "$2" "$3" > "$4" 2>&1 & echo $!`, 'sh', site, python, SERVER, log], { encoding: 'utf8' }).stdout.trim())

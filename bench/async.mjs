@@ -15,6 +15,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
+import { aiohttpSite } from './lib/aiohttp-site.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
@@ -23,11 +24,8 @@ const PYTHON = args.python ?? '/var/cache/pyflame-ts/pythons/bin/python3.14'
 const REPS = Number(args.reps ?? 3)
 const PYTHON_VERSION = spawnSync(PYTHON, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim()
 const IS_315 = PYTHON_VERSION.startsWith('3.15')
-// The aiohttp scripts/ci/async-servers.sh installed for the server's ABI (3.7 and 3.8: the last
-// aiohttp releases with wheels for them).
 const MINOR = Number(PYTHON_VERSION.split('.')[1])
-const SITE_KEY = { 7: 'aiohttp-3.8.6-cp37m', 8: 'aiohttp-3.10.11-cp38', 15: 'aiohttp-3.14.5-cp315' }[MINOR] ?? `aiohttp-3.13.5-cp3${MINOR}`
-const SITE = `/var/cache/pyflame-ts/async-servers/${SITE_KEY}/site`
+const SITE = aiohttpSite(MINOR)
 // CPython 3.15's sampler, run by the same launcher (inside its root; C locale: the root has no other).
 const CPYTHON_SAMPLER = path.join(path.dirname(PYTHON), 'python3.15')
 const CLI = path.join(ROOT, 'dist', 'cli', 'pyflame-ts.js')
