@@ -28,40 +28,62 @@ impl ProcessClock {
     }
 }
 
-/// Whether PID may have a process CPU timer armed, which makes its clock lag a running
-/// thread (see above). ITIMER_PROF/ITIMER_VIRTUAL kill a process whose SIGPROF/SIGVTALRM is
-/// left at its default, so a live one with such a timer catches, ignores or blocks that
-/// signal; RLIMIT_CPU shows in `limits`; CPU-clock `timer_create` timers in `timers`.
-/// True when any of the three cannot be read.
-pub fn may_have_cpu_timer(pid: i32) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return true };
-    const SIGVTALRM_SIGPROF: u64 = (1 << (26 - 1)) | (1 << (27 - 1));
-    let mut masks = 0;
-    for line in status.lines() {
-        for name in ["SigBlk:", "SigIgn:", "SigCgt:"] {
-            if let Some(hex) = line.strip_prefix(name) {
-                let Ok(mask) = u64::from_str_radix(hex.trim(), 16) else { return true };
-                masks += 1;
-                if mask & SIGVTALRM_SIGPROF != 0 {
-                    return true;
+/// Whether a process may have a process CPU timer armed, which makes its clock lag a
+/// running thread (see above). ITIMER_PROF/ITIMER_VIRTUAL kill a process whose
+/// SIGPROF/SIGVTALRM is left at its default, so a live one with such a timer catches,
+/// ignores or blocks that signal; RLIMIT_CPU shows in `limits`; CPU-clock `timer_create`
+/// timers in `timers`. The three files are kept open and read with one pread each.
+pub struct CpuTimerCheck {
+    files: Option<[std::fs::File; 3]>,
+    buf: Vec<u8>,
+}
+
+impl CpuTimerCheck {
+    pub fn open(pid: i32) -> CpuTimerCheck {
+        let open = |name: &str| std::fs::File::open(format!("/proc/{pid}/{name}"));
+        let files = (|| Some([open("status").ok()?, open("limits").ok()?, open("timers").ok()?]))();
+        CpuTimerCheck { files, buf: vec![0; 8192] }
+    }
+
+    /// True when any of the three cannot be read.
+    pub fn may_have_cpu_timer(&mut self) -> bool {
+        use std::os::unix::fs::FileExt;
+        let Some(files) = &self.files else { return true };
+        let mut texts = [String::new(), String::new(), String::new()];
+        for (file, text) in files.iter().zip(texts.iter_mut()) {
+            let Ok(n) = file.read_at(&mut self.buf, 0) else { return true };
+            if n == self.buf.len() {
+                return true; // larger than ever seen: do not judge on part of it
+            }
+            *text = String::from_utf8_lossy(&self.buf[..n]).into_owned();
+        }
+        let [status, limits, timers] = texts;
+        const SIGVTALRM_SIGPROF: u64 = (1 << (26 - 1)) | (1 << (27 - 1));
+        let mut masks = 0;
+        for line in status.lines() {
+            for name in ["SigBlk:", "SigIgn:", "SigCgt:"] {
+                if let Some(hex) = line.strip_prefix(name) {
+                    let Ok(mask) = u64::from_str_radix(hex.trim(), 16) else { return true };
+                    masks += 1;
+                    if mask & SIGVTALRM_SIGPROF != 0 {
+                        return true;
+                    }
                 }
             }
         }
+        if masks != 3 {
+            return true;
+        }
+        match limits.lines().find(|l| l.starts_with("Max cpu time")) {
+            Some(line) if line.split_ascii_whitespace().nth(3) == Some("unlimited") => {}
+            _ => return true,
+        }
+        // CLOCK_PROCESS_CPUTIME_ID is 2; a negative id is another PID's CPU clock.
+        timers.lines().filter_map(|l| l.strip_prefix("ClockID:")).any(|id| {
+            let id: i64 = id.trim().parse().unwrap_or(-1);
+            id == 2 || id < 0
+        })
     }
-    if masks != 3 {
-        return true;
-    }
-    let Ok(limits) = std::fs::read_to_string(format!("/proc/{pid}/limits")) else { return true };
-    match limits.lines().find(|l| l.starts_with("Max cpu time")) {
-        Some(line) if line.split_ascii_whitespace().nth(3) == Some("unlimited") => {}
-        _ => return true,
-    }
-    let Ok(timers) = std::fs::read_to_string(format!("/proc/{pid}/timers")) else { return true };
-    // CLOCK_PROCESS_CPUTIME_ID is 2; a negative id is another PID's CPU clock.
-    timers.lines().filter_map(|l| l.strip_prefix("ClockID:")).any(|id| {
-        let id: i64 = id.trim().parse().unwrap_or(-1);
-        id == 2 || id < 0
-    })
 }
 
 #[cfg(test)]
@@ -75,9 +97,10 @@ mod tests {
         let Ok(mut child) = std::process::Command::new("python3").arg("-c").arg(script).stdout(std::process::Stdio::piped()).spawn() else { return };
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
         assert_eq!(lines.next().unwrap().unwrap(), "plain");
-        let before = may_have_cpu_timer(child.id() as i32);
+        let mut check = CpuTimerCheck::open(child.id() as i32);
+        let before = check.may_have_cpu_timer();
         assert_eq!(lines.next().unwrap().unwrap(), "armed");
-        let after = may_have_cpu_timer(child.id() as i32);
+        let after = check.may_have_cpu_timer();
         child.kill().unwrap();
         let _ = child.wait();
         assert!(!before, "a Python without a CPU timer");

@@ -18,7 +18,7 @@
 //! a thread on the CPU); a changed clock falls back to the per-thread counters, which the
 //! walk needs anyway for its still threads.
 
-use crate::process::process_clock::{may_have_cpu_timer, ProcessClock};
+use crate::process::process_clock::{CpuTimerCheck, ProcessClock};
 use crate::process::run_counters::{RunCounters, RunCountersFile};
 use crate::profile::aggregate::EntryKey;
 use std::collections::HashMap;
@@ -36,6 +36,7 @@ pub struct QuietCheck {
     counted: Vec<EntryKey>,
     /// The process's CPU clock: one read per tick says "no thread ran" (`process_clock.rs`).
     clock: Option<ProcessClock>,
+    timer_check: Option<CpuTimerCheck>,
     clock_opened: bool,
     /// No process CPU timer seen armed (then the clock counts a running thread), and when
     /// that was last looked at (again each second: a timer can be armed later).
@@ -54,10 +55,11 @@ impl QuietCheck {
         if !self.clock_opened {
             self.clock_opened = true;
             self.clock = ProcessClock::open(pid);
+            self.timer_check = Some(CpuTimerCheck::open(pid));
         }
         if self.trust_checked_at.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
             self.trust_checked_at = Some(std::time::Instant::now());
-            let trusted = !may_have_cpu_timer(pid);
+            let trusted = !self.timer_check.as_mut().is_none_or(CpuTimerCheck::may_have_cpu_timer);
             if trusted != self.clock_trusted {
                 self.clock_trusted = trusted;
                 self.clock_baseline = None;
