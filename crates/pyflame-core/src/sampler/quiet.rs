@@ -10,7 +10,15 @@
 //! have not moved since the earlier counter read was off the CPU all along (leaving the CPU
 //! would have charged time; coming back would count a switch), so the walk saw the stacks
 //! that still hold.
+//!
+//! Cheaper first: one read of the process's CPU clock (`process_clock.rs`). Unchanged since
+//! the read before the last full sample means no thread ran at all since then, the same
+//! verdict as every thread's counters unchanged, for one syscall instead of one `schedstat`
+//! per thread. Not used while the process may have a CPU timer armed (its clock then lags
+//! a thread on the CPU); a changed clock falls back to the per-thread counters, which the
+//! walk needs anyway for its still threads.
 
+use crate::process::process_clock::{CpuTimerCheck, ProcessClock};
 use crate::process::run_counters::{RunCounters, RunCountersFile};
 use crate::profile::aggregate::EntryKey;
 use std::collections::HashMap;
@@ -26,6 +34,17 @@ pub struct QuietCheck {
     now: Vec<(i32, RunCounters)>,
     /// What the last full sample counted, when `reusable`.
     counted: Vec<EntryKey>,
+    /// The process's CPU clock: one read per tick says "no thread ran" (`process_clock.rs`).
+    clock: Option<ProcessClock>,
+    timer_check: Option<CpuTimerCheck>,
+    clock_opened: bool,
+    /// No process CPU timer seen armed (then the clock counts a running thread), and when
+    /// that was last looked at (again each second: a timer can be armed later).
+    clock_trusted: bool,
+    trust_checked_at: Option<std::time::Instant>,
+    /// The clock read with `baseline` and with `now`.
+    clock_baseline: Option<u64>,
+    clock_now: Option<u64>,
 }
 
 impl QuietCheck {
@@ -33,6 +52,24 @@ impl QuietCheck {
     /// last full sample may be counted again; otherwise the caller samples and then calls
     /// `sampled`.
     pub fn unchanged(&mut self, pid: i32, tids: &[i32]) -> bool {
+        if !self.clock_opened {
+            self.clock_opened = true;
+            self.clock = ProcessClock::open(pid);
+            self.timer_check = Some(CpuTimerCheck::open(pid));
+        }
+        if self.trust_checked_at.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
+            self.trust_checked_at = Some(std::time::Instant::now());
+            let trusted = !self.timer_check.as_mut().is_none_or(CpuTimerCheck::may_have_cpu_timer);
+            if trusted != self.clock_trusted {
+                self.clock_trusted = trusted;
+                self.clock_baseline = None;
+            }
+        }
+        self.clock_now = if self.clock_trusted { self.clock.as_ref().and_then(ProcessClock::read) } else { None };
+        if self.reusable && self.clock_now.is_some() && self.clock_now == self.clock_baseline {
+            // No thread used any CPU since the counters before the last full sample.
+            return true;
+        }
         self.files.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.now.clear();
         let mut complete = true;
@@ -72,6 +109,7 @@ impl QuietCheck {
     /// this tick's counters.
     pub fn sampled(&mut self, reusable: bool, counted: &[EntryKey]) {
         std::mem::swap(&mut self.baseline, &mut self.now);
+        self.clock_baseline = self.clock_now;
         self.reusable = reusable && !self.baseline.is_empty();
         self.counted.clear();
         if self.reusable {
@@ -88,5 +126,6 @@ impl QuietCheck {
     pub fn reset(&mut self) {
         self.reusable = false;
         self.baseline.clear();
+        self.clock_baseline = None;
     }
 }
