@@ -10,6 +10,9 @@ use crate::python::asyncio::AsyncReader;
 use crate::python::{PythonTarget, Sample, Walker};
 use std::collections::HashMap;
 
+/// Stands for a running task that could not be read before the stack (never a task's address).
+pub const UNKNOWN_TASK: u64 = u64::MAX;
+
 /// Samples between attempts to find `_asyncio` in a process that has not imported it yet.
 const OPEN_RETRY: u64 = 50;
 
@@ -43,9 +46,10 @@ impl AsyncSampling {
         self.before.clear();
         let Some(reader) = self.reader.as_ref() else { return };
         for &tstate in &self.tstates {
-            if let Ok(task) = reader.running_task(mem, tstate) {
-                self.before.insert(tstate, task);
-            }
+            // A read that failed (the dict changing under us) is remembered too: the stack that
+            // follows cannot be told apart from a task switch, so it must not pass as task-free.
+            let task = reader.running_task(mem, tstate).unwrap_or(UNKNOWN_TASK);
+            self.before.insert(tstate, task);
         }
     }
 

@@ -24,7 +24,7 @@ impl AsyncReader {
     /// thread's own stack; None when the thread runs no task (its plain stack stands).
     ///
     /// `seen_before`: the thread's running task read just before its stack (when the target
-    /// was not paused); a different task now means the loop switched tasks while the stack was
+    /// was not paused; `UNKNOWN_TASK` when that read failed); a different task now means the loop switched tasks while the stack was
     /// read, and the stack belongs to neither for sure.
     pub fn running_stack(&mut self, mem: &dyn RemoteMemory, codes: &mut CodeCache, tstate: u64, thread_frames: &[RawFrame], seen_before: Option<u64>) -> ReadResult<Option<Vec<StackItem>>> {
         let task = self.running_task(mem, tstate)?;
