@@ -22,7 +22,7 @@ import threading
 import time
 
 now = time.perf_counter
-# Reentrant: a signal handler may run on the main thread while it is inside add().
+# Shared by the worker threads (sleep mode) and the signal handlers, which run on the main thread.
 lock = threading.RLock()
 totals = {"alpha": 0.0, "beta": 0.0, "gamma": 0.0}
 # The call each thread is in: (name, start). A signal is handled only when the process runs
@@ -63,10 +63,31 @@ def sleep_until(end):
         left = end - now()
 
 
+# Threads inside add(): a signal handler that interrupts its own thread there (between the
+# totals' update and the in-flight entry's removal) would count the finished call twice, so
+# it is deferred to the end of add() instead.
+busy = set()
+deferred = []
+
+
+def on_signal(action):
+    def handler(*_):
+        if threading.get_ident() in busy:
+            deferred.append(action)
+        else:
+            action()
+    return handler
+
+
 def add(name, t0, t1):
+    me = threading.get_ident()
+    busy.add(me)
     with lock:
         totals[name] += t1 - max(t0, since[0])
-        inflight.pop(threading.current_thread().ident, None)
+        inflight.pop(me, None)
+    busy.discard(me)
+    while deferred:
+        deferred.pop(0)()
 
 
 # The three functions look the same: each waits until its part of the period ends. The
@@ -119,8 +140,8 @@ def main():
     split = [float(x) for x in sys.argv[2].split(",")]
     mode = sys.argv[3]
     count = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-    signal.signal(signal.SIGUSR1, reset)
-    signal.signal(signal.SIGUSR2, report)
+    signal.signal(signal.SIGUSR1, on_signal(reset))
+    signal.signal(signal.SIGUSR2, on_signal(report))
     if mode == "sleep":
         # Signals must reach the main thread: a handler that runs on another thread only sets a
         # flag, and the main thread, asleep, would see it much later (with --blocking the kernel
