@@ -170,6 +170,7 @@ for (const python of readable) {
       let samples = 0
       let errors = 0
       let missed = 0
+      let unrooted = 0
       let measured = { wall: 0, cpu: 0 }
       while (windows.length < 10) {
         const profile = await sample({ pid: target.pid, seconds: 3, rate: 0.0005, async: true })
@@ -183,7 +184,14 @@ for (const python of readable) {
           // Every task stack is rooted at the task running main, then the task's own part
           // (told by its name, or on 3.7 by its coroutine).
           if (!frames.some((f) => f.endsWith(':burn:' + f.split(':').pop()))) continue
-          t.is(frames[0], taskLabel(python, 'Task-*'), stack)
+          // Not paused, a thread can be read while its loop switches tasks, and a switch that
+          // begins and ends within one stack read (no task running before nor after it) cannot
+          // be told from a thread running no task. Such stacks stay plain: counted and bounded.
+          if (frames[0] !== taskLabel(python, 'Task-*')) {
+            t.regex(frames[frames.length - 1], /async_chain\.py:burn:\d+$/, stack)
+            unrooted += n
+            continue
+          }
           t.regex(frames[1], /async_chain\.py:cpu:\d+$/)
           const worker = hasNames(python) ? frames[2] : frames[2] === '<task>:unnamed' ? /:(heavy|light)_work:\d+$/.exec(frames[3] ?? '')?.[1] : undefined
           if (worker === '<task>:heavy' || worker === 'heavy') sampled.heavy += n
@@ -202,6 +210,8 @@ for (const python of readable) {
       )
       t.true(sampled.heavy + sampled.light >= samples * 0.5, `only ${sampled.heavy + sampled.light} of ${samples} samples in the workers`)
       t.true(errors <= samples * 0.1, `${errors} errors`)
+      if (unrooted > 0) t.log(`${unrooted} worker samples read across a task switch, left plain`)
+      t.true(unrooted <= (sampled.heavy + sampled.light) * 0.001, `${unrooted} worker samples not under their task`)
       // Beyond 6 runnable tasks per core (the target running a sixth of the time or less, the
       // sampler missing about half its deadlines) shares have been off by up to 4 points either
       // way, in plain `record` too and with the sampler at nice -10 (issue 16, BENCHMARKS.md
