@@ -1,18 +1,23 @@
 # Sleeps in wait_for_work() (select with a timeout, no GIL held, off the CPU) and burns CPU
 # in burst() in turn, like a worker serving a request now and then. Writes the share of wall
 # time spent in burst() so far to the file named by its argument (the truth a test compares
-# the sampled running share with).
+# the sampled running share with). Optional arguments: the burst and the wait in seconds
+# (default 0.01 and 0.03).
 import select
 import sys
 import time
 
 
+BURST = float(sys.argv[2]) if len(sys.argv) > 2 else 0.01
+WAIT = float(sys.argv[3]) if len(sys.argv) > 3 else 0.03
+
+
 def wait_for_work():
-    select.select([], [], [], 0.03)
+    select.select([], [], [], WAIT)
 
 
 def burst():
-    end = time.perf_counter() + 0.01
+    end = time.perf_counter() + BURST
     n = 0
     while time.perf_counter() < end:
         n += 1

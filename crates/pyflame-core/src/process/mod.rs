@@ -5,9 +5,9 @@ pub mod lock;
 pub mod maps;
 pub mod memory;
 pub mod on_cpu;
-pub mod process_clock;
 pub mod run_counters;
 pub mod stop_timer;
+pub mod switch_log;
 pub mod tasks;
 
 pub use maps::{MapRange, Maps};

@@ -242,9 +242,16 @@ impl Tracked {
         let mut still = |tid: i32| -> bool {
             let Some(quiet) = quiet.as_ref() else { return false };
             let host = ns_to_host.get(&tid).copied().unwrap_or(tid);
-            let Some(state) = stats_files.get_mut(&host).and_then(|s| s.state()) else { return false };
+            // The switch log answers from memory; else the `stat` file and `schedstat`.
+            let (state, still) = match quiet.seen_again(host) {
+                Some(seen) => seen,
+                None => {
+                    let Some(state) = stats_files.get_mut(&host).and_then(|s| s.state()) else { return false };
+                    (state, state != b'R' && quiet.still_since_read(host))
+                }
+            };
             states.insert(host, state);
-            state != b'R' && quiet.still_since_read(host)
+            still
         };
         let mut still: Option<&mut dyn FnMut(i32) -> bool> = if blocking || self.quiet.is_none() { None } else { Some(&mut still) };
         // The tasks are read in the same pause as the stacks (right after them when not pausing).
@@ -440,6 +447,20 @@ impl Attached {
             tracked.quiet = Some(QuietCheck::default());
         }
         Ok(Attached(tracked))
+    }
+
+    /// Watches the threads with `schedstat` only, as where perf events are refused.
+    pub fn without_switch_logs(mut self) -> Attached {
+        if let Some(quiet) = self.0.quiet.as_mut() {
+            *quiet = QuietCheck::with_counters_only();
+        }
+        self
+    }
+
+    /// Walks the process on every tick, as `record` does (a reference for the shortcut).
+    pub fn walking_every_tick(mut self) -> Attached {
+        self.0.quiet = None;
+        self
     }
 
     pub fn python_version(&self) -> &str {

@@ -2,90 +2,105 @@
 //! worker blocked in accept/select): nothing in its memory can have changed, so its stacks,
 //! GIL holder and idle verdicts are the last sample's, counted again without a walk.
 //!
-//! "Has not run" is read from each thread's scheduler counters (`run_counters.rs`): CPU time
-//! and switches onto a CPU. A thread on a CPU may show unchanged counters between two
-//! looks (the time is charged at ticks and switches), so the shortcut only applies when the
-//! last full sample found every thread off the CPU, read in this order: counters, then the
-//! stacks, then each thread's state. A thread off the CPU at its state read whose counters
-//! have not moved since the earlier counter read was off the CPU all along (leaving the CPU
-//! would have charged time; coming back would count a switch), so the walk saw the stacks
-//! that still hold.
+//! "Has not run" is asked of each thread's switch log (`process/switch_log.rs`: a memory read,
+//! moved by every switch onto or off a CPU) or, where perf events are refused, of its
+//! scheduler counters (`run_counters.rs`: one `pread`; CPU time and switches onto a CPU). The
+//! shortcut only applies when the last full sample found every thread off the CPU, read in
+//! this order: the readings, then the stacks, then each thread's state. A thread off the CPU
+//! at its state read whose reading has not moved since the earlier one was off the CPU all
+//! along (leaving the CPU moves both, coming back moves both), so the walk saw the stacks
+//! that still hold, and they hold for as long as the reading stays.
 //!
-//! Cheaper first: one read of the process's CPU clock (`process_clock.rs`). Unchanged since
-//! the read before the last full sample means no thread ran at all since then, the same
-//! verdict as every thread's counters unchanged, for one syscall instead of one `schedstat`
-//! per thread. Not used while the process may have a CPU timer armed (its clock then lags
-//! a thread on the CPU); a changed clock falls back to the per-thread counters, which the
-//! walk needs anyway for its still threads.
+//! Not the process's CPU clock, though it is one syscall for all threads: the kernel charges a
+//! running thread's time only at scheduler ticks and switches, so a worker woken within the
+//! last tick (up to 4 ms at 250 Hz) reads as unchanged while it runs. Used that way it hid
+//! about half of the running samples of 2 ms bursts (`tests/fleet.rs`).
 
-use crate::process::process_clock::{CpuTimerCheck, ProcessClock};
 use crate::process::run_counters::{RunCounters, RunCountersFile};
+use crate::process::switch_log::{Look, Placement, SwitchLog};
 use crate::profile::aggregate::EntryKey;
 use std::collections::HashMap;
 
-#[derive(Default)]
+/// How a thread's runs are watched.
+enum Watch {
+    Switches(SwitchLog),
+    Counters(RunCountersFile),
+}
+
+/// One reading of a thread's watch: equal readings mean it did not run in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reading {
+    Switches(Look),
+    Counters(RunCounters),
+}
+
+impl Watch {
+    /// `switch_logs` is cleared when the kernel refuses one for a reason other than the
+    /// thread being gone (permissions, seccomp, no perf events, the agent's limit).
+    fn open(pid: i32, tid: i32, switch_logs: &mut bool) -> std::io::Result<Watch> {
+        if *switch_logs {
+            match SwitchLog::open(tid) {
+                Ok(log) => return Ok(Watch::Switches(log)),
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Err(e),
+                Err(_) => *switch_logs = false,
+            }
+        }
+        RunCountersFile::open(pid, tid).map(Watch::Counters)
+    }
+
+    fn read(&self) -> Option<Reading> {
+        match self {
+            Watch::Switches(log) => log.look().map(Reading::Switches),
+            Watch::Counters(file) => file.read().map(Reading::Counters),
+        }
+    }
+}
+
 pub struct QuietCheck {
-    files: HashMap<i32, RunCountersFile>,
-    /// Counters of every thread (by tid, sorted) read just before the last full sample.
-    baseline: Vec<(i32, RunCounters)>,
+    watches: HashMap<i32, Watch>,
+    /// Switch logs are tried for new threads until the kernel refuses one.
+    switch_logs: bool,
+    /// Readings of every thread (by tid, sorted) taken just before the last full sample.
+    baseline: Vec<(i32, Reading)>,
     /// The last full sample found every thread off the CPU, without the GIL and read cleanly.
     reusable: bool,
-    /// This tick's reading, kept as the next baseline when a full sample follows.
-    now: Vec<(i32, RunCounters)>,
+    /// This tick's readings, kept as the next baseline when a full sample follows.
+    now: Vec<(i32, Reading)>,
     /// What the last full sample counted, when `reusable`.
     counted: Vec<EntryKey>,
-    /// The process's CPU clock: one read per tick says "no thread ran" (`process_clock.rs`).
-    clock: Option<ProcessClock>,
-    timer_check: Option<CpuTimerCheck>,
-    clock_opened: bool,
-    /// No process CPU timer seen armed (then the clock counts a running thread), and when
-    /// that was last looked at (again each second: a timer can be armed later).
-    clock_trusted: bool,
-    trust_checked_at: Option<std::time::Instant>,
-    /// The clock read with `baseline` and with `now`.
-    clock_baseline: Option<u64>,
-    clock_now: Option<u64>,
+}
+
+impl Default for QuietCheck {
+    fn default() -> QuietCheck {
+        QuietCheck { watches: HashMap::new(), switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
+    }
 }
 
 impl QuietCheck {
-    /// Reads every thread's counters (`tids`: the process's threads, sorted). True when the
-    /// last full sample may be counted again; otherwise the caller samples and then calls
-    /// `sampled`.
+    /// A check that never opens switch logs (the `schedstat` fallback on its own).
+    pub fn with_counters_only() -> QuietCheck {
+        QuietCheck { switch_logs: false, ..QuietCheck::default() }
+    }
+
+    /// Reads every thread's watch (`tids`: the process's threads, sorted). True when the last
+    /// full sample may be counted again; otherwise the caller samples and then calls `sampled`.
     pub fn unchanged(&mut self, pid: i32, tids: &[i32]) -> bool {
-        if !self.clock_opened {
-            self.clock_opened = true;
-            self.clock = ProcessClock::open(pid);
-            self.timer_check = Some(CpuTimerCheck::open(pid));
-        }
-        if self.trust_checked_at.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
-            self.trust_checked_at = Some(std::time::Instant::now());
-            let trusted = !self.timer_check.as_mut().is_none_or(CpuTimerCheck::may_have_cpu_timer);
-            if trusted != self.clock_trusted {
-                self.clock_trusted = trusted;
-                self.clock_baseline = None;
-            }
-        }
-        self.clock_now = if self.clock_trusted { self.clock.as_ref().and_then(ProcessClock::read) } else { None };
-        if self.reusable && self.clock_now.is_some() && self.clock_now == self.clock_baseline {
-            // No thread used any CPU since the counters before the last full sample.
-            return true;
-        }
-        self.files.retain(|tid, _| tids.binary_search(tid).is_ok());
+        self.watches.retain(|tid, _| tids.binary_search(tid).is_ok());
         self.now.clear();
         let mut complete = true;
         for &tid in tids {
-            let file = match self.files.entry(tid) {
+            let watch = match self.watches.entry(tid) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => match RunCountersFile::open(pid, tid) {
-                    Ok(f) => e.insert(f),
+                std::collections::hash_map::Entry::Vacant(e) => match Watch::open(pid, tid, &mut self.switch_logs) {
+                    Ok(watch) => e.insert(watch),
                     Err(_) => {
                         complete = false;
                         continue;
                     }
                 },
             };
-            match file.read() {
-                Some(c) => self.now.push((tid, c)),
+            match watch.read() {
+                Some(reading) => self.now.push((tid, reading)),
                 None => complete = false,
             }
         }
@@ -96,20 +111,39 @@ impl QuietCheck {
         self.reusable && !self.now.is_empty() && self.now == self.baseline
     }
 
-    /// Whether thread `tid` has not run since this tick's `unchanged` read its counters (read
-    /// again now). With the thread found off the CPU in between (its state, read by the
-    /// caller), it was off the CPU all along, so what was read of it meanwhile is one moment.
+    /// Thread `tid` now, read from its switch log: its state (`S` asleep, `R` on a CPU or
+    /// waiting for one) and whether it has not run since this tick's `unchanged` (off the CPU
+    /// and no switch since, so what was read of it meanwhile is one moment). None when the
+    /// thread has no switch log or it has logged nothing yet: the caller reads `stat`.
+    pub fn seen_again(&self, tid: i32) -> Option<(u8, bool)> {
+        let Some(Watch::Switches(log)) = self.watches.get(&tid) else { return None };
+        let look = log.look()?;
+        let state = match look.placement {
+            Placement::Unknown => return None,
+            Placement::Asleep => b'S',
+            Placement::OnCpu | Placement::Preempted => b'R',
+        };
+        Some((state, look.placement.off_cpu() && self.reading_before(tid) == Some(Reading::Switches(look))))
+    }
+
+    fn reading_before(&self, tid: i32) -> Option<Reading> {
+        let i = self.now.binary_search_by_key(&tid, |&(t, _)| t).ok()?;
+        Some(self.now[i].1)
+    }
+
+    /// Whether thread `tid` has not run since this tick's `unchanged` read it (read again now).
+    /// With the thread found off the CPU in between (its state, read by the caller), it was off
+    /// the CPU all along, so what was read of it meanwhile is one moment.
     pub fn still_since_read(&self, tid: i32) -> bool {
-        let Ok(i) = self.now.binary_search_by_key(&tid, |&(t, _)| t) else { return false };
-        self.files.get(&tid).and_then(RunCountersFile::read) == Some(self.now[i].1)
+        let Some(before) = self.reading_before(tid) else { return false };
+        self.watches.get(&tid).and_then(Watch::read) == Some(before)
     }
 
     /// After a full sample that counted `counted`: whether it may be counted again while
     /// nothing runs (every thread off the CPU, none holding the GIL, no read error), against
-    /// this tick's counters.
+    /// this tick's readings.
     pub fn sampled(&mut self, reusable: bool, counted: &[EntryKey]) {
         std::mem::swap(&mut self.baseline, &mut self.now);
-        self.clock_baseline = self.clock_now;
         self.reusable = reusable && !self.baseline.is_empty();
         self.counted.clear();
         if self.reusable {
@@ -126,6 +160,10 @@ impl QuietCheck {
     pub fn reset(&mut self) {
         self.reusable = false;
         self.baseline.clear();
-        self.clock_baseline = None;
+    }
+
+    /// How many threads are watched by switch logs (the rest by `schedstat`).
+    pub fn switch_logged(&self) -> usize {
+        self.watches.values().filter(|w| matches!(w, Watch::Switches(_))).count()
     }
 }
