@@ -96,6 +96,35 @@ impl ProcessMemory {
     pub fn new(pid: i32) -> Self {
         ProcessMemory { pid }
     }
+
+    /// One `process_vm_readv` of `batch` (merged by page, or in the caller's order); returns
+    /// how many leading parts were read whole.
+    fn read_batch(&self, batch: &mut [(u64, &mut [u8])], merge: bool) -> ReadResult<usize> {
+        let plan = PageMerge::plan(batch.iter().map(|(addr, b)| (*addr, b.len())), merge);
+        let mut gaps = vec![0u8; plan.gap_bytes];
+        let mut buffers: Vec<Option<&mut [u8]>> = batch.iter_mut().map(|(_, b)| Some(&mut **b)).collect();
+        let mut gap_slices = gaps.as_mut_slice();
+        let mut local: Vec<IoSliceMut> = Vec::with_capacity(plan.locals.len());
+        for piece in &plan.locals {
+            match *piece {
+                LocalPiece::Part(i) => local.push(IoSliceMut::new(buffers[i].take().expect("each part once"))),
+                LocalPiece::Gap(len) => {
+                    let (gap, rest) = std::mem::take(&mut gap_slices).split_at_mut(len);
+                    gap_slices = rest;
+                    local.push(IoSliceMut::new(gap));
+                }
+            }
+        }
+        let read = match process_vm_readv(Pid::from_raw(self.pid), &mut local, &plan.remote) {
+            Ok(n) => n,
+            Err(Errno::ESRCH) => return Err(ReadError::Gone),
+            Err(Errno::EPERM) | Err(Errno::EACCES) => return Err(ReadError::Denied),
+            Err(_) => 0,
+        };
+        // The kernel stops at the first page that faults: a part is whole if its bytes come
+        // before that point in the stream.
+        Ok(plan.stream_end.iter().take_while(|&&end| end <= read).count())
+    }
 }
 
 impl RemoteMemory for ProcessMemory {
@@ -122,33 +151,21 @@ impl RemoteMemory for ProcessMemory {
 
     /// One `process_vm_readv` for all parts: the fixed cost of a call (finding the task,
     /// the ptrace access check) is most of a small read's cost, so batching divides it.
+    /// Parts within one page are read as one remote range (the kernel looks up the mapping
+    /// and pins the page once per range, not once per part).
     fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> ReadResult<usize> {
-        // The kernel stops at the first part that faults and returns the bytes before it.
         const BATCH: usize = 64;
         let mut done = 0;
         let count = parts.len();
         while done < count {
             let batch = &mut parts[done..(done + BATCH).min(count)];
-            let remote: Vec<RemoteIoVec> = batch.iter().map(|(addr, b)| RemoteIoVec { base: *addr as usize, len: b.len() }).collect();
-            let mut local: Vec<IoSliceMut> = batch.iter_mut().map(|(_, b)| IoSliceMut::new(b)).collect();
-            let total: usize = remote.iter().map(|r| r.len).sum();
-            let read = match process_vm_readv(Pid::from_raw(self.pid), &mut local, &remote) {
-                Ok(n) => n,
-                Err(Errno::ESRCH) => return Err(ReadError::Gone),
-                Err(Errno::EPERM) | Err(Errno::EACCES) => return Err(ReadError::Denied),
-                Err(_) => 0,
-            };
-            let mut whole = 0;
-            let mut bytes = 0;
-            for part in &remote {
-                if bytes + part.len > read {
-                    break;
-                }
-                bytes += part.len;
-                whole += 1;
+            let mut whole = self.read_batch(batch, true)?;
+            if whole < batch.len() {
+                // A hole: read again in the caller's order, so every part before it is whole.
+                whole = self.read_batch(batch, false)?;
             }
             done += whole;
-            if read < total {
+            if whole < batch.len() {
                 return Ok(done);
             }
         }
@@ -209,6 +226,62 @@ impl RemoteMemory for ImageMemory {
     }
 }
 
+/// How `read_many` lays a batch out for `process_vm_readv`: parts sorted by address, those
+/// starting in the page where the previous one ended joined into one remote range, with the
+/// bytes between them read into scratch. (Sorted, a hole stops the read at its address, not
+/// at its place in the caller's order: `read_many` then reads the batch again unmerged.)
+#[derive(Debug, PartialEq)]
+struct PageMerge {
+    remote: Vec<RemoteIoVec>,
+    locals: Vec<LocalPiece>,
+    gap_bytes: usize,
+    /// Per part (in the caller's order): where its last byte ends in the read stream.
+    stream_end: Vec<usize>,
+}
+
+#[derive(Debug, PartialEq, Clone, Copy)]
+enum LocalPiece {
+    Part(usize),
+    Gap(usize),
+}
+
+const PAGE: u64 = 4096;
+
+impl PageMerge {
+    /// `merge` false: one range per part, in the caller's order.
+    fn plan(parts: impl Iterator<Item = (u64, usize)>, merge: bool) -> PageMerge {
+        let parts: Vec<(u64, usize)> = parts.collect();
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        if merge {
+            order.sort_by_key(|&i| parts[i].0);
+        }
+        let mut plan = PageMerge { remote: Vec::new(), locals: Vec::new(), gap_bytes: 0, stream_end: vec![0; parts.len()] };
+        let mut stream = 0usize;
+        let mut range_end: Option<u64> = None;
+        for i in order {
+            let (addr, len) = parts[i];
+            let joins = merge && range_end.is_some_and(|end| end > 0 && addr >= end && addr / PAGE == (end - 1) / PAGE);
+            if joins {
+                let end = range_end.unwrap();
+                let gap = (addr - end) as usize;
+                if gap > 0 {
+                    plan.locals.push(LocalPiece::Gap(gap));
+                    plan.gap_bytes += gap;
+                    stream += gap;
+                }
+                plan.remote.last_mut().unwrap().len += gap + len;
+            } else {
+                plan.remote.push(RemoteIoVec { base: addr as usize, len });
+            }
+            plan.locals.push(LocalPiece::Part(i));
+            stream += len;
+            plan.stream_end[i] = stream;
+            range_end = Some(addr + len as u64);
+        }
+        plan
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,4 +321,37 @@ mod tests {
         assert_eq!(img.read_u64(0x1008).unwrap(), 42);
         assert!(img.read_u64(0x100c).is_err());
     }
+
+    #[test]
+    fn parts_in_one_page_are_read_as_one_range() {
+        // Three parts in the page at 0x7000 (out of order), one far away, one overlapping.
+        let parts = [(0x7340u64, 71usize), (0x9000, 2176), (0x7010, 8), (0x7080, 71), (0x7010, 4)];
+        let plan = PageMerge::plan(parts.iter().copied(), true);
+        let ranges: Vec<(usize, usize)> = plan.remote.iter().map(|r| (r.base, r.len)).collect();
+        // Sorted: 0x7010+8 and 0x7010+4 overlap (a new range), 0x7080 and 0x7340 join the second.
+        assert_eq!(ranges, vec![(0x7010, 8), (0x7010, 0x7340 + 71 - 0x7010), (0x9000, 2176)]);
+        assert_eq!(plan.gap_bytes, (0x7080 - 0x7014) + (0x7340 - (0x7080 + 71)));
+        // Every part is in the stream once, and its end is where its bytes finish.
+        let mut ends = plan.stream_end.clone();
+        ends.sort_unstable();
+        ends.dedup();
+        assert_eq!(ends.len(), parts.len());
+        assert_eq!(plan.stream_end[2], 8);
+        assert_eq!(*plan.stream_end.iter().max().unwrap(), plan.remote.iter().map(|r| r.len).sum::<usize>());
+    }
+
+    #[test]
+    fn a_batch_reads_the_same_bytes_merged_or_not() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let base = data.as_ptr() as u64;
+        let me = ProcessMemory::new(std::process::id() as i32);
+        let offsets = [5000usize, 16, 4100, 24, 9000, 40, 4100];
+        let mut bufs: Vec<Vec<u8>> = offsets.iter().map(|_| vec![0u8; 33]).collect();
+        let mut parts: Vec<(u64, &mut [u8])> = offsets.iter().zip(bufs.iter_mut()).map(|(&o, b)| (base + o as u64, b.as_mut_slice())).collect();
+        assert_eq!(me.read_many(&mut parts).unwrap(), offsets.len());
+        for (o, b) in offsets.iter().zip(&bufs) {
+            assert_eq!(&b[..], &data[*o..*o + 33]);
+        }
+    }
 }
+

@@ -19,7 +19,6 @@
 use crate::process::run_counters::{RunCounters, RunCountersFile};
 use crate::process::switch_log::{Look, Placement, SwitchLog};
 use crate::profile::aggregate::EntryKey;
-use std::collections::HashMap;
 
 /// How a thread's runs are watched.
 enum Watch {
@@ -57,7 +56,8 @@ impl Watch {
 }
 
 pub struct QuietCheck {
-    watches: HashMap<i32, Watch>,
+    /// Every thread's watch, sorted by tid (the process's thread list, kept in step with it).
+    watches: Vec<(i32, Watch)>,
     /// Switch logs are tried for new threads until the kernel refuses one.
     switch_logs: bool,
     /// Readings of every thread (by tid, sorted) taken just before the last full sample.
@@ -72,7 +72,7 @@ pub struct QuietCheck {
 
 impl Default for QuietCheck {
     fn default() -> QuietCheck {
-        QuietCheck { watches: HashMap::new(), switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
+        QuietCheck { watches: Vec::new(), switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
     }
 }
 
@@ -85,22 +85,14 @@ impl QuietCheck {
     /// Reads every thread's watch (`tids`: the process's threads, sorted). True when the last
     /// full sample may be counted again; otherwise the caller samples and then calls `sampled`.
     pub fn unchanged(&mut self, pid: i32, tids: &[i32]) -> bool {
-        self.watches.retain(|tid, _| tids.binary_search(tid).is_ok());
+        if self.watches.len() != tids.len() || self.watches.iter().zip(tids).any(|((watched, _), tid)| watched != tid) {
+            self.rewatch(pid, tids);
+        }
         self.now.clear();
-        let mut complete = true;
-        for &tid in tids {
-            let watch = match self.watches.entry(tid) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => match Watch::open(pid, tid, &mut self.switch_logs) {
-                    Ok(watch) => e.insert(watch),
-                    Err(_) => {
-                        complete = false;
-                        continue;
-                    }
-                },
-            };
+        let mut complete = self.watches.len() == tids.len();
+        for (tid, watch) in &self.watches {
             match watch.read() {
-                Some(reading) => self.now.push((tid, reading)),
+                Some(reading) => self.now.push((*tid, reading)),
                 None => complete = false,
             }
         }
@@ -111,12 +103,31 @@ impl QuietCheck {
         self.reusable && !self.now.is_empty() && self.now == self.baseline
     }
 
+    /// Follows a new thread list: watches of threads still there are kept, new ones opened
+    /// (a thread that cannot be watched is left out, which makes the list incomplete).
+    fn rewatch(&mut self, pid: i32, tids: &[i32]) {
+        let mut old = std::mem::take(&mut self.watches).into_iter().peekable();
+        for &tid in tids {
+            while old.next_if(|(watched, _)| *watched < tid).is_some() {}
+            if let Some(kept) = old.next_if(|(watched, _)| *watched == tid) {
+                self.watches.push(kept);
+            } else if let Ok(watch) = Watch::open(pid, tid, &mut self.switch_logs) {
+                self.watches.push((tid, watch));
+            }
+        }
+    }
+
+    fn watch(&self, tid: i32) -> Option<&Watch> {
+        let i = self.watches.binary_search_by_key(&tid, |(t, _)| *t).ok()?;
+        Some(&self.watches[i].1)
+    }
+
     /// Thread `tid` now, read from its switch log: its state (`S` asleep, `R` on a CPU or
     /// waiting for one) and whether it has not run since this tick's `unchanged` (off the CPU
     /// and no switch since, so what was read of it meanwhile is one moment). None when the
     /// thread has no switch log or it has logged nothing yet: the caller reads `stat`.
     pub fn seen_again(&self, tid: i32) -> Option<(u8, bool)> {
-        let Some(Watch::Switches(log)) = self.watches.get(&tid) else { return None };
+        let Some(Watch::Switches(log)) = self.watch(tid) else { return None };
         let look = log.look()?;
         let state = match look.placement {
             Placement::Unknown => return None,
@@ -136,7 +147,7 @@ impl QuietCheck {
     /// the CPU all along, so what was read of it meanwhile is one moment.
     pub fn still_since_read(&self, tid: i32) -> bool {
         let Some(before) = self.reading_before(tid) else { return false };
-        self.watches.get(&tid).and_then(Watch::read) == Some(before)
+        self.watch(tid).and_then(Watch::read) == Some(before)
     }
 
     /// After a full sample that counted `counted`: whether it may be counted again while
@@ -160,10 +171,5 @@ impl QuietCheck {
     pub fn reset(&mut self) {
         self.reusable = false;
         self.baseline.clear();
-    }
-
-    /// How many threads are watched by switch logs (the rest by `schedstat`).
-    pub fn switch_logged(&self) -> usize {
-        self.watches.values().filter(|w| matches!(w, Watch::Switches(_))).count()
     }
 }
