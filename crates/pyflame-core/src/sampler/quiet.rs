@@ -33,6 +33,27 @@ enum Reading {
     Counters(RunCounters),
 }
 
+impl Reading {
+    /// Switches onto a CPU so far, counted from when the watch was opened (a switch log
+    /// holds one 8-byte record per switch in and per switch out, written backwards).
+    fn switches_in(&self) -> u64 {
+        match self {
+            Reading::Switches(look) => look.head.wrapping_neg() / 16,
+            Reading::Counters((_, switches)) => *switches,
+        }
+    }
+}
+
+/// A thread switched onto a CPU more often than this per second is watched with `schedstat`
+/// instead: logging costs the target about 1.5 us per switch on this kind of VM (two threads
+/// ping-ponging through pipes ran 1.32x slower with their switches logged), and a thread that
+/// runs between most ticks is walked on most ticks anyway, so its log would save nothing.
+const BUSY_SWITCHES_PER_SEC: u64 = 200;
+/// ... and is logged again once it has calmed down below this.
+const CALM_SWITCHES_PER_SEC: u64 = 50;
+/// How often each thread's pace is judged.
+const PACE_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Watch {
     /// `switch_logs` is cleared when the kernel refuses one for a reason other than the
     /// thread being gone (permissions, seccomp, no perf events, the agent's limit).
@@ -56,8 +77,10 @@ impl Watch {
 }
 
 pub struct QuietCheck {
-    /// Every thread's watch, sorted by tid (the process's thread list, kept in step with it).
-    watches: Vec<(i32, Watch)>,
+    /// Every thread's watch, sorted by tid (the process's thread list, kept in step with it),
+    /// with its switches onto a CPU when the current pace window began (None: not yet read).
+    watches: Vec<(i32, Watch, Option<u64>)>,
+    pace_window_start: Option<std::time::Instant>,
     /// Switch logs are tried for new threads until the kernel refuses one.
     switch_logs: bool,
     /// Readings of every thread (by tid, sorted) taken just before the last full sample.
@@ -72,7 +95,7 @@ pub struct QuietCheck {
 
 impl Default for QuietCheck {
     fn default() -> QuietCheck {
-        QuietCheck { watches: Vec::new(), switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
+        QuietCheck { watches: Vec::new(), pace_window_start: None, switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
     }
 }
 
@@ -85,16 +108,20 @@ impl QuietCheck {
     /// Reads every thread's watch (`tids`: the process's threads, sorted). True when the last
     /// full sample may be counted again; otherwise the caller samples and then calls `sampled`.
     pub fn unchanged(&mut self, pid: i32, tids: &[i32]) -> bool {
-        if self.watches.len() != tids.len() || self.watches.iter().zip(tids).any(|((watched, _), tid)| watched != tid) {
+        if self.watches.len() != tids.len() || self.watches.iter().zip(tids).any(|((watched, _, _), tid)| watched != tid) {
             self.rewatch(pid, tids);
         }
         self.now.clear();
         let mut complete = self.watches.len() == tids.len();
-        for (tid, watch) in &self.watches {
+        for (tid, watch, _) in &self.watches {
             match watch.read() {
                 Some(reading) => self.now.push((*tid, reading)),
                 None => complete = false,
             }
+        }
+        if complete && self.pace_window_start.is_none_or(|t| t.elapsed() >= PACE_WINDOW) && self.judge_pace(pid) {
+            // A thread changed how it is watched: its reading is not comparable this tick.
+            complete = false;
         }
         if !complete {
             // A thread we cannot read: never take the shortcut on partial knowledge.
@@ -103,22 +130,56 @@ impl QuietCheck {
         self.reusable && !self.now.is_empty() && self.now == self.baseline
     }
 
+    /// Once per window: a logged thread that switches often is watched by `schedstat` from now
+    /// on, and one watched so because it was busy is logged again once calm. True if any
+    /// watch changed. Reads `now` (this tick's readings, one per watch).
+    fn judge_pace(&mut self, pid: i32) -> bool {
+        let elapsed = self.pace_window_start.map(|t| t.elapsed().as_secs_f64());
+        self.pace_window_start = Some(std::time::Instant::now());
+        let mut changed = false;
+        for ((tid, watch, at_start), (_, reading)) in self.watches.iter_mut().zip(&self.now) {
+            let so_far = reading.switches_in();
+            let per_sec = match (elapsed, *at_start) {
+                (Some(secs), Some(start)) if secs > 0.0 => so_far.saturating_sub(start) as f64 / secs,
+                _ => {
+                    *at_start = Some(so_far);
+                    continue;
+                }
+            };
+            let replacement = match watch {
+                Watch::Switches(_) if per_sec > BUSY_SWITCHES_PER_SEC as f64 => RunCountersFile::open(pid, *tid).ok().map(Watch::Counters),
+                Watch::Counters(_) if self.switch_logs && per_sec < CALM_SWITCHES_PER_SEC as f64 => SwitchLog::open(*tid).ok().map(Watch::Switches),
+                _ => None,
+            };
+            match replacement {
+                Some(new) => {
+                    *watch = new;
+                    // Counted afresh from the new watch's next reading.
+                    *at_start = None;
+                    changed = true;
+                }
+                None => *at_start = Some(so_far),
+            }
+        }
+        changed
+    }
+
     /// Follows a new thread list: watches of threads still there are kept, new ones opened
     /// (a thread that cannot be watched is left out, which makes the list incomplete).
     fn rewatch(&mut self, pid: i32, tids: &[i32]) {
         let mut old = std::mem::take(&mut self.watches).into_iter().peekable();
         for &tid in tids {
-            while old.next_if(|(watched, _)| *watched < tid).is_some() {}
-            if let Some(kept) = old.next_if(|(watched, _)| *watched == tid) {
+            while old.next_if(|(watched, _, _)| *watched < tid).is_some() {}
+            if let Some(kept) = old.next_if(|(watched, _, _)| *watched == tid) {
                 self.watches.push(kept);
             } else if let Ok(watch) = Watch::open(pid, tid, &mut self.switch_logs) {
-                self.watches.push((tid, watch));
+                self.watches.push((tid, watch, None));
             }
         }
     }
 
     fn watch(&self, tid: i32) -> Option<&Watch> {
-        let i = self.watches.binary_search_by_key(&tid, |(t, _)| *t).ok()?;
+        let i = self.watches.binary_search_by_key(&tid, |(t, _, _)| *t).ok()?;
         Some(&self.watches[i].1)
     }
 
@@ -171,5 +232,56 @@ impl QuietCheck {
     pub fn reset(&mut self) {
         self.reusable = false;
         self.baseline.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    fn thread_with(work: impl Fn() + Send + 'static) -> (i32, Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                tx.send(unsafe { libc::syscall(libc::SYS_gettid) } as i32).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    work();
+                }
+            })
+        };
+        (rx.recv().unwrap(), stop, handle)
+    }
+
+    #[test]
+    fn a_thread_that_switches_often_is_watched_with_schedstat_and_a_calm_one_stays_logged() {
+        let pid = std::process::id() as i32;
+        // ~1000 switches a second, and ~10.
+        let (busy, stop_busy, busy_thread) = thread_with(|| std::thread::sleep(Duration::from_micros(500)));
+        let (calm, stop_calm, calm_thread) = thread_with(|| std::thread::sleep(Duration::from_millis(100)));
+        let mut tids = vec![busy, calm];
+        tids.sort_unstable();
+        let mut check = QuietCheck::default();
+        let end = Instant::now() + Duration::from_millis(2300);
+        while Instant::now() < end {
+            check.unchanged(pid, &tids);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let logged = |tid: i32| matches!(check.watch(tid), Some(Watch::Switches(_)));
+        let switch_logs_work = check.switch_logs;
+        stop_busy.store(true, Ordering::Relaxed);
+        stop_calm.store(true, Ordering::Relaxed);
+        busy_thread.join().unwrap();
+        calm_thread.join().unwrap();
+        if !switch_logs_work {
+            eprintln!("note: perf events refused here; every thread is watched with schedstat");
+            return;
+        }
+        assert!(!logged(busy), "a thread switching ~1000 times a second is not logged");
+        assert!(logged(calm), "a thread switching ~10 times a second is logged");
     }
 }
