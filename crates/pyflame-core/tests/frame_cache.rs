@@ -7,7 +7,9 @@ mod fuzz_support;
 
 use fuzz_support::{build_image, Image, HEAP};
 use pyflame_core::python::layout::{FrameModel, Layout};
+use pyflame_core::process::memory::{ReadResult, RemoteMemory};
 use pyflame_core::python::{PythonTarget, PythonVersion, Sample, Walker};
+use std::cell::Cell;
 
 fn layouts() -> Vec<Layout> {
     [(3, 10), (3, 12), (3, 13)].iter().map(|&(major, minor)| Layout::for_version(PythonVersion::new(major, minor, 0), false).expect("built-in layout")).collect()
@@ -201,5 +203,48 @@ fn a_thread_that_exits_and_one_reusing_its_frames_are_reported_as_they_are() {
         let after = agree(&mut walker, &target, &img, "new thread at the old addresses");
         assert_eq!(after.len(), 2);
         assert!(after[1].iter().all(|f| f.0 == after[1][3].0), "{:?}: {:?}", layout.version, after[1]);
+    }
+}
+
+/// Counts single reads apart from batched ones.
+struct Counting<M: RemoteMemory> {
+    inner: M,
+    singles: Cell<usize>,
+}
+
+impl<M: RemoteMemory> RemoteMemory for Counting<M> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> ReadResult<()> {
+        self.singles.set(self.singles.get() + 1);
+        self.inner.read(addr, buf)
+    }
+
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> ReadResult<usize> {
+        self.inner.read_many(parts)
+    }
+}
+
+#[test]
+fn code_objects_in_use_are_rechecked_in_the_first_batch() {
+    for layout in layouts() {
+        let (img, target) = build_image(layout, 2);
+        let mut walker = Walker::new(target.clone());
+        let first = agree(&mut walker, &target, &img, "first sample");
+        let mem = Counting { inner: img.memory(), singles: Cell::new(0) };
+        let mut s = Sample::default();
+        // Well past several re-check periods (32 samples) of every code object on the stacks.
+        for _ in 0..8 {
+            walker.sample(&mem, &mut s).expect("sample");
+        }
+        // Each sample reads alike outside its batches (the ≤3.10 walker re-reads frame
+        // objects one by one): a re-check falling due adds no read of its own.
+        let mut per_sample = Vec::new();
+        for _ in 0..100 {
+            let before = mem.singles.get();
+            walker.sample(&mem, &mut s).expect("sample");
+            per_sample.push(mem.singles.get() - before);
+        }
+        let least = *per_sample.iter().min().unwrap();
+        assert!(per_sample.iter().all(|&n| n == least), "{:?}: single reads per sample {per_sample:?}", layout.version);
+        assert_eq!(agree(&mut walker, &target, &img, "after the re-checks"), first);
     }
 }

@@ -37,6 +37,8 @@ pub struct CodeInfo {
     /// The pointers this entry was decoded from, compared on revalidation.
     identity: [u64; 4],
     checked_at: u64,
+    /// The last sample whose stacks held this code object (`mark_used`).
+    used_at: u64,
     line_memo: [(i64, u32); LINE_MEMO],
     memo_next: usize,
 }
@@ -66,6 +68,25 @@ fn data_stack_frame_bytes(header: &[u8], o: &super::offsets::VersionOffsets) -> 
     }
 }
 
+/// The pointers that identify a code object, from its header: (name, filename, line table,
+/// size); an error when the header is not a code object's.
+fn identity_of(header: &[u8], layout: &Layout, code_type: Option<u64>) -> ReadResult<[u64; 4]> {
+    let o = &layout.offsets;
+    let word = |off: u64| -> u64 {
+        let off = off as usize;
+        header.get(off..off + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
+    if let Some(ty) = code_type {
+        if word(o.object_type) != ty {
+            return Err(ReadError::Invalid("not a code object"));
+        }
+    }
+    let name = o.code_qualname.map_or_else(|| word(o.code_name), |q| word(q));
+    // The fourth word is `ob_size` on 3.11+ (bytecode length in code units), a stable
+    // header word before: a new code object at a reused address rarely matches all four.
+    Ok([name, word(o.code_filename), word(o.code_linetable), word(o.bytes_size)])
+}
+
 #[derive(Default)]
 pub struct CodeCache {
     codes: Vec<CodeInfo>,
@@ -76,6 +97,9 @@ pub struct CodeCache {
     /// replaced on revalidation): answers derived from an id are valid only within one epoch.
     epoch: u64,
     buf: Vec<u8>,
+    /// Ids by the sample they were last checked at, modulo `REVALIDATE_EVERY`: the ones due
+    /// at a sample are in its slot (`take_due`).
+    checked_ring: Vec<Vec<CodeId>>,
 }
 
 impl CodeCache {
@@ -135,7 +159,7 @@ impl CodeCache {
             }
             let identity = self.read_identity(mem, layout, code_type, addr)?;
             if identity == self.codes[id as usize].identity {
-                self.codes[id as usize].checked_at = tick;
+                self.checked(id, tick);
                 return Ok(id);
             }
             self.by_addr.remove(&addr);
@@ -144,6 +168,7 @@ impl CodeCache {
         if self.codes.len() >= MAX_CODES {
             self.codes.clear();
             self.by_addr.clear();
+            self.checked_ring.iter_mut().for_each(Vec::clear);
             self.generation += 1;
             self.epoch += 1;
         }
@@ -151,30 +176,60 @@ impl CodeCache {
         let id = self.codes.len() as CodeId;
         self.codes.push(info);
         self.by_addr.insert(addr, id);
+        self.checked(id, tick);
         Ok(id)
+    }
+
+    fn checked(&mut self, id: CodeId, tick: u64) {
+        self.codes[id as usize].checked_at = tick;
+        if self.checked_ring.is_empty() {
+            self.checked_ring.resize_with(REVALIDATE_EVERY as usize, Vec::new);
+        }
+        self.checked_ring[(tick % REVALIDATE_EVERY) as usize].push(id);
+    }
+
+    /// Notes that a sample at `tick` had `id` on a stack.
+    pub fn mark_used(&mut self, id: CodeId, tick: u64) {
+        if let Some(code) = self.codes.get_mut(id as usize) {
+            code.used_at = tick;
+        }
+    }
+
+    /// The addresses of code objects whose re-check falls due at `tick` and that were on a
+    /// stack since their last check: a sample reads their headers in its first batch
+    /// (`recheck_read`) instead of one read each during the walk. The rest are checked on
+    /// demand if they come back.
+    pub fn take_due(&mut self, tick: u64, out: &mut Vec<u64>) {
+        out.clear();
+        let Some(slot) = self.checked_ring.get_mut((tick % REVALIDATE_EVERY) as usize) else { return };
+        let ids = std::mem::take(slot);
+        for id in ids {
+            let Some(code) = self.codes.get(id as usize) else { continue };
+            let current = self.by_addr.get(&code.addr) == Some(&id);
+            if current && code.checked_at + REVALIDATE_EVERY == tick && code.used_at > code.checked_at {
+                out.push(code.addr);
+            }
+        }
+    }
+
+    /// A re-check from a header read elsewhere (`header`: the code object's first
+    /// `code_size` bytes at `addr`, read at `tick`): still the same object, or forgotten.
+    pub fn recheck_read(&mut self, layout: &Layout, code_type: Option<u64>, addr: u64, header: &[u8], tick: u64) {
+        let Some(&id) = self.by_addr.get(&addr) else { return };
+        match identity_of(header, layout, code_type) {
+            Ok(identity) if identity == self.codes[id as usize].identity => self.checked(id, tick),
+            _ => self.forget(addr),
+        }
     }
 
     /// Reads the code object's header and returns (name, filename, line table) pointers.
     fn read_identity(&mut self, mem: &dyn RemoteMemory, layout: &Layout, code_type: Option<u64>, addr: u64) -> ReadResult<[u64; 4]> {
-        let o = &layout.offsets;
         if addr == 0 || addr % 8 != 0 {
             return Err(ReadError::Invalid("code pointer"));
         }
-        self.buf.resize(o.code_size as usize, 0);
+        self.buf.resize(layout.offsets.code_size as usize, 0);
         mem.read(addr, &mut self.buf)?;
-        let word = |off: u64| -> u64 {
-            let off = off as usize;
-            self.buf.get(off..off + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
-        };
-        if let Some(ty) = code_type {
-            if word(o.object_type) != ty {
-                return Err(ReadError::Invalid("not a code object"));
-            }
-        }
-        let name = o.code_qualname.map_or_else(|| word(o.code_name), |q| word(q));
-        // The fourth word is `ob_size` on 3.11+ (bytecode length in code units), a stable
-        // header word before: a new code object at a reused address rarely matches all four.
-        Ok([name, word(o.code_filename), word(o.code_linetable), word(o.bytes_size)])
+        identity_of(&self.buf, layout, code_type)
     }
 
     fn decode(
@@ -206,6 +261,7 @@ impl CodeCache {
             frame_bytes,
             identity,
             checked_at: tick,
+            used_at: tick,
             line_memo: [(i64::MIN, 0); LINE_MEMO],
             memo_next: 0,
         })

@@ -36,13 +36,21 @@ pub struct Prefetch {
 impl Prefetch {
     /// Reads every range of the plan in one batch. Called at the start of a sample.
     pub fn fetch(&mut self, mem: &dyn RemoteMemory) -> ReadResult<()> {
+        self.fetch_also(mem, &[], 0, &mut Vec::new()).map(|_| ())
+    }
+
+    /// Like `fetch`, with `extra` ranges of `extra_len` bytes each read in the same batch into
+    /// `extra_out` (back to back) and not replayed later. Returns how many leading extras were
+    /// read whole (none unless the whole plan was).
+    pub fn fetch_also(&mut self, mem: &dyn RemoteMemory, extra: &[u64], extra_len: usize, extra_out: &mut Vec<u8>) -> ReadResult<usize> {
         self.used.clear();
         self.fetched = 0;
         self.cursor = 0;
         self.starts.clear();
         let total: usize = self.plan.iter().map(|(_, len)| len).sum();
         self.data.resize(total, 0);
-        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(self.plan.len());
+        extra_out.resize(extra.len() * extra_len, 0);
+        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(self.plan.len() + extra.len());
         let mut rest = &mut self.data[..];
         let mut start = 0;
         for &(addr, len) in &self.plan {
@@ -52,8 +60,12 @@ impl Prefetch {
             start += len;
             rest = tail;
         }
-        self.fetched = mem.read_many(&mut parts)?;
-        Ok(())
+        if extra_len > 0 {
+            parts.extend(extra.iter().copied().zip(extra_out.chunks_mut(extra_len)));
+        }
+        let whole = mem.read_many(&mut parts)?;
+        self.fetched = whole.min(self.plan.len());
+        Ok(whole.saturating_sub(self.plan.len()))
     }
 
     /// Ends the sample: what it read becomes the next sample's plan.

@@ -103,6 +103,9 @@ pub struct Walker {
     pub known_tids: Vec<i32>,
     /// The previous sample's first reads, replayed in one batch at the start of the next.
     prefetch: Prefetch,
+    /// Scratch for the code objects re-checked in a sample's first batch, and their headers.
+    due_codes: Vec<u64>,
+    due_headers: Vec<u8>,
     /// Per-thread buffers (by position in the thread list) and the threads of the interpreter
     /// being sampled, between the passes of `sample_interpreter`.
     pool: Vec<ThreadBuffers>,
@@ -141,6 +144,8 @@ impl Walker {
             pages: PageWindow::default(),
             known_tids: Vec::new(),
             prefetch: Prefetch::default(),
+            due_codes: Vec::new(),
+            due_headers: Vec::new(),
             pool: Vec::new(),
             pending: Vec::new(),
             stash: Vec::new(),
@@ -192,9 +197,24 @@ impl Walker {
         out.clear();
         self.tick += 1;
         let mut prefetch = std::mem::take(&mut self.prefetch);
-        let result = prefetch.fetch(mem).and_then(|()| self.sample_with(&FirstReads::new(mem, &mut prefetch), mem, out, still));
+        // Code objects due for their re-check are read in the same batch (one syscall).
+        let mut due = std::mem::take(&mut self.due_codes);
+        let mut headers = std::mem::take(&mut self.due_headers);
+        self.codes.take_due(self.tick, &mut due);
+        let header_len = self.target.layout.offsets.code_size as usize;
+        let result = prefetch.fetch_also(mem, &due, header_len, &mut headers).and_then(|rechecked| {
+            for (&addr, header) in due.iter().zip(headers.chunks(header_len.max(1))).take(rechecked) {
+                self.codes.recheck_read(&self.target.layout, self.target.code_type, addr, header, self.tick);
+            }
+            self.sample_with(&FirstReads::new(mem, &mut prefetch), mem, out, still)
+        });
+        for frame in &out.frames {
+            self.codes.mark_used(frame.code, self.tick);
+        }
         prefetch.finish();
         self.prefetch = prefetch;
+        self.due_codes = due;
+        self.due_headers = headers;
         result
     }
 
