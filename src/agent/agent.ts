@@ -202,7 +202,7 @@ class Agent implements AgentHandle {
     let window: AgentWindow | null
     try {
       // Split by process and encoded natively, off the JS thread (crates/pyflame-node/src/window_pprof.rs).
-      window = (await this.fleet.drainWindows(this.options.threadLabels)) as AgentWindow | null
+      window = await this.fleet.drainWindows(this.options.threadLabels)
     } catch (error) {
       this.options.log(`pyflame-ts agent: ${(fromNative(error) as Error).message}`)
       return
