@@ -27,6 +27,11 @@ export declare class FleetRecording {
    * was recorded); null once the recording has ended.
    */
   drain(): Promise<RawProfile | null>
+  /**
+   * Like `drain`, but resolves with each process's share of the window already encoded as
+   * the agent pushes it (gzipped pprof, built on libuv's pool instead of the JS thread).
+   */
+  drainWindows(threadLabels: boolean): Promise<AgentWindow | null>
   stop(): void
   progress(): RecordingProgress
 }
@@ -68,6 +73,21 @@ export declare class Recording {
   drain(): Promise<RawProfile | null>
   progress(): RecordingProgress
 }
+
+export interface AgentWindow {
+  /** Unix time in milliseconds when the window started. */
+  startTimeMs: number
+  /** Wall time the window lasted, in seconds. */
+  durationSecs: number
+  /** One per process in the window, in the recording's order. */
+  processes: Array<ProcessWindow>
+}
+
+/**
+ * Splits a fleet window by process and encodes each share (the agent's last window, and tests
+ * that compare it with the TypeScript pprof writer).
+ */
+export declare function agentWindowPprofs(profile: RawProfile, threadLabels: boolean): AgentWindow
 
 export interface AsyncDumpFrame {
   name: string
@@ -301,6 +321,16 @@ export interface ProcessSummary {
   notices: Array<string>
   /** With `native`: thread samples whose native stack could not be unwound. */
   nativeFailures: number
+}
+
+export interface ProcessWindow {
+  pid: number
+  /** Exact version, e.g. `3.12.1`. */
+  pythonVersion: string
+  /** Ticks that reached the process in the window. */
+  ticks: number
+  /** The gzipped pprof; absent when no thread of the process ran during the window. */
+  pprof?: Buffer
 }
 
 export interface ProfileEntry {

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.FleetRecording = nativeBinding.FleetRecording
 module.exports.FoldedMerger = nativeBinding.FoldedMerger
 module.exports.Recording = nativeBinding.Recording
+module.exports.agentWindowPprofs = nativeBinding.agentWindowPprofs
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.dump = nativeBinding.dump
 module.exports.dumpAsync = nativeBinding.dumpAsync

@@ -58,6 +58,12 @@ function samplerThreadCpuSeconds(pid) {
   }
   return NaN;
 }
+/** The main (JS) thread's own CPU; the rest of Node is V8's and libuv's helper threads. */
+function mainThreadCpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
 function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
@@ -134,7 +140,7 @@ if (baselineCli) agents.push(startAgent('baseline', path.resolve(baselineCli), p
 
 const rssTimer = setInterval(() => agents.forEach((a) => (a.peakRss = Math.max(a.peakRss, rssBytes(a.pid)))), 1000);
 await sleep(warmup * 1000);
-for (const a of agents) [a.cpu0, a.sampler0] = [cpuSeconds(a.pid), samplerThreadCpuSeconds(a.pid)];
+for (const a of agents) [a.cpu0, a.sampler0, a.main0] = [cpuSeconds(a.pid), samplerThreadCpuSeconds(a.pid), mainThreadCpuSeconds(a.pid)];
 const loadavgStart = os.loadavg().map((l) => Number(l.toFixed(2)));
 const t0 = Date.now();
 const half = (seconds - warmup - outage) / 2;
@@ -145,7 +151,7 @@ await sleep(outage * 1000);
 await startServer();
 const downSecs = (Date.now() - downAt) / 1000;
 await sleep(Math.max(0, seconds * 1000 - (Date.now() - t0) - warmup * 1000));
-for (const a of agents) [a.cpu1, a.sampler1, a.rssEnd] = [cpuSeconds(a.pid), samplerThreadCpuSeconds(a.pid), rssBytes(a.pid)];
+for (const a of agents) [a.cpu1, a.sampler1, a.main1, a.rssEnd] = [cpuSeconds(a.pid), samplerThreadCpuSeconds(a.pid), mainThreadCpuSeconds(a.pid), rssBytes(a.pid)];
 const elapsed = (Date.now() - t0) / 1000;
 const loadavg = os.loadavg().map((l) => Number(l.toFixed(2)));
 clearInterval(rssTimer);
@@ -167,6 +173,7 @@ const figures = (a) => ({
   agentCpuPercentOfOneCore: percent(a.cpu1 - a.cpu0),
   samplerThreadCpuPercentOfOneCore: percent(a.sampler1 - a.sampler0),
   nodeCpuPercentOfOneCore: percent(a.cpu1 - a.cpu0 - (a.sampler1 - a.sampler0)),
+  nodeMainThreadCpuPercentOfOneCore: percent(a.main1 - a.main0),
   agentRssMbEnd: Number((a.rssEnd / 1048576).toFixed(1)),
   agentRssMbPeak: Number((a.peakRss / 1048576).toFixed(1)),
   processesProfiled: a.final.processesSeen,

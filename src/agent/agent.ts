@@ -4,6 +4,7 @@
 // HTTP run on the JS thread and never hold sampling up.
 
 import { fromNative, PyflameError } from '../errors'
+import type { AgentWindow } from '../../binding'
 import { native } from '../native'
 import type { RawProfile } from '../types'
 import { ProcessFinder, type Found } from './discovery'
@@ -11,7 +12,6 @@ import { ingestName } from './labels'
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options'
 import { appendMetrics, formatReport, type AgentStats, type AgentTarget } from './report'
 import { Uploader } from './uploader'
-import { encodeWindow, splitByProcess } from './window'
 import * as fs from 'node:fs'
 
 export interface AgentHandle {
@@ -199,14 +199,15 @@ class Agent implements AgentHandle {
   }
 
   private async cutWindow(): Promise<void> {
-    let raw: RawProfile | null
+    let window: AgentWindow | null
     try {
-      raw = (await this.fleet.drain()) as RawProfile | null
+      // Split by process and encoded natively, off the JS thread (crates/pyflame-node/src/window_pprof.rs).
+      window = await this.fleet.drainWindows(this.options.threadLabels)
     } catch (error) {
       this.options.log(`pyflame-ts agent: ${(fromNative(error) as Error).message}`)
       return
     }
-    if (raw) this.queueWindows(raw)
+    if (window) this.queueWindows(window)
     // Exited processes leave after the window that holds their last samples.
     for (const pid of this.fleet.takeExited()) {
       this.targets.delete(pid)
@@ -214,20 +215,13 @@ class Agent implements AgentHandle {
     }
   }
 
-  private queueWindows(raw: RawProfile): void {
-    const fromMs = raw.startTimeMs
-    const untilMs = raw.startTimeMs + raw.durationSecs * 1000
-    for (const [pid, profile] of splitByProcess(raw)) {
+  private queueWindows(window: AgentWindow): void {
+    const fromMs = window.startTimeMs
+    const untilMs = window.startTimeMs + window.durationSecs * 1000
+    for (const { pid, pythonVersion, ticks, pprof } of window.processes) {
       const target = this.targets.get(pid)
       const service = target ? this.serviceOf(target) : (this.options.service ?? 'python')
-      let body: Buffer | undefined
-      try {
-        body = encodeWindow(profile, this.options.threadLabels)
-      } catch (error) {
-        this.options.log(`pyflame-ts agent: cannot encode the window of PID ${pid}: ${(error as Error).message} (ERR_INTERNAL)`)
-        continue
-      }
-      if (!body) {
+      if (!pprof) {
         this.emptyWindows += 1
         continue
       }
@@ -235,11 +229,11 @@ class Agent implements AgentHandle {
       const labels: [string, string][] = [
         ['host', this.options.host],
         ['pid', String(pid)],
-        ['python_version', profile.pythonVersion || 'unknown'],
+        ['python_version', pythonVersion || 'unknown'],
       ]
       if (target?.containerId) labels.push(['container_id', target.containerId])
       labels.push(...this.options.tags)
-      this.uploader.enqueue({ pid, fromMs, untilMs, samples: profile.ticks, body, name: ingestName(service, labels) })
+      this.uploader.enqueue({ pid, fromMs, untilMs, samples: ticks, body: pprof, name: ingestName(service, labels) })
     }
   }
 
@@ -252,10 +246,18 @@ class Agent implements AgentHandle {
     for (const timer of this.timers) clearInterval(timer)
     await this.cutting
     this.fleet.stop()
+    let last: RawProfile | undefined
     try {
-      this.queueWindows(await this.running)
+      last = await this.running
     } catch {
       // Already reported through fail().
+    }
+    if (last) {
+      try {
+        this.queueWindows(native.agentWindowPprofs(last, this.options.threadLabels))
+      } catch (error) {
+        this.options.log(`pyflame-ts agent: cannot encode the last window: ${(fromNative(error) as Error).message} (ERR_INTERNAL)`)
+      }
     }
     await this.uploader.flush(this.options.flushTimeoutMs)
     const stats = this.report('final')

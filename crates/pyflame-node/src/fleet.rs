@@ -4,6 +4,7 @@
 
 use crate::convert::{discover_options, profile, to_js_error, DiscoverOptions};
 use crate::recording::{DrainTask, RecordingProgress};
+use crate::window_pprof::{window_pprofs, AgentWindow, WindowPprofs};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pyflame_core::sampler::fleet::{fleet_options, record_fleet, FleetControl};
@@ -95,6 +96,13 @@ impl FleetRecording {
         AsyncTask::new(DrainTask::new(self.control.clone(), |control| &control.stats))
     }
 
+    /// Like `drain`, but resolves with each process's share of the window already encoded as
+    /// the agent pushes it (gzipped pprof, built on libuv's pool instead of the JS thread).
+    #[napi(ts_return_type = "Promise<AgentWindow | null>")]
+    pub fn drain_windows(&self, thread_labels: bool) -> AsyncTask<DrainWindowsTask> {
+        AsyncTask::new(DrainWindowsTask { control: self.control.clone(), thread_labels })
+    }
+
     #[napi]
     pub fn stop(&self) {
         self.control.stop.store(true, Ordering::SeqCst);
@@ -128,3 +136,22 @@ impl Task for AttachTask {
     }
 }
 
+
+pub struct DrainWindowsTask {
+    control: Arc<FleetControl>,
+    thread_labels: bool,
+}
+
+impl Task for DrainWindowsTask {
+    type Output = Option<WindowPprofs>;
+    type JsValue = Option<AgentWindow>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let drained = self.control.stats.request_drain(Duration::from_secs(5));
+        catching_panics("encoding the agent's windows", || Ok(drained.map(|p| window_pprofs(&profile(p), self.thread_labels)))).map_err(to_js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.map(AgentWindow::from))
+    }
+}

@@ -7,13 +7,16 @@ mod convert;
 mod dump_task;
 mod fleet;
 mod folded;
+mod pprof_proto;
 mod recording;
+mod window_pprof;
 
 pub use async_dump_task::*;
 pub use dump_task::*;
 pub use fleet::*;
 pub use folded::*;
 pub use recording::*;
+pub use window_pprof::*;
 
 use napi_derive::napi;
 
