@@ -5,7 +5,7 @@
 // excluded) in percent of one core, its RSS, and the windows recorded, sent and lost.
 // Not part of the test suite (timing goals are measured here, never asserted in tests).
 //
-//   node bench/agent.mjs [--seconds=600] [--workers=20] [--outage=30] [--hz=100]
+//   node bench/agent.mjs [--seconds=600] [--workers=20] [--outage=30] [--hz=100] [--gap=50]
 //                        [--baseline=OTHER/dist/cli/pyflame-ts.js] [--cpu-prof=DIR]
 //
 // --baseline runs a second agent (another build) beside the first, on the same workers, load
@@ -114,12 +114,14 @@ const gunicorn = spawn(venvPython, ['-m', 'gunicorn', '--chdir', path.join(root,
 children.push(gunicorn);
 while (!(await get(appPort))) await sleep(200);
 
-// A light load: one client, 50 ms between requests (each burns 15 ms in a worker).
-let loading = true;
+// A light load: one client, --gap ms between requests (default 50; each burns 15 ms in a
+// worker). --gap=0 sends none: idle workers, the agent's floor.
+const gap = option('gap', 50);
+let loading = gap > 0;
 const load = (async () => {
   while (loading) {
     await get(appPort);
-    await sleep(50);
+    await sleep(gap);
   }
 })();
 
