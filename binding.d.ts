@@ -34,6 +34,11 @@ export declare class FleetRecording {
   drainWindows(threadLabels: boolean): Promise<AgentWindow | null>
   stop(): void
   progress(): RecordingProgress
+  /**
+   * Why perf events could not log quiet threads' switches (then `schedstat` does, at a
+   * higher CPU cost), if the kernel refused one.
+   */
+  perfEventsRefusal(): string | null
 }
 
 export declare class FoldedMerger {
@@ -247,6 +252,11 @@ export interface FleetOptions {
   discover?: DiscoverOptions
   /** Read Python's thread names (default true); without them threads carry the kernel's name. */
   threadNames?: boolean
+  /**
+   * Log quiet threads' context switches with perf events (default true); false checks
+   * them through `schedstat` only.
+   */
+  perfEvents?: boolean
 }
 
 export interface FoldedLayoutOptions {

@@ -323,3 +323,58 @@ if (fs.existsSync(PYTHON) && haveOpenssl) {
     t.is(stats.sent, accepted)
   })
 }
+
+if (fs.existsSync(PYTHON)) {
+  /** The agent's (this process's) open perf events: one per logged thread of a target. */
+  const perfEventFds = (): number =>
+    fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[perf_event]'
+      } catch {
+        return false
+      }
+    }).length
+
+  for (const perfEvents of [true, false]) {
+    test.serial(`startAgent: perfEvents ${perfEvents} ${perfEvents ? 'logs a quiet worker’s switches, or says why it cannot' : 'opens no perf event and says nothing about them'}`, async (t) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyflame-perf-'))
+      t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+      // Sleeps 30 ms, works 10 ms: a worker that switches a few dozen times a second.
+      const worker = await spawnPython(PYTHON, path.join(ROOT, '__test__', 'programs', 'agent_duty_cycle.py'), [path.join(dir, 'truth')])
+      t.teardown(() => worker.kill())
+      const server = http.createServer((req, res) => {
+        req.resume()
+        req.on('end', () => res.writeHead(200).end())
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      t.teardown(() => server.close())
+      const logged: string[] = []
+      const before = perfEventFds()
+      const agent = startAgent({
+        server: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+        service: 'perf',
+        pids: [worker.pid],
+        windowSeconds: 0.5,
+        reportSeconds: 0,
+        perfEvents,
+        log: (line) => logged.push(line),
+      })
+      await until('two windows sent', () => agent.stats().sent >= 2)
+      const opened = perfEventFds() - before
+      await agent.stop()
+      const notice = logged.filter((l) => /quiet threads are checked through \/proc\/PID\/task\/TID\/schedstat/.test(l))
+      if (!perfEvents) {
+        t.is(opened, 0, 'no perf event with perfEvents false')
+        t.deepEqual(notice, [])
+      } else if (opened > 0) {
+        t.deepEqual(notice, [], logged.join('\n'))
+      } else {
+        // Refused here (no CAP_PERFMON, seccomp): the user is told once, with what to do.
+        t.is(notice.length, 1, logged.join('\n'))
+        t.regex(notice[0], /CAP_PERFMON/)
+        t.log(notice[0])
+      }
+      t.log(`${opened} perf events opened`)
+    })
+  }
+}

@@ -52,6 +52,7 @@ class Agent implements AgentHandle {
   private processesSeen = 0
   private windows = 0
   private emptyWindows = 0
+  private perfEventsNoticed = false
   private cutting: Promise<void> = Promise.resolve()
   private readonly timers: NodeJS.Timeout[] = []
   private stopping: Promise<AgentStats> | undefined
@@ -82,7 +83,7 @@ class Agent implements AgentHandle {
     try {
       // Python's thread names cost tens of reads per process every few seconds: only read
       // when the windows carry them.
-      this.fleet = new native.FleetRecording({ interval: options.interval, discover: { pythonVersion: options.pythonVersion }, threadNames: options.threadLabels })
+      this.fleet = new native.FleetRecording({ interval: options.interval, discover: { pythonVersion: options.pythonVersion }, threadNames: options.threadLabels, perfEvents: options.perfEvents })
       this.running = this.fleet.run() as Promise<RawProfile>
     } catch (error) {
       throw fromNative(error)
@@ -208,11 +209,23 @@ class Agent implements AgentHandle {
       return
     }
     if (window) this.queueWindows(window)
+    this.noticePerfEventsRefusal()
     // Exited processes leave after the window that holds their last samples.
     for (const pid of this.fleet.takeExited()) {
       this.targets.delete(pid)
       this.finder.forget(pid)
     }
+  }
+
+  /** Says once why quiet workers are checked the costlier way, and what would allow perf events. */
+  private noticePerfEventsRefusal(): void {
+    if (this.perfEventsNoticed) return
+    const why = this.fleet.perfEventsRefusal()
+    if (!why) return
+    this.perfEventsNoticed = true
+    this.options.log(
+      `pyflame-ts agent: ${why}; quiet threads are checked through /proc/PID/task/TID/schedstat instead, which costs the agent more CPU (grant CAP_PERFMON or set kernel.perf_event_paranoid to 2 to use perf events)`,
+    )
   }
 
   private queueWindows(window: AgentWindow): void {

@@ -39,6 +39,12 @@ export interface AgentOptions {
   bufferWindows?: number
   /** Label each sample with its thread's name (more series on the server). */
   threadLabels?: boolean
+  /**
+   * Let the kernel log quiet threads' context switches with perf events (default true), so a
+   * worker that has not run is counted again without being read; false reads each thread's
+   * /proc/PID/task/TID/schedstat instead (more CPU for the agent, no perf event on the target).
+   */
+  perfEvents?: boolean
   /** Seconds between looks for new processes (default 2). */
   scanSeconds?: number
   /** Seconds between self-reports (default 60; 0: only the final one). */
@@ -73,6 +79,7 @@ export interface ResolvedAgentOptions {
   tags: [string, string][]
   bufferWindows: number
   threadLabels: boolean
+  perfEvents: boolean
   scanMs: number
   reportMs: number
   metricsFile: string | undefined
@@ -207,6 +214,7 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
     tags,
     bufferWindows,
     threadLabels: options.threadLabels ?? false,
+    perfEvents: options.perfEvents ?? true,
     scanMs: positiveSeconds('--scan-interval', options.scanSeconds, 2) * 1000,
     reportMs: options.reportSeconds === 0 ? 0 : positiveSeconds('--report-interval', options.reportSeconds, 60) * 1000,
     metricsFile: options.metricsFile,

@@ -57,6 +57,7 @@ export default class AgentCommand extends PyflameCommand {
   caFile = Option.String('--ca-file', { description: 'PEM of a private CA to trust for an https server' })
   buffer = Option.String('--buffer', { description: 'Windows kept while the server is unreachable (default 1024)' })
   threadLabels = Option.Boolean('--thread-labels', false, { description: "Label samples with their thread's name" })
+  perfEvents = Option.Boolean('--perf-events', true, { description: "Log quiet threads' context switches with perf events (--no-perf-events: read schedstat instead)" })
   scanInterval = Option.String('--scan-interval', { description: 'Seconds between looks for new processes (default 2)' })
   reportInterval = Option.String('--report-interval', { description: 'Seconds between self-reports on stderr (default 60; 0: only at exit)' })
   metricsFile = Option.String('--metrics-file', { description: 'Append each self-report to this file as a JSON line' })
@@ -91,6 +92,7 @@ export default class AgentCommand extends PyflameCommand {
       caFile: this.caFile,
       bufferWindows,
       threadLabels: this.threadLabels,
+      perfEvents: this.perfEvents,
       scanSeconds: seconds('--scan-interval', this.scanInterval),
       reportSeconds: seconds('--report-interval', this.reportInterval),
       metricsFile: this.metricsFile,

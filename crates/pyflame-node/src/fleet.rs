@@ -21,6 +21,9 @@ pub struct FleetOptions {
     pub discover: Option<DiscoverOptions>,
     /// Read Python's thread names (default true); without them threads carry the kernel's name.
     pub thread_names: Option<bool>,
+    /// Log quiet threads' context switches with perf events (default true); false checks
+    /// them through `schedstat` only.
+    pub perf_events: Option<bool>,
 }
 
 #[napi(object)]
@@ -36,6 +39,7 @@ pub struct FleetRecording {
     options: RecordOptions,
     control: Arc<FleetControl>,
     started: AtomicBool,
+    perf_events: bool,
 }
 
 #[napi]
@@ -48,7 +52,7 @@ impl FleetRecording {
         let mut core_options = fleet_options(Duration::from_secs_f64(options.interval), discover_options(&options.discover.unwrap_or_default())?);
         core_options.thread_names = options.thread_names.unwrap_or(true);
         core_options.validate().map_err(to_js_error)?;
-        Ok(FleetRecording { options: core_options, control: Arc::new(FleetControl::default()), started: AtomicBool::new(false) })
+        Ok(FleetRecording { options: core_options, control: Arc::new(FleetControl::default()), started: AtomicBool::new(false), perf_events: options.perf_events.unwrap_or(true) })
     }
 
     /// Starts the sampler thread; resolves with the last window once `stop()` is called.
@@ -74,7 +78,7 @@ impl FleetRecording {
     /// process to the recording; rejects with the reason it cannot be sampled.
     #[napi(ts_return_type = "Promise<AttachedProcess>")]
     pub fn attach(&self, pid: i32) -> AsyncTask<AttachTask> {
-        AsyncTask::new(AttachTask { pid, options: self.options.clone(), control: self.control.clone() })
+        AsyncTask::new(AttachTask { pid, options: self.options.clone(), control: self.control.clone(), perf_events: self.perf_events })
     }
 
     /// Stops sampling a process that still runs (its samples so far stay in the next window).
@@ -112,12 +116,20 @@ impl FleetRecording {
     pub fn progress(&self) -> RecordingProgress {
         RecordingProgress::of(&self.control.stats)
     }
+
+    /// Why perf events could not log quiet threads' switches (then `schedstat` does, at a
+    /// higher CPU cost), if the kernel refused one.
+    #[napi]
+    pub fn perf_events_refusal(&self) -> Option<String> {
+        pyflame_core::process::switch_log::refusal().map(str::to_string)
+    }
 }
 
 pub struct AttachTask {
     pid: i32,
     options: RecordOptions,
     control: Arc<FleetControl>,
+    perf_events: bool,
 }
 
 impl Task for AttachTask {
@@ -126,6 +138,7 @@ impl Task for AttachTask {
 
     fn compute(&mut self) -> Result<Self::Output> {
         let attached = catching_panics("attaching a process", || Attached::attach(self.pid, &self.options)).map_err(to_js_error)?;
+        let attached = if self.perf_events { attached } else { attached.without_switch_logs() };
         let info = AttachedProcess { pid: self.pid, python_version: attached.python_version().to_string(), executable: attached.executable().to_string() };
         self.control.join(attached);
         Ok(info)

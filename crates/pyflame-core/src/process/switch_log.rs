@@ -30,6 +30,24 @@ const DATA_PAGES: usize = 1;
 /// beyond are watched the old way.
 const MAX_OPEN: usize = 4096;
 static OPEN: AtomicUsize = AtomicUsize::new(0);
+/// Why the first refused log was refused (the agent says so once: it then costs more CPU).
+static REFUSAL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Notes a refusal other than "the thread is gone" (only the first is kept).
+pub fn note_refusal(error: &std::io::Error) {
+    let why = match error.raw_os_error() {
+        Some(libc::EMFILE) | Some(libc::ENFILE) => format!("over {MAX_OPEN} threads logged, or no file descriptors left"),
+        Some(libc::EACCES) | Some(libc::EPERM) => "perf_event_open was refused (perf_event_paranoid, seccomp or a missing CAP_PERFMON)".to_string(),
+        Some(libc::ENOSYS) | Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) => "this kernel has no perf events".to_string(),
+        _ => format!("perf_event_open failed: {error}"),
+    };
+    let _ = REFUSAL.set(why);
+}
+
+/// The first refusal noted, if any.
+pub fn refusal() -> Option<&'static str> {
+    REFUSAL.get().map(String::as_str)
+}
 
 /// Where a thread was at its last switch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,6 +240,13 @@ mod tests {
         assert_ne!(seen.head, before.head, "the wake-up is logged while the thread still runs");
         // (An exiting thread logs no last switch out: its events are closed before it.)
         worker.join().unwrap();
+    }
+
+    #[test]
+    fn a_refusal_is_explained_and_the_first_one_kept() {
+        note_refusal(&std::io::Error::from_raw_os_error(libc::EACCES));
+        note_refusal(&std::io::Error::from_raw_os_error(libc::ENOSYS));
+        assert_eq!(refusal(), Some("perf_event_open was refused (perf_event_paranoid, seccomp or a missing CAP_PERFMON)"));
     }
 
     #[test]

@@ -62,7 +62,10 @@ impl Watch {
             match SwitchLog::open(tid) {
                 Ok(log) => return Ok(Watch::Switches(log)),
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Err(e),
-                Err(_) => *switch_logs = false,
+                Err(e) => {
+                    crate::process::switch_log::note_refusal(&e);
+                    *switch_logs = false;
+                }
             }
         }
         RunCountersFile::open(pid, tid).map(Watch::Counters)
