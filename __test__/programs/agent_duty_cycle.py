@@ -2,7 +2,9 @@
 # in burst() in turn, like a worker serving a request now and then. Writes the share of wall
 # time spent in burst() so far to the file named by its argument (the truth a test compares
 # the sampled running share with). Optional arguments: the burst and the wait in seconds
-# (default 0.01 and 0.03).
+# (default 0.01 and 0.03), and "held" to make each burst a sleep that keeps the GIL (a C call
+# through ctypes.PyDLL, which does not release it: the thread is off the CPU but counts as
+# running, as in Pyflame).
 import select
 import sys
 import time
@@ -10,6 +12,11 @@ import time
 
 BURST = float(sys.argv[2]) if len(sys.argv) > 2 else 0.01
 WAIT = float(sys.argv[3]) if len(sys.argv) > 3 else 0.03
+HELD = len(sys.argv) > 4 and sys.argv[4] == "held"
+if HELD:
+    import ctypes
+
+    usleep = ctypes.PyDLL(None).usleep
 
 
 def wait_for_work():
@@ -17,6 +24,9 @@ def wait_for_work():
 
 
 def burst():
+    if HELD:
+        usleep(int(BURST * 1e6))
+        return 0
     end = time.perf_counter() + BURST
     n = 0
     while time.perf_counter() < end:

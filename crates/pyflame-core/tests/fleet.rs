@@ -120,11 +120,19 @@ enum Watch {
 /// every `interval`, once per `watches` entry, all at the same time (paired: each sees the same
 /// bursts). Returns what each saw, in order.
 fn record_duty_cycle(python: &std::path::Path, burst: f64, wait: f64, seconds: u64, interval: Duration, watches: &[Watch]) -> Vec<DutyCycle> {
+    record_duty_cycle_with(python, burst, wait, seconds, interval, watches, false)
+}
+
+/// `held`: each burst sleeps holding the GIL instead of spinning.
+fn record_duty_cycle_with(python: &std::path::Path, burst: f64, wait: f64, seconds: u64, interval: Duration, watches: &[Watch], held: bool) -> Vec<DutyCycle> {
     let dir = std::env::temp_dir().join(format!("pyflame-duty-{}-{burst}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let truth_file = dir.join("truth");
     let mut command = Command::new(python);
     command.arg(repo_root().join("__test__/programs/agent_duty_cycle.py")).arg(&truth_file).arg(burst.to_string()).arg(wait.to_string());
+    if held {
+        command.arg("held");
+    }
     let worker = spawn_ready(command);
     let options = fleet_options(interval, DiscoverOptions::default());
     let recordings: Vec<_> = watches
@@ -162,11 +170,18 @@ fn record_duty_cycle(python: &std::path::Path, burst: f64, wait: f64, seconds: u
         .iter()
         .zip(watches)
         .map(|(window, watch)| {
+            // An idle tick of a worker asleep since it last ran may be counted without its
+            // stack (`sampler/quiet.rs`: the agent sends only what ran): idle in
+            // wait_for_work() is either.
             let in_function = |name: &str, idle: bool| -> u64 {
                 window
                     .entries
                     .iter()
-                    .filter(|e| e.idle == idle && window.stacks[e.stack as usize].iter().any(|&f| window.frames[f as usize].name == name))
+                    .filter(|e| e.idle == idle)
+                    .filter(|e| {
+                        let stack = &window.stacks[e.stack as usize];
+                        stack.iter().any(|&f| window.frames[f as usize].name == name) || (idle && stack.is_empty())
+                    })
                     .map(|e| e.count)
                     .sum()
             };
@@ -244,6 +259,25 @@ fn the_shortcut_loses_no_running_samples_of_bursts_shorter_than_a_scheduler_tick
             reference.truth
         );
     }
+}
+
+/// A worker asleep while holding the GIL (a C call that keeps it) runs, as far as Pyflame's
+/// view goes: the agent's shortcut for a process whose threads are all asleep (an unread idle
+/// tick) must read the GIL first and walk it. Judged against walking every tick, at once.
+#[test]
+fn a_worker_asleep_holding_the_gil_is_not_taken_for_idle() {
+    let Some(python) = python_312() else { return };
+    let watches = [Watch::Default, Watch::WalkEveryTick];
+    let seen = record_duty_cycle_with(&python, 0.004, 0.008, 6, Duration::from_millis(2), &watches, true);
+    let (shortcut, reference) = (&seen[0], &seen[1]);
+    assert!(reference.running > 0.15, "walking every tick sees burst() holding the GIL: {:.3} (truth {:.3})", reference.running, reference.truth);
+    assert!(
+        (shortcut.running - reference.running).abs() < SHORTCUT_TOLERANCE,
+        "burst() holding the GIL while asleep: {:.3} with the shortcut, {:.3} walking every tick (truth {:.3})",
+        shortcut.running,
+        reference.running,
+        reference.truth
+    );
 }
 
 /// More runnable threads than cores over the last minute.

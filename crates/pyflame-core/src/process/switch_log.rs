@@ -106,6 +106,8 @@ impl SwitchLog {
         attr.type_ = PERF_TYPE_SOFTWARE;
         attr.config = PERF_COUNT_SW_DUMMY as u64;
         attr.set_context_switch(1);
+        // Also a record when the thread starts another (`only_switches_between`).
+        attr.set_task(1);
         attr.set_write_backward(1);
         // Nothing in the kernel is measured; excluding it keeps `perf_event_paranoid` 2 happy.
         attr.set_exclude_kernel(1);
@@ -161,6 +163,29 @@ impl SwitchLog {
             return Some(Look { head, placement: placement_of(&header) });
         }
         None
+    }
+}
+
+impl SwitchLog {
+    /// Whether every record from `newer` (a later look's head) back to `older` (an earlier
+    /// one) is a context switch: false when the thread started or ended a thread meanwhile
+    /// (a task record), or when the span is over half the ring (old records may be gone).
+    pub fn only_switches_between(&self, newer: u64, older: u64) -> bool {
+        let span = older.wrapping_sub(newer);
+        if span > (self.data_size / 2) as u64 {
+            return false;
+        }
+        let mut at = newer;
+        while at != older {
+            let offset = self.data_offset + (at as usize & (self.data_size - 1));
+            // SAFETY: records are 8-byte aligned and `offset` is inside the data area.
+            let header: perf_event_header = unsafe { std::ptr::read_volatile((self.map as *const u8).add(offset) as *const perf_event_header) };
+            if header.type_ != PERF_RECORD_SWITCH || header.size == 0 || older.wrapping_sub(at) < header.size as u64 {
+                return false;
+            }
+            at = at.wrapping_add(header.size as u64);
+        }
+        true
     }
 }
 
@@ -240,6 +265,44 @@ mod tests {
         assert_ne!(seen.head, before.head, "the wake-up is logged while the thread still runs");
         // (An exiting thread logs no last switch out: its events are closed before it.)
         worker.join().unwrap();
+    }
+
+    #[test]
+    fn starting_a_thread_is_seen_between_two_looks() {
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<bool>();
+        let parent = std::thread::spawn(move || {
+            tid_tx.send(gettid()).unwrap();
+            while let Ok(spawn) = go_rx.recv() {
+                if spawn {
+                    std::thread::spawn(|| ()).join().unwrap();
+                } else {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        });
+        let log = match SwitchLog::open(tid_rx.recv().unwrap()) {
+            Ok(log) => log,
+            Err(e) => {
+                eprintln!("note: perf_event_open refused here ({e})");
+                drop(go_tx);
+                parent.join().unwrap();
+                return;
+            }
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        let a = log.look().unwrap();
+        go_tx.send(false).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let b = log.look().unwrap();
+        assert_ne!(a.head, b.head);
+        assert!(log.only_switches_between(b.head, a.head), "a sleep logs switches only");
+        go_tx.send(true).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let c = log.look().unwrap();
+        assert!(!log.only_switches_between(c.head, b.head), "starting a thread is seen");
+        drop(go_tx);
+        parent.join().unwrap();
     }
 
     #[test]

@@ -163,6 +163,13 @@ impl Aggregator {
         id
     }
 
+    /// The id of the stack with no frames: a thread whose stack was not read (the agent's
+    /// unread idle ticks, `sampler/quiet.rs`).
+    pub fn unread_stack(&mut self) -> u32 {
+        self.stack_buf.clear();
+        self.intern_stack()
+    }
+
     fn intern_stack(&mut self) -> u32 {
         match self.stack_ids.get(self.stack_buf.as_slice()) {
             Some(&id) => id,

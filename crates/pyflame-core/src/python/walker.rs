@@ -256,6 +256,21 @@ impl Walker {
         Ok(())
     }
 
+    /// Whether no thread holds the GIL now, from one small read; false when that cannot be
+    /// told so cheaply (more than one interpreter seen, no known GIL state).
+    pub fn gil_free_now(&self, mem: &dyn RemoteMemory) -> bool {
+        match self.target.layout.gil_model {
+            GilModel::InterpreterGil => {
+                let Some(locked_off) = self.target.layout.offsets.gil_locked else { return false };
+                let mut gils = self.gil_state.values();
+                let (Some(&gil), None) = (gils.next(), gils.next()) else { return false };
+                let mut locked = [0u8; 4];
+                gil != 0 && mem.read(gil.wrapping_add(locked_off), &mut locked).is_ok() && u32::from_le_bytes(locked) == 0
+            }
+            _ => self.target.tstate_current_ptr.is_some_and(|ptr| mem.read_u64(ptr) == Ok(0)),
+        }
+    }
+
     /// 3.12+: the thread state holding this interpreter's GIL, or 0.
     fn interpreter_gil_holder(&mut self, mem: &dyn RemoteMemory, interp: u64) -> ReadResult<u64> {
         let o = &self.target.layout.offsets;

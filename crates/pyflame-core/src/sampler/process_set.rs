@@ -183,6 +183,9 @@ impl Tracked {
         target_tids.sort_unstable();
         self.walker.known_tids = target_tids;
         self.tids = tids;
+        if let Some(quiet) = self.quiet.as_mut() {
+            quiet.threads_listed();
+        }
         self.tasks_read_at = Some(std::time::Instant::now());
     }
 
@@ -206,8 +209,22 @@ impl Tracked {
                 aggregator.repeat(quiet.counted(), time_us);
                 return true;
             }
+            // Every thread asleep (the gunicorn herd woke them and they went back to wait):
+            // unless one sleeps holding the GIL, nobody runs, so the tick is idle whatever the
+            // stacks are, and the agent sends only what ran. One small read instead of a walk.
+            if self.on_cpu.is_none() && quiet.all_asleep() && self.walker.gil_free_now(&self.mem) {
+                self.summary.ticks += 1;
+                self.summary.gil_idle_ticks += 1;
+                if self.index == 0 {
+                    stats.gil_idle.fetch_add(1, Ordering::Relaxed);
+                }
+                let unread = aggregator.unread_stack();
+                aggregator.repeat(quiet.count_unread_idle(unread), time_us);
+                return true;
+            }
         }
-        if self.tasks_read_at.is_none_or(|t| t.elapsed() >= self.task_refresh) {
+        let threads_changed = self.quiet.as_ref().is_some_and(QuietCheck::threads_may_have_changed);
+        if threads_changed || self.tasks_read_at.is_none_or(|t| t.elapsed() >= self.task_refresh) {
             self.refresh_tasks(Some(&mut *aggregator));
         }
         // Thread states are read before pausing: a paused thread would show as traced.

@@ -84,6 +84,14 @@ pub struct QuietCheck {
     /// with its switches onto a CPU when the current pace window began (None: not yet read).
     watches: Vec<(i32, Watch, Option<u64>)>,
     pace_window_start: Option<std::time::Instant>,
+    /// A switch log showed a thread started or ended (or lost its older records) since the
+    /// thread list was last read: the list may be stale until `threads_listed`.
+    threads_may_have_changed: bool,
+    /// Each logged thread's head at the previous look, by tid (sorted like `watches`).
+    last_heads: Vec<(i32, u64)>,
+    /// The threads (aggregator ids) of the last full sample, and the tids it was taken with.
+    sampled_threads: Vec<u32>,
+    sampled_tids: Vec<i32>,
     /// Switch logs are tried for new threads until the kernel refuses one.
     switch_logs: bool,
     /// Readings of every thread (by tid, sorted) taken just before the last full sample.
@@ -98,7 +106,7 @@ pub struct QuietCheck {
 
 impl Default for QuietCheck {
     fn default() -> QuietCheck {
-        QuietCheck { watches: Vec::new(), pace_window_start: None, switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
+        QuietCheck { watches: Vec::new(), pace_window_start: None, threads_may_have_changed: false, last_heads: Vec::new(), sampled_threads: Vec::new(), sampled_tids: Vec::new(), switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
     }
 }
 
@@ -122,6 +130,7 @@ impl QuietCheck {
                 None => complete = false,
             }
         }
+        self.note_thread_changes();
         if complete && self.pace_window_start.is_none_or(|t| t.elapsed() >= PACE_WINDOW) && self.judge_pace(pid) {
             // A thread changed how it is watched: its reading is not comparable this tick.
             complete = false;
@@ -131,6 +140,56 @@ impl QuietCheck {
             self.now.clear();
         }
         self.reusable && !self.now.is_empty() && self.now == self.baseline
+    }
+
+    /// Scans each logged thread's records since its previous look for a thread started or
+    /// ended there (the thread list may then be stale).
+    fn note_thread_changes(&mut self) {
+        let mut previous = std::mem::take(&mut self.last_heads).into_iter().peekable();
+        for ((tid, watch, _), (_, reading)) in self.watches.iter().zip(&self.now) {
+            let (Watch::Switches(log), Reading::Switches(look)) = (watch, reading) else { continue };
+            while previous.next_if(|(t, _)| t < tid).is_some() {}
+            match previous.next_if(|(t, _)| t == tid) {
+                Some((_, before)) if before != look.head && !log.only_switches_between(look.head, before) => self.threads_may_have_changed = true,
+                _ => {}
+            }
+            self.last_heads.push((*tid, look.head));
+        }
+    }
+
+    /// The thread list was read again (`tasks::list_tasks`).
+    pub fn threads_listed(&mut self) {
+        self.threads_may_have_changed = false;
+    }
+
+    /// A thread may have started or ended since the thread list was read.
+    pub fn threads_may_have_changed(&self) -> bool {
+        self.threads_may_have_changed
+    }
+
+    /// After `unchanged` said no: whether every thread is asleep now by its switch log (not
+    /// on a CPU, not waiting for one) with the same threads as the last full sample. Then no
+    /// thread runs unless one sleeps holding the GIL, which the caller reads; if none does,
+    /// the tick is idle for every thread whatever their stacks (`count_unread_idle`).
+    pub fn all_asleep(&self) -> bool {
+        !self.threads_may_have_changed
+            && !self.now.is_empty()
+            && !self.sampled_threads.is_empty()
+            && self.now.len() == self.sampled_tids.len()
+            && self.now.iter().zip(&self.sampled_tids).all(|((tid, reading), sampled)| {
+                tid == sampled && matches!(reading, Reading::Switches(Look { placement: Placement::Asleep, .. }))
+            })
+    }
+
+    /// The keys of an unread idle tick: each thread of the last full sample, idle, with the
+    /// frameless stack `unread` (the agent sends only what ran, so idle stacks are never
+    /// shown). They become the last sample: counted again while nothing switches.
+    pub fn count_unread_idle(&mut self, unread: u32) -> &[EntryKey] {
+        let keys: Vec<EntryKey> = self.sampled_threads.iter().map(|&thread| (unread, thread, false, true)).collect();
+        std::mem::swap(&mut self.baseline, &mut self.now);
+        self.reusable = true;
+        self.counted = keys;
+        &self.counted
     }
 
     /// Once per window: a logged thread that switches often is watched by `schedstat` from now
@@ -218,6 +277,12 @@ impl QuietCheck {
     /// nothing runs (every thread off the CPU, none holding the GIL, no read error), against
     /// this tick's readings.
     pub fn sampled(&mut self, reusable: bool, counted: &[EntryKey]) {
+        self.sampled_threads.clear();
+        self.sampled_threads.extend(counted.iter().map(|&(_, thread, _, _)| thread));
+        self.sampled_threads.sort_unstable();
+        self.sampled_threads.dedup();
+        self.sampled_tids.clear();
+        self.sampled_tids.extend(self.now.iter().map(|&(tid, _)| tid));
         std::mem::swap(&mut self.baseline, &mut self.now);
         self.reusable = reusable && !self.baseline.is_empty();
         self.counted.clear();
@@ -235,6 +300,7 @@ impl QuietCheck {
     pub fn reset(&mut self) {
         self.reusable = false;
         self.baseline.clear();
+        self.sampled_threads.clear();
     }
 }
 
