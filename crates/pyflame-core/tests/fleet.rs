@@ -251,14 +251,19 @@ fn the_shortcut_loses_no_running_samples_of_bursts_shorter_than_a_scheduler_tick
     assert!(reference.ticks > 2000, "{} ticks in 8 s at 500 Hz", reference.ticks);
     assert!(reference.running > 0.05, "walking every tick sees burst() running: {:.3} (truth {:.3})", reference.running, reference.truth);
     for (watch, shortcut) in watches.iter().zip(&seen).take(2) {
-        assert!(
-            (shortcut.running - reference.running).abs() < SHORTCUT_TOLERANCE,
-            "{watch:?}: burst() running share {:.3}, walking every tick {:.3} (truth {:.3})",
-            shortcut.running,
-            reference.running,
-            reference.truth
-        );
+        assert_sees_as_walking_does(&format!("{watch:?}"), shortcut, reference);
     }
+}
+
+/// The running share seen with a shortcut within `SHORTCUT_TOLERANCE` of walking every tick.
+fn assert_sees_as_walking_does(what: &str, shortcut: &DutyCycle, reference: &DutyCycle) {
+    assert!(
+        (shortcut.running - reference.running).abs() < SHORTCUT_TOLERANCE,
+        "{what}: burst() running share {:.3}, walking every tick {:.3} (truth {:.3})",
+        shortcut.running,
+        reference.running,
+        reference.truth
+    );
 }
 
 /// A worker asleep while holding the GIL (a C call that keeps it) runs, as far as Pyflame's
@@ -271,13 +276,7 @@ fn a_worker_asleep_holding_the_gil_is_not_taken_for_idle() {
     let seen = record_duty_cycle_with(&python, 0.004, 0.008, 6, Duration::from_millis(2), &watches, true);
     let (shortcut, reference) = (&seen[0], &seen[1]);
     assert!(reference.running > 0.15, "walking every tick sees burst() holding the GIL: {:.3} (truth {:.3})", reference.running, reference.truth);
-    assert!(
-        (shortcut.running - reference.running).abs() < SHORTCUT_TOLERANCE,
-        "burst() holding the GIL while asleep: {:.3} with the shortcut, {:.3} walking every tick (truth {:.3})",
-        shortcut.running,
-        reference.running,
-        reference.truth
-    );
+    assert_sees_as_walking_does("asleep holding the GIL", shortcut, reference);
 }
 
 /// More runnable threads than cores over the last minute.
