@@ -79,16 +79,23 @@ impl Watch {
     }
 }
 
+/// One thread's watch, with what judging it needs between looks.
+struct Watched {
+    tid: i32,
+    watch: Watch,
+    /// Its switches onto a CPU when the current pace window began (None: not yet read).
+    pace_start: Option<u64>,
+    /// Its switch log's head at the previous look.
+    last_head: Option<u64>,
+}
+
 pub struct QuietCheck {
-    /// Every thread's watch, sorted by tid (the process's thread list, kept in step with it),
-    /// with its switches onto a CPU when the current pace window began (None: not yet read).
-    watches: Vec<(i32, Watch, Option<u64>)>,
+    /// Every thread's watch, sorted by tid (the process's thread list, kept in step with it).
+    watches: Vec<Watched>,
     pace_window_start: Option<std::time::Instant>,
     /// A switch log showed a thread started or ended (or lost its older records) since the
     /// thread list was last read: the list may be stale until `threads_listed`.
     threads_may_have_changed: bool,
-    /// Each logged thread's head at the previous look, by tid (sorted like `watches`).
-    last_heads: Vec<(i32, u64)>,
     /// The threads (aggregator ids) of the last full sample, and the tids it was taken with.
     sampled_threads: Vec<u32>,
     sampled_tids: Vec<i32>,
@@ -106,7 +113,7 @@ pub struct QuietCheck {
 
 impl Default for QuietCheck {
     fn default() -> QuietCheck {
-        QuietCheck { watches: Vec::new(), pace_window_start: None, threads_may_have_changed: false, last_heads: Vec::new(), sampled_threads: Vec::new(), sampled_tids: Vec::new(), switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
+        QuietCheck { watches: Vec::new(), pace_window_start: None, threads_may_have_changed: false, sampled_threads: Vec::new(), sampled_tids: Vec::new(), switch_logs: true, baseline: Vec::new(), reusable: false, now: Vec::new(), counted: Vec::new() }
     }
 }
 
@@ -119,18 +126,26 @@ impl QuietCheck {
     /// Reads every thread's watch (`tids`: the process's threads, sorted). True when the last
     /// full sample may be counted again; otherwise the caller samples and then calls `sampled`.
     pub fn unchanged(&mut self, pid: i32, tids: &[i32]) -> bool {
-        if self.watches.len() != tids.len() || self.watches.iter().zip(tids).any(|((watched, _, _), tid)| watched != tid) {
+        if self.watches.len() != tids.len() || self.watches.iter().zip(tids).any(|(watched, tid)| watched.tid != *tid) {
             self.rewatch(pid, tids);
         }
         self.now.clear();
         let mut complete = self.watches.len() == tids.len();
-        for (tid, watch, _) in &self.watches {
-            match watch.read() {
-                Some(reading) => self.now.push((*tid, reading)),
-                None => complete = false,
+        for watched in &mut self.watches {
+            let Some(reading) = watched.watch.read() else {
+                complete = false;
+                continue;
+            };
+            // A thread started or ended since the previous look (a task record among the
+            // switches) may leave the thread list stale.
+            if let (Watch::Switches(log), Reading::Switches(look)) = (&watched.watch, &reading) {
+                if watched.last_head.is_some_and(|before| before != look.head && !log.only_switches_between(look.head, before)) {
+                    self.threads_may_have_changed = true;
+                }
+                watched.last_head = Some(look.head);
             }
+            self.now.push((watched.tid, reading));
         }
-        self.note_thread_changes();
         if complete && self.pace_window_start.is_none_or(|t| t.elapsed() >= PACE_WINDOW) && self.judge_pace(pid) {
             // A thread changed how it is watched: its reading is not comparable this tick.
             complete = false;
@@ -140,21 +155,6 @@ impl QuietCheck {
             self.now.clear();
         }
         self.reusable && !self.now.is_empty() && self.now == self.baseline
-    }
-
-    /// Scans each logged thread's records since its previous look for a thread started or
-    /// ended there (the thread list may then be stale).
-    fn note_thread_changes(&mut self) {
-        let mut previous = std::mem::take(&mut self.last_heads).into_iter().peekable();
-        for ((tid, watch, _), (_, reading)) in self.watches.iter().zip(&self.now) {
-            let (Watch::Switches(log), Reading::Switches(look)) = (watch, reading) else { continue };
-            while previous.next_if(|(t, _)| t < tid).is_some() {}
-            match previous.next_if(|(t, _)| t == tid) {
-                Some((_, before)) if before != look.head && !log.only_switches_between(look.head, before) => self.threads_may_have_changed = true,
-                _ => {}
-            }
-            self.last_heads.push((*tid, look.head));
-        }
     }
 
     /// The thread list was read again (`tasks::list_tasks`).
@@ -199,28 +199,28 @@ impl QuietCheck {
         let elapsed = self.pace_window_start.map(|t| t.elapsed().as_secs_f64());
         self.pace_window_start = Some(std::time::Instant::now());
         let mut changed = false;
-        for ((tid, watch, at_start), (_, reading)) in self.watches.iter_mut().zip(&self.now) {
+        for (watched, (_, reading)) in self.watches.iter_mut().zip(&self.now) {
             let so_far = reading.switches_in();
-            let per_sec = match (elapsed, *at_start) {
+            let per_sec = match (elapsed, watched.pace_start) {
                 (Some(secs), Some(start)) if secs > 0.0 => so_far.saturating_sub(start) as f64 / secs,
                 _ => {
-                    *at_start = Some(so_far);
+                    watched.pace_start = Some(so_far);
                     continue;
                 }
             };
-            let replacement = match watch {
-                Watch::Switches(_) if per_sec > BUSY_SWITCHES_PER_SEC as f64 => RunCountersFile::open(pid, *tid).ok().map(Watch::Counters),
-                Watch::Counters(_) if self.switch_logs && per_sec < CALM_SWITCHES_PER_SEC as f64 => SwitchLog::open(*tid).ok().map(Watch::Switches),
+            let tid = watched.tid;
+            let replacement = match watched.watch {
+                Watch::Switches(_) if per_sec > BUSY_SWITCHES_PER_SEC as f64 => RunCountersFile::open(pid, tid).ok().map(Watch::Counters),
+                Watch::Counters(_) if self.switch_logs && per_sec < CALM_SWITCHES_PER_SEC as f64 => SwitchLog::open(tid).ok().map(Watch::Switches),
                 _ => None,
             };
             match replacement {
                 Some(new) => {
-                    *watch = new;
                     // Counted afresh from the new watch's next reading.
-                    *at_start = None;
+                    *watched = Watched { tid, watch: new, pace_start: None, last_head: None };
                     changed = true;
                 }
-                None => *at_start = Some(so_far),
+                None => watched.pace_start = Some(so_far),
             }
         }
         changed
@@ -231,18 +231,18 @@ impl QuietCheck {
     fn rewatch(&mut self, pid: i32, tids: &[i32]) {
         let mut old = std::mem::take(&mut self.watches).into_iter().peekable();
         for &tid in tids {
-            while old.next_if(|(watched, _, _)| *watched < tid).is_some() {}
-            if let Some(kept) = old.next_if(|(watched, _, _)| *watched == tid) {
+            while old.next_if(|watched| watched.tid < tid).is_some() {}
+            if let Some(kept) = old.next_if(|watched| watched.tid == tid) {
                 self.watches.push(kept);
             } else if let Ok(watch) = Watch::open(pid, tid, &mut self.switch_logs) {
-                self.watches.push((tid, watch, None));
+                self.watches.push(Watched { tid, watch, pace_start: None, last_head: None });
             }
         }
     }
 
     fn watch(&self, tid: i32) -> Option<&Watch> {
-        let i = self.watches.binary_search_by_key(&tid, |(t, _, _)| *t).ok()?;
-        Some(&self.watches[i].1)
+        let i = self.watches.binary_search_by_key(&tid, |watched| watched.tid).ok()?;
+        Some(&self.watches[i].watch)
     }
 
     /// Thread `tid` now, read from its switch log: its state (`S` asleep, `R` on a CPU or
