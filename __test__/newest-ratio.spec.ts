@@ -47,17 +47,22 @@ function countsByThread(folded: string): { byTid: Map<number, Counts>; idle: num
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`
 
 // Without a GIL, where a thread's time goes is judged from the samples that found it on a CPU
-// (see crates/pyflame-core/src/sampler/on_cpu.rs), and on a busy machine few do: the split of
-// a thread is a proportion estimated from n such samples, with a standard error of at most
-// 0.5 / sqrt(n) — 0.65 pp at 6000, so 2 pp is 3 standard errors. The recording goes on, in
-// chunks, until every worker has that many (or MAX_SECONDS pass, which fails the test: the
-// machine was too busy to judge 2 pp). Under the GIL, 6 s recordings until every worker has
-// GIL_SAMPLES (one 6 s recording gave 3000 per worker with 2 threads: 0.8 pp of standard error,
-// and CI once saw a 2.5 pp miss).
-const ON_CPU_SAMPLES = 6000
+// (see crates/pyflame-core/src/sampler/on_cpu.rs), and on a busy machine few do. A split is a
+// proportion estimated from n such samples, but not n independent ones: a heavy() or light()
+// call lasts 0.5-3 ms, so samples 1 ms apart often land in the same call. Measured with
+// bench/free-threaded-shares.mjs (4 workers, 5 s chunks of ~2,000 samples each), the chunks'
+// errors had 1.4 times the binomial variance on a quiet machine and 2.0 times at load 6;
+// CI once saw a 2.5 pp miss with 6,000 samples. So the recording goes on, in chunks, until
+// every worker has SPLIT_SAMPLES of them: at twice the binomial variance the standard error is
+// then at most sqrt(2 * 0.25 / 20000) = 0.5 pp and 2 pp is 4 of them (at 6,000 it was 2.5).
+// MAX_SECONDS passing first fails the test: the machine was too busy to judge 2 pp. Under the
+// GIL (3.15, 2 workers, 16 chunks) the holder's samples had 0.74 times the binomial variance:
+// 6 s recordings until every worker has GIL_SAMPLES (one 6 s recording gave 3,000 per worker,
+// 0.8 pp of standard error, and CI once saw a 2.5 pp miss).
+const SPLIT_SAMPLES = 20000
 const GIL_SAMPLES = 10000
 const CHUNK_SECONDS = 5
-const MAX_SECONDS = 165
+const MAX_SECONDS = 240
 
 type Counts = { heavy: number; light: number; other: number }
 
@@ -111,7 +116,7 @@ async function checkShares(t: import('ava').ExecutionContext, py: PythonInstall,
       // The samples that found each worker on a CPU (the --threads view, idle left out).
       addCounts(onCpu, countsByThread(profile.toFolded({ threads: true, threadLabels: true, excludeIdle: true })).byTid)
       const fewest = Math.min(...[...measured.values()].map((m) => total(onCpu.get(m.tid))))
-      if (fewest >= ON_CPU_SAMPLES || Date.now() - started >= MAX_SECONDS * 1000) break
+      if (fewest >= SPLIT_SAMPLES || Date.now() - started >= MAX_SECONDS * 1000) break
     }
     const truth = [...measured.entries()].map(([name, m]) => ({ name, ...m }))
     t.is(truth.length, threads)
@@ -122,7 +127,7 @@ async function checkShares(t: import('ava').ExecutionContext, py: PythonInstall,
     if (py.freeThreaded) {
       for (const w of truth) {
         const seen = total(onCpu.get(w.tid))
-        t.true(seen >= ON_CPU_SAMPLES, `${w.name}: only ${seen} samples found it on a CPU in ${MAX_SECONDS} s (load ${load.toFixed(1)}): too few to judge 2 pp`)
+        t.true(seen >= SPLIT_SAMPLES, `${w.name}: only ${seen} samples found it on a CPU in ${MAX_SECONDS} s (load ${load.toFixed(1)}): too few to judge 2 pp`)
       }
       // The main thread sleeps between writes of its totals: those samples are the (idle) bucket.
       t.true(idle > 0, `(idle) ${idle} of ${ticks} ticks`)
