@@ -6,10 +6,13 @@
 // Not part of the test suite (timing goals are measured here, never asserted in tests).
 //
 //   node bench/agent.mjs [--seconds=600] [--workers=20] [--outage=30] [--hz=100] [--gap=50]
-//                        [--baseline=OTHER/dist/cli/pyflame-ts.js] [--cpu-prof=DIR]
+//                        [--baseline=OTHER/dist/cli/pyflame-ts.js] [--baseline-args='--no-perf-events']
+//                        [--cpu-prof=DIR]
 //
 // --baseline runs a second agent (another build) beside the first, on the same workers, load
 // and server over the same seconds, so the two CPU figures are a paired comparison.
+// --baseline-args adds agent options to the second agent only (this build unless --baseline
+// names another): the cost of an option, paired the same way.
 // --cpu-prof writes the Node side's CPU profile (node --cpu-prof) of each agent into DIR/this
 // (and DIR/baseline).
 //
@@ -31,6 +34,7 @@ const hz = option('hz', 100);
 const warmup = Math.min(60, seconds / 5);
 const textOption = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const baselineCli = textOption('baseline');
+const baselineArgs = (textOption('baseline-args') ?? '').split(' ').filter(Boolean);
 const cpuProfDir = textOption('cpu-prof');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -126,19 +130,19 @@ const load = (async () => {
 })();
 
 /** One agent under measurement: `cli` is the pyflame-ts.js to run. */
-function startAgent(name, cli, nodeArgs = []) {
+function startAgent(name, cli, nodeArgs = [], agentArgs = []) {
   const metrics = path.join(data, `metrics-${name}.jsonl`);
-  const args = [...nodeArgs, cli, 'agent', '--server', `http://127.0.0.1:${ports[0]}`, '--service', `bench-${name}`, '-p', String(gunicorn.pid), '--hz', String(hz), '--report-interval', '30', '--metrics-file', metrics];
+  const args = [...nodeArgs, cli, 'agent', '--server', `http://127.0.0.1:${ports[0]}`, '--service', `bench-${name}`, '-p', String(gunicorn.pid), '--hz', String(hz), '--report-interval', '30', '--metrics-file', metrics, ...agentArgs];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(proc);
-  const agent = { name, proc, pid: proc.pid, metrics, log: '', peakRss: 0 };
+  const agent = { name, cli, proc, pid: proc.pid, metrics, log: '', peakRss: 0 };
   proc.stderr.setEncoding('utf8').on('data', (d) => (agent.log += d));
   return agent;
 }
 // With --baseline, both agents are profiled alike, so the pair stays comparable.
 const profiling = (name) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir, name)] : []);
 const agents = [startAgent('this', path.join(root, 'dist/cli/pyflame-ts.js'), profiling('this'))];
-if (baselineCli) agents.push(startAgent('baseline', path.resolve(baselineCli), profiling('baseline')));
+if (baselineCli || baselineArgs.length) agents.push(startAgent('baseline', baselineCli ? path.resolve(baselineCli) : agents[0].cli, profiling('baseline'), baselineArgs));
 
 const rssTimer = setInterval(() => agents.forEach((a) => (a.peakRss = Math.max(a.peakRss, rssBytes(a.pid)))), 1000);
 await sleep(warmup * 1000);
@@ -196,7 +200,7 @@ const result = {
   warmupSeconds: warmup,
   serverDownSeconds: Number(downSecs.toFixed(1)),
   ...figures(agents[0]),
-  ...(agents[1] ? { baseline: figures(agents[1]), ratioToBaseline: Number(((agents[0].cpu1 - agents[0].cpu0) / (agents[1].cpu1 - agents[1].cpu0)).toFixed(3)) } : {}),
+  ...(agents[1] ? { baselineArgs: baselineArgs.join(' '), baseline: figures(agents[1]), ratioToBaseline: Number(((agents[0].cpu1 - agents[0].cpu0) / (agents[1].cpu1 - agents[1].cpu0)).toFixed(3)) } : {}),
   loadavgStart,
   loadavg,
 };
