@@ -135,14 +135,15 @@ function startAgent(name, cli, nodeArgs = [], agentArgs = []) {
   const args = [...nodeArgs, cli, 'agent', '--server', `http://127.0.0.1:${ports[0]}`, '--service', `bench-${name}`, '-p', String(gunicorn.pid), '--hz', String(hz), '--report-interval', '30', '--metrics-file', metrics, ...agentArgs];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(proc);
-  const agent = { name, cli, proc, pid: proc.pid, metrics, log: '', peakRss: 0 };
+  const agent = { name, proc, pid: proc.pid, metrics, log: '', peakRss: 0 };
   proc.stderr.setEncoding('utf8').on('data', (d) => (agent.log += d));
   return agent;
 }
 // With --baseline, both agents are profiled alike, so the pair stays comparable.
 const profiling = (name) => (cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir, name)] : []);
-const agents = [startAgent('this', path.join(root, 'dist/cli/pyflame-ts.js'), profiling('this'))];
-if (baselineCli || baselineArgs.length) agents.push(startAgent('baseline', baselineCli ? path.resolve(baselineCli) : agents[0].cli, profiling('baseline'), baselineArgs));
+const thisCli = path.join(root, 'dist/cli/pyflame-ts.js');
+const agents = [startAgent('this', thisCli, profiling('this'))];
+if (baselineCli || baselineArgs.length) agents.push(startAgent('baseline', baselineCli ? path.resolve(baselineCli) : thisCli, profiling('baseline'), baselineArgs));
 
 const rssTimer = setInterval(() => agents.forEach((a) => (a.peakRss = Math.max(a.peakRss, rssBytes(a.pid)))), 1000);
 await sleep(warmup * 1000);
