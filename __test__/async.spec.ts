@@ -166,6 +166,11 @@ for (const python of readable) {
       // than 2 points. On a machine busier than its cores the target spends most of its time
       // preempted, a few long preemptions can land in one task, and the sampler, waiting for a
       // CPU too, sees less of them (ARCHITECTURE.md, "Sampling times"); longer runs even them out.
+      // The truth is unambiguous only once the wall-clock and CPU shares agree: CI saw them 1.5
+      // points apart after 4 windows at load 4 (3.7), and the samples, which follow the CPU
+      // share there, 2.3 points from the wall one. So the windows go on until they agree to
+      // half a point (10 at most).
+      const AGREE = 0.005
       const sampled = { heavy: 0, light: 0 } as Record<string, number>
       let samples = 0
       let errors = 0
@@ -200,7 +205,7 @@ for (const python of readable) {
         }
         while (!slices().some((x) => x.start >= to)) await new Promise((r) => setTimeout(r, 50))
         measured = measure()
-        if (sampled.heavy + sampled.light >= 12000 && windows.length >= 4 && Math.abs(measured.wall - measured.cpu) <= 0.02) break
+        if (sampled.heavy + sampled.light >= 12000 && windows.length >= 4 && Math.abs(measured.wall - measured.cpu) <= AGREE) break
       }
       const share = heavyShare(sampled)
       const pct = (x: number) => `${(100 * x).toFixed(1)} %`
